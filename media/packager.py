@@ -1,0 +1,132 @@
+"""Package one input into an HLS ladder, publishing playlists progressively (EVENT → VOD)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import m3u8
+
+from media import commands, runner
+from media.ladder import Rung, ladder_for
+from media.probe import MediaInfo
+from streaming.hls import MASTER_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """A packaged rung with the figures its master-playlist entry needs."""
+
+    rung: Rung
+    width: int
+    peak_bps: int
+    average_bps: int
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` in one rename so a reader never sees half a playlist."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: bool) -> str:
+    """A multivariant playlist with every attribute Apple's authoring spec requires."""
+    playlist = m3u8.M3U8()
+    playlist.version = 6
+    playlist.is_independent_segments = True
+    codecs = commands.CODECS_VIDEO + (f",{commands.CODECS_AUDIO}" if has_audio else "")
+    # Highest quality first is what ffmpeg does; Apple prefers ~2 Mb/s first, but hls.js and
+    # Safari both pick by measured bandwidth so the order is cosmetic.
+    for r in renditions:
+        playlist.add_playlist(
+            m3u8.Playlist(
+                uri=f"{r.rung.name}/{commands.PLAYLIST_NAME}",
+                stream_info={
+                    "bandwidth": r.peak_bps,
+                    "average_bandwidth": r.average_bps,
+                    "resolution": f"{r.width}x{r.rung.height}",
+                    "codecs": codecs,
+                    "frame_rate": round(frame_rate, 3),
+                },
+                media=[],
+                base_uri=None,
+            )
+        )
+    return playlist.dumps()
+
+
+def _width(info: MediaInfo, height: int) -> int:
+    display_w = info.height if info.rotation % 180 else info.width
+    display_h = info.display_height
+    return max(2, round(display_w * height / display_h / 2) * 2)
+
+
+def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
+    """Peak and average bit rates from the segments on disk (or nominal before there are any)."""
+    nominal = (rung.maxrate_kbps + (rung.audio_kbps if info.has_audio else 0)) * 1000
+    playlist_path = rung_dir / commands.PLAYLIST_NAME
+    peak = avg = 0
+    if playlist_path.exists():
+        media = m3u8.loads(playlist_path.read_text(encoding="utf-8"))
+        total_bits = total_seconds = 0.0
+        for segment in media.segments:
+            file = rung_dir / str(segment.uri)
+            if not file.exists() or not segment.duration:
+                continue
+            bits = file.stat().st_size * 8
+            total_bits += bits
+            total_seconds += segment.duration
+            peak = max(peak, int(bits / segment.duration))
+        avg = int(total_bits / total_seconds) if total_seconds else 0
+    return Rendition(rung, _width(info, rung.height), peak or nominal, avg or nominal)
+
+
+def finalize_media_playlist(path: Path) -> None:
+    """Turn a finished EVENT playlist into VOD with ENDLIST, atomically."""
+    text = path.read_text(encoding="utf-8").replace(
+        "#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD"
+    )
+    if "#EXT-X-ENDLIST" not in text:
+        text = text.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
+    write_atomic(path, text)
+
+
+async def package(
+    binary: str,
+    source: Path,
+    out_dir: Path,
+    info: MediaInfo,
+    segment_duration: float,
+    on_progress: Callable[[float], None] | None = None,
+) -> list[Rendition]:
+    """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
+    rungs = ladder_for(info.display_height)
+    for rung in rungs:
+        (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
+    job = commands.PackageJob(source, out_dir, info, rungs, segment_duration)
+    progressive = asyncio.create_task(_publish_master_when_playable(out_dir, rungs, info))
+    try:
+        await runner.run(binary, commands.package(job), duration=info.duration, on_progress=on_progress)
+    finally:
+        progressive.cancel()
+    for rung in rungs:
+        finalize_media_playlist(out_dir / rung.name / commands.PLAYLIST_NAME)
+    renditions = [measure(out_dir / r.name, r, info) for r in rungs]
+    write_atomic(out_dir / MASTER_NAME, master_playlist(renditions, info.frame_rate, info.has_audio))
+    return renditions
+
+
+async def _publish_master_when_playable(out_dir: Path, rungs: tuple[Rung, ...], info: MediaInfo) -> None:
+    """Write a provisional master once each rung's EVENT playlist lists a segment."""
+    while True:
+        playlists = [out_dir / r.name / commands.PLAYLIST_NAME for r in rungs]
+        if all(p.exists() and "#EXTINF" in p.read_text(encoding="utf-8") for p in playlists):
+            renditions = [measure(out_dir / r.name, r, info) for r in rungs]
+            text = master_playlist(renditions, info.frame_rate, info.has_audio)
+            write_atomic(out_dir / MASTER_NAME, text)
+            return
+        await asyncio.sleep(0.2)

@@ -1,0 +1,80 @@
+"""Probe an input with PyAV (no ffprobe needed) and reject what is not a usable video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from streaming.errors import UnsupportedMedia
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What packaging needs to know about an input."""
+
+    width: int
+    height: int
+    duration: float
+    frame_rate: float
+    has_audio: bool
+    video_codec: str
+    pix_fmt: str
+    rotation: int
+
+    @property
+    def display_height(self) -> int:
+        """Height after applying rotation metadata (ffmpeg autorotates on decode)."""
+        return self.width if self.rotation % 180 else self.height
+
+
+def probe(path: Path) -> MediaInfo:
+    """Open `path` and describe its first video stream, or raise UnsupportedMedia."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise UnsupportedMedia("the upload is empty")
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            video = next((s for s in container.streams if s.type == "video"), None)
+            if video is None or not video.codec_context.width:
+                raise UnsupportedMedia("no video stream found in the upload")
+            # Still images demux as a one-frame video; a real video has a duration.
+            duration = _duration(container, video)
+            if video.codec_context.name in {"png", "mjpeg", "webp", "bmp", "gif", "tiff"} and (
+                duration is None or duration < 0.5
+            ):
+                raise UnsupportedMedia("the upload is an image, not a video")
+            if duration is None or duration <= 0:
+                raise UnsupportedMedia("the upload has no measurable duration")
+            rate = video.average_rate or video.guessed_rate or 25
+            rotation = _first_frame(container, video)
+            return MediaInfo(
+                width=video.codec_context.width,
+                height=video.codec_context.height,
+                duration=duration,
+                frame_rate=min(60.0, float(rate)) if float(rate) > 0 else 25.0,
+                has_audio=any(s.type == "audio" for s in container.streams),
+                video_codec=video.codec_context.name,
+                pix_fmt=video.codec_context.format.name if video.codec_context.format else "",
+                rotation=rotation,
+            )
+    except UnsupportedMedia:
+        raise
+    except (av.FFmpegError, ValueError, OSError, StopIteration) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise UnsupportedMedia(f"not a readable video ({reason})") from None
+
+
+def _duration(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> float | None:
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _first_frame(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> int:
+    """Decode one frame so a truncated or corrupt file fails here; return its display rotation."""
+    for frame in container.decode(video):
+        return int(round(frame.rotation)) % 360
+    raise UnsupportedMedia("the video stream has no decodable frame")

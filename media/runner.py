@@ -1,0 +1,74 @@
+"""Runs ffmpeg: the only module that spawns ffmpeg, and where its failures become MediaError."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from streaming.errors import ConfigError, MediaError
+
+ProgressCallback = Callable[[float], None]
+
+
+def ffmpeg_binary(configured: str = "") -> str:
+    """The ffmpeg to run: the configured one, else the static build shipped by imageio-ffmpeg."""
+    if configured:
+        found = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+        if not found:
+            raise ConfigError(f"origin.ffmpeg: ffmpeg binary {configured!r} not found")
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise ConfigError(f"no ffmpeg available (install imageio-ffmpeg or set origin.ffmpeg): {exc}") from None
+
+
+async def run(
+    binary: str,
+    argv: list[str],
+    *,
+    duration: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Run ffmpeg to completion, reporting 0..1 progress from `-progress pipe:1` if asked.
+
+    Raises MediaError with the tail of ffmpeg's stderr on a non-zero exit. Cancelling the
+    awaiting task kills ffmpeg so no orphan keeps writing.
+    """
+    process = await asyncio.create_subprocess_exec(
+        binary, *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    tail: deque[str] = deque(maxlen=12)
+
+    async def read_progress() -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            key, _, value = raw.decode(errors="replace").strip().partition("=")
+            if on_progress and duration and key == "out_time_us" and value.isdigit():
+                on_progress(min(1.0, int(value) / 1e6 / duration))
+
+    async def read_errors() -> None:
+        assert process.stderr is not None
+        async for raw in process.stderr:
+            tail.append(raw.decode(errors="replace").rstrip())
+
+    try:
+        await asyncio.gather(read_progress(), read_errors())
+        code = await process.wait()
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+    if code != 0:
+        reason = " | ".join(line for line in tail if line) or f"exit status {code}"
+        raise MediaError(f"ffmpeg failed: {reason}")

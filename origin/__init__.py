@@ -1,0 +1,1 @@
+"""The regional origin: ingest → queue → probe → package → publish → replicate, plus delivery."""

@@ -1,0 +1,129 @@
+"""Durable packaging jobs in SQLite: a 202 for an upload is a row that survives restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class State(str, Enum):
+    QUEUED = "queued"
+    PACKAGING = "packaging"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One video and where its packaging stands."""
+
+    id: str
+    state: State
+    progress: float
+    error: str | None
+    filename: str
+    size: int
+    created: float
+    updated: float
+
+    def public(self) -> dict[str, object]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        data["master_path"] = f"/hls/{self.id}/master.m3u8"
+        return data
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+
+
+class JobStore:
+    """The jobs table; every write commits at once so a crash loses nothing acknowledged."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(self, job_id: str, filename: str, size: int, state: State = State.QUEUED) -> Job:
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO jobs VALUES (?, ?, 0, NULL, ?, ?, ?, ?)",
+            (job_id, state.value, filename, size, now, now),
+        )
+        return self.get(job_id)  # type: ignore[return-value]
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def list(self) -> list[Job]:
+        return [_job(r) for r in self._db.execute("SELECT * FROM jobs ORDER BY created")]
+
+    def update(
+        self, job_id: str, *, state: State | None = None, progress: float | None = None,
+        error: str | None = None,
+    ) -> None:  # fmt: skip
+        job = self.get(job_id)
+        if job is None:
+            return
+        self._db.execute(
+            "UPDATE jobs SET state = ?, progress = ?, error = ?, updated = ? WHERE id = ?",
+            (
+                (state or job.state).value,
+                job.progress if progress is None else progress,
+                error if error is not None or state is not None else job.error,
+                time.time(),
+                job_id,
+            ),
+        )
+
+    def claim_next(self) -> Job | None:
+        """Move the oldest queued job to `packaging` and return it."""
+        row = self._db.execute(
+            "SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (State.QUEUED.value,)
+        ).fetchone()
+        if row is None:
+            return None
+        self.update(row[0], state=State.PACKAGING, progress=0.0)
+        return self.get(row[0])
+
+    def requeue_interrupted(self) -> list[str]:
+        """Jobs a crash left in `packaging` go back to the queue; returns their ids."""
+        ids = [
+            r[0]
+            for r in self._db.execute("SELECT id FROM jobs WHERE state = ?", (State.PACKAGING.value,))
+        ]
+        for job_id in ids:
+            self.update(job_id, state=State.QUEUED, progress=0.0)
+        return ids
+
+    def delete(self, job_id: str) -> None:
+        self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+
+def _job(row: tuple[object, ...]) -> Job:
+    id_, state, progress, error, filename, size, created, updated = row
+    return Job(
+        id=str(id_), state=State(state), progress=float(progress),  # type: ignore[arg-type]
+        error=None if error is None else str(error), filename=str(filename),
+        size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type]
+    )  # fmt: skip

@@ -1,0 +1,5 @@
+"""`python -m streaming` is the `streaming` console script."""
+
+from streaming.cli import main
+
+main()

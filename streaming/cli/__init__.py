@@ -1,0 +1,100 @@
+"""The `streaming` command line: the composition root that wires origin and edge into processes.
+
+Unlike the rest of `streaming`, this package may import `origin`, `edge` and `media`, lazily,
+inside the commands that run them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from streaming.errors import StreamingError
+
+app = typer.Typer(
+    name="streaming",
+    help="A video CDN you can run locally: HLS packaging origins and caching edge POPs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Distribution TOML file.")]
+HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOpt = Annotated[int | None, typer.Option(help="Port (default: from the config).")]
+
+
+@app.command()
+def origin(
+    config: ConfigOpt,
+    region: Annotated[str, typer.Option(help="Which regional origin of the config to run.")],
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    data: Annotated[Path | None, typer.Option(help="Data directory (jobs, uploads, HLS).")] = None,
+) -> None:
+    """Run one regional origin server."""
+    from streaming.cli.serve import serve_origin
+
+    serve_origin(config, region, host, port, data)
+
+
+@app.command()
+def edge(
+    config: ConfigOpt,
+    pop: Annotated[str, typer.Option(help="Which edge POP of the config to run.")],
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Disk cache directory.")] = None,
+) -> None:
+    """Run one edge POP."""
+    from streaming.cli.serve import serve_edge
+
+    serve_edge(config, pop, host, port, cache_dir)
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(help="Video file to upload.")],
+    origin: Annotated[str, typer.Option(help="Origin base URL, e.g. http://127.0.0.1:8101")],
+    token: Annotated[
+        str | None, typer.Option(envvar="STREAMING_ADMIN_TOKEN", help="Admin bearer token.")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Show packaging progress until ready.")] = False,
+) -> None:
+    """Upload a video to an origin with a progress bar (and wait for packaging)."""
+    from streaming.cli.upload import upload_file
+
+    upload_file(file, origin, token, wait)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = Path("config/demo.toml"),
+    media: Annotated[Path | None, typer.Option(help="Video to publish (default: generated).")] = None,
+    state: Annotated[Path, typer.Option(help="Where to write the demo's URLs as JSON.")] = Path(
+        ".demo/state.json"
+    ),
+    exit_when_ready: Annotated[
+        bool, typer.Option(help="Stop everything once ready (for smoke tests).")
+    ] = False,
+) -> None:
+    """Start the whole local topology, publish a video, print every URL, run until Ctrl-C."""
+    from streaming.cli.demo import run_demo
+
+    run_demo(config, media, state, exit_when_ready)
+
+
+def main() -> None:
+    """Console-script entry: one clear line and a non-zero exit for every expected failure."""
+    try:
+        app()
+    except StreamingError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

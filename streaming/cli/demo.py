@@ -1,0 +1,133 @@
+"""`streaming demo`: the whole local topology as separate processes, ready to play."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from rich.console import Console
+
+from streaming import config as config_module
+from streaming.cli.supervisor import Supervisor, cli_argv, port_free
+from streaming.cli.upload import upload_file
+from streaming.config import Distribution
+from streaming.errors import ConfigError, MediaError
+
+console = Console()
+
+
+class _Stop(Exception):
+    """Raised by the signal handler to unwind into the supervisor's cleanup."""
+
+
+def _check_ports(dist: Distribution) -> None:
+    for origin in dist.origins:
+        if not port_free(origin.host, origin.port):
+            raise ConfigError(f"port {origin.port} for origin {origin.id} is already in use")
+    for edge in dist.edges:
+        if not port_free(edge.host, edge.port):
+            raise ConfigError(f"port {edge.port} for edge {edge.pop} is already in use")
+
+
+def _sample(work: Path) -> Path:
+    from media.runner import ffmpeg_binary
+    from media.samples import make_clip
+
+    out = work / "sample.mp4"
+    if not out.exists():
+        console.print("generating a 12 s 1280x720 sample clip with ffmpeg lavfi ...")
+        asyncio.run(make_clip(ffmpeg_binary(), out, seconds=12, width=1280, height=720))
+    return out
+
+
+def _wait_ready_everywhere(dist: Distribution, video_id: str, sup: Supervisor, timeout: float = 300) -> None:
+    """A video is playable through every edge once each regional origin lists it ready."""
+    deadline = time.monotonic() + timeout
+    pending = {o.url for o in dist.origins}
+    while pending and time.monotonic() < deadline:
+        if dead := sup.dead():
+            raise MediaError(f"{dead[0].name} died; see {dead[0].log_path}")
+        for url in sorted(pending):
+            state = httpx.get(f"{url}/videos/{video_id}", timeout=5.0)
+            if state.status_code == 200 and state.json()["state"] == "ready":
+                pending.discard(url)
+            elif state.status_code == 200 and state.json()["state"] == "failed":
+                raise MediaError(f"packaging failed: {state.json()['error']}")
+        time.sleep(0.3)
+    if pending:
+        raise MediaError(f"video {video_id} not ready in every region after {timeout:.0f}s")
+
+
+def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready: bool) -> None:
+    """Start origins and edges, publish a video, print and save every URL, run until a signal."""
+    started = time.monotonic()
+    dist = config_module.load(config)
+    if media is not None and not media.is_file():
+        raise ConfigError(f"--media: no such file {media}")
+    _check_ports(dist)
+    work = state_path.parent
+    data = work / "data"
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise _Stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Supervisor(work / "logs") as sup:
+            origins = []
+            for o in dist.origins:
+                argv = cli_argv("origin", "--config", str(config), "--region", o.region, "--data", str(data / "origin" / o.region))
+                origins.append((o, sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")))
+            edges = []
+            for e in dist.edges:
+                argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop))
+                edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
+            for _, child in origins + edges:
+                sup.wait_healthy(child)
+            console.print(f"[green]{len(origins)} origins and {len(edges)} edges are up[/]")
+
+            clip = media or _sample(work)
+            primary = dist.origins[0]
+            video_id = upload_file(clip, primary.url, dist.admin_token.reveal(), wait=True)
+            _wait_ready_everywhere(dist, video_id, sup)
+            master = f"/hls/{video_id}/master.m3u8"
+            state = {
+                "origins": [{"region": o.region, "url": o.url, "pid": c.pid} for o, c in origins],
+                "edges": [{"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid} for e, c in edges],
+                "player_url": f"{edges[0][0].url}/player/",
+                "admin_token": dist.admin_token.reveal(),
+                "config": str(config.resolve()),
+                "videos": [{"id": video_id, "master_path": master}],
+            }
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state_path.write_text(json.dumps(state, indent=2))
+            _print_urls(state, time.monotonic() - started, state_path)
+            if exit_when_ready:
+                return
+            while True:
+                if dead := sup.dead():
+                    console.print(f"[red]{dead[0].name} exited; see {dead[0].log_path}[/]")
+                time.sleep(1.0)
+    except _Stop:
+        console.print("stopping every process ...")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> None:
+    console.print(f"\n[bold green]ready[/] in {elapsed:.1f}s — state written to {state_path}\n")
+    for o in state["origins"]:  # type: ignore[attr-defined]
+        console.print(f"  origin {o['region']:<12} {o['url']}  (pid {o['pid']})")
+    for e in state["edges"]:  # type: ignore[attr-defined]
+        console.print(f"  edge   {e['pop']:<12} {e['url']}  (pid {e['pid']}, {e['region']})")
+    for v in state["videos"]:  # type: ignore[attr-defined]
+        for e in state["edges"]:  # type: ignore[attr-defined]
+            console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
+    console.print(f"  player: {state['player_url']}")
+    console.print("\nCtrl-C stops everything.")

@@ -1,0 +1,131 @@
+"""Child-process supervision for `streaming demo` and the test harness.
+
+Starts origin and edge processes, waits for their /healthz, and always stops them by PID
+(SIGTERM, then SIGKILL after a grace period), also when one of them dies during start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from streaming.errors import StreamingError
+
+
+class StartupFailed(StreamingError):
+    code = "startup_failed"
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (so our server can bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS considers free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_argv(*args: str) -> list[str]:
+    """argv that runs the `streaming` CLI with this interpreter."""
+    return [sys.executable, "-m", "streaming", *args]
+
+
+class Supervisor:
+    """Owns a set of children; use as a context manager so they are always reaped."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.children: list[Child] = []
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()
+
+    def start(self, name: str, argv: list[str], health_url: str) -> Child:
+        """Spawn a child with its output in `<log_dir>/<name>.log`."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        child = Child(name, argv, health_url, self.log_dir / f"{name}.log")
+        with child.log_path.open("ab") as log:
+            child.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        self.children.append(child)
+        return child
+
+    def wait_healthy(self, child: Child, timeout: float = 30.0) -> None:
+        """Poll the child's /healthz until 200; fail fast when it exits instead."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert child.process is not None
+            if child.process.poll() is not None:
+                tail = child.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                raise StartupFailed(f"{child.name} exited during start: {' | '.join(tail)}")
+            try:
+                if httpx.get(child.health_url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise StartupFailed(f"{child.name} did not become healthy within {timeout:.0f}s")
+
+    def stop(self, child: Child, grace: float = 5.0) -> None:
+        """SIGTERM the child's process group, SIGKILL it after `grace` seconds."""
+        process = child.process
+        if process is None or process.poll() is not None:
+            return
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            self.stop(child)
+
+    def dead(self) -> list[Child]:
+        return [c for c in self.children if c.process is not None and c.process.poll() is not None]
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass

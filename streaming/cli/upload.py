@@ -1,0 +1,89 @@
+"""`streaming upload`: stream a file to an origin with a progress bar, then follow packaging."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from streaming.errors import BadRequest, MediaError, StreamingError
+
+console = Console()
+
+
+class _ProgressReader:
+    """A file wrapper that advances a progress bar as httpx reads chunks from it."""
+
+    def __init__(self, fh: BinaryIO, progress: Progress, task: TaskID) -> None:
+        self._fh, self._progress, self._task = fh, progress, task
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._fh.read(size)
+        self._progress.advance(self._task, len(chunk))
+        return chunk
+
+
+def _fail(response: httpx.Response) -> StreamingError:
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    return BadRequest(f"origin answered {response.status_code}: {detail}")
+
+
+def upload_file(file: Path, origin: str, token: str | None, wait: bool) -> str:
+    """Upload `file` to `origin`; with `wait`, follow packaging until ready. Returns the id."""
+    if not file.is_file():
+        raise BadRequest(f"no such file: {file}")
+    if not token:
+        raise BadRequest("an admin token is required: --token or STREAMING_ADMIN_TOKEN")
+    base = origin.rstrip("/")
+    headers = {"authorization": f"Bearer {token}"}
+    size = file.stat().st_size
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console) as progress, file.open("rb") as fh:
+            task = progress.add_task(f"upload {file.name}", total=size)
+            reader = _ProgressReader(fh, progress, task)
+            response = httpx.post(
+                f"{base}/videos", files={"file": (file.name, reader)},  # type: ignore[dict-item]
+                headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
+            )  # fmt: skip
+    except httpx.HTTPError as exc:
+        raise BadRequest(f"cannot reach the origin at {base}: {type(exc).__name__}") from None
+    if response.status_code != 202:
+        raise _fail(response)
+    video_id = str(response.json()["id"])
+    console.print(f"uploaded: id [bold]{video_id}[/]  status {base}/videos/{video_id}")
+    if wait:
+        follow(base, video_id)
+    return video_id
+
+
+def follow(base: str, video_id: str, timeout: float = 3600.0) -> dict[str, object]:
+    """Show packaging progress until the video is ready (or raise MediaError when it failed)."""
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), console=console) as progress:
+        task = progress.add_task(f"packaging {video_id}", total=1.0)
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{base}/videos/{video_id}", timeout=5.0).json()
+            progress.update(task, completed=float(status["progress"]), description=f"{status['state']} {video_id}")
+            if status["state"] == "ready":
+                console.print(f"ready: {base}{status['master_path']}")
+                return dict(status)
+            if status["state"] == "failed":
+                raise MediaError(f"packaging failed: {status['error']}")
+            time.sleep(0.3)
+    raise MediaError(f"packaging did not finish within {timeout:.0f}s")

@@ -1,0 +1,309 @@
+"""The distribution file: one declarative TOML document describing the whole topology.
+
+Parsed once at start into frozen pydantic models and passed explicitly; each component receives
+only its slice (`Distribution.origin`, `Distribution.edge`, a `Behavior`, ...). An invalid file
+raises `ConfigError` naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
+
+from streaming.errors import ConfigError
+
+GiB = 1024**3
+MiB = 1024**2
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _to_secret(value: object) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty string")
+    return Secret(value)
+
+
+SecretStr = Annotated[Secret, PlainValidator(_to_secret), PlainSerializer(lambda s: s.reveal())]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Origin(_Model):
+    """One regional origin, like a CloudFront origin (an S3 bucket or a custom HTTP origin)."""
+
+    id: Identifier
+    region: Identifier
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        authority = self.url.split("://", 1)[1]
+        if ":" in authority:
+            return int(authority.rsplit(":", 1)[1])
+        return 443 if self.url.startswith("https") else 80
+
+
+class OriginGroup(_Model):
+    """Ordered origins with failover criteria; edges order members nearest-first unless pinned."""
+
+    id: Identifier
+    members: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    order: Literal["nearest", "pinned"] = "nearest"
+    failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
+    connect_timeout: Annotated[float, Field(gt=0)] = 1.0
+    response_timeout: Annotated[float, Field(gt=0)] = 2.0
+
+
+class Edge(_Model):
+    """One edge POP (point of presence)."""
+
+    pop: Identifier
+    region: Identifier
+    port: Annotated[int, Field(ge=1, le=65535)]
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class TTLPolicy(_Model):
+    """CloudFront cache-policy TTLs plus the HLS-aware overrides.
+
+    `manifest_ttl`/`segment_ttl` of None means: follow the origin's Cache-Control, clamped by
+    min/max; live playlists are never cached longer than half their target duration.
+    """
+
+    min_ttl: Annotated[float, Field(ge=0)] = 0
+    default_ttl: Annotated[float, Field(ge=0)] = 86400
+    max_ttl: Annotated[float, Field(ge=0)] = 31536000
+    manifest_ttl: Annotated[float, Field(ge=0)] | None = None
+    segment_ttl: Annotated[float, Field(ge=0)] | None = None
+    error_ttl: Annotated[float, Field(ge=0)] = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TTLPolicy:
+        if not self.min_ttl <= self.max_ttl:
+            raise ValueError("min_ttl must not exceed max_ttl")
+        return self
+
+
+class CacheKeyPolicy(_Model):
+    """What besides the path goes into the cache key: an allow-list, never identity."""
+
+    query_strings: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_identity(self) -> CacheKeyPolicy:
+        banned = {"authorization", "cookie"}
+        if banned & {h.lower() for h in self.headers}:
+            raise ValueError("Authorization and Cookie can never be part of the cache key")
+        return self
+
+
+Method = Literal["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+
+
+class Behavior(_Model):
+    """An ordered cache behavior: a path pattern routed to an origin or group with a TTL policy."""
+
+    path_pattern: Annotated[str, Field(min_length=1, max_length=255)]
+    target: Identifier
+    ttl: TTLPolicy = TTLPolicy()
+    cache_key: CacheKeyPolicy = CacheKeyPolicy()
+    allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    trusted_key_groups: tuple[Identifier, ...] = ()
+    compress: bool = True
+
+
+class PublicKey(_Model):
+    id: Annotated[str, Field(min_length=1)]
+    public_key: Annotated[str, Field(min_length=1)]
+
+
+class KeyGroup(_Model):
+    id: Identifier
+    keys: Annotated[tuple[PublicKey, ...], Field(min_length=1)]
+
+
+class GeoRestriction(_Model):
+    mode: Literal["none", "allow", "deny"] = "none"
+    countries: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...] = ()
+
+
+class StorageSettings(_Model):
+    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage."""
+
+    backend: Literal["fs", "s3"] = "fs"
+    bucket: str = ""
+    endpoint_url: str = ""
+    region_name: str = "us-east-1"
+
+
+class OriginSettings(_Model):
+    """Settings shared by every regional origin server."""
+
+    data_dir: str = ".data/origin"
+    segment_duration: Annotated[float, Field(gt=0.5, le=20)] = 4.0
+    max_upload_bytes: Annotated[int, Field(gt=0)] = 2 * GiB
+    workers: Annotated[int, Field(ge=1, le=16)] = 1
+    ffmpeg: str = ""
+    storage: StorageSettings = StorageSettings()
+
+
+class EdgeSettings(_Model):
+    """Settings shared by every edge POP."""
+
+    cache_dir: str = ".data/edge"
+    memory_cache_bytes: Annotated[int, Field(ge=0)] = 256 * MiB
+    max_object_bytes: Annotated[int, Field(gt=0)] = 64 * MiB
+    max_origin_fetches: Annotated[int, Field(ge=1)] = 64
+
+
+class Distribution(_Model):
+    """The whole topology, like one CloudFront distribution plus its origins and POPs."""
+
+    name: Identifier = "demo"
+    admin_token: SecretStr
+    domain_names: tuple[str, ...] = ()
+    origins: Annotated[tuple[Origin, ...], Field(min_length=1)]
+    origin_groups: tuple[OriginGroup, ...] = ()
+    edges: Annotated[tuple[Edge, ...], Field(min_length=1)]
+    behaviors: Annotated[tuple[Behavior, ...], Field(min_length=1)]
+    key_groups: tuple[KeyGroup, ...] = ()
+    geo_restriction: GeoRestriction = GeoRestriction()
+    origin: OriginSettings = OriginSettings()
+    edge: EdgeSettings = EdgeSettings()
+
+    @model_validator(mode="after")
+    def _references(self) -> Distribution:
+        _unique("origins", [o.id for o in self.origins])
+        _unique("origin_groups", [g.id for g in self.origin_groups])
+        _unique("edges", [e.pop for e in self.edges])
+        _unique("key_groups", [k.id for k in self.key_groups])
+        origin_ids = {o.id for o in self.origins}
+        if clash := origin_ids & {g.id for g in self.origin_groups}:
+            raise ValueError(f"origin and origin group ids collide: {sorted(clash)}")
+        for i, group in enumerate(self.origin_groups):
+            for member in group.members:
+                if member not in origin_ids:
+                    raise ValueError(f"origin_groups.{i}.members: unknown origin {member!r}")
+        targets = origin_ids | {g.id for g in self.origin_groups}
+        key_groups = {k.id for k in self.key_groups}
+        for i, behavior in enumerate(self.behaviors):
+            if behavior.target not in targets:
+                raise ValueError(f"behaviors.{i}.target: unknown origin or group {behavior.target!r}")
+            for kg in behavior.trusted_key_groups:
+                if kg not in key_groups:
+                    raise ValueError(f"behaviors.{i}.trusted_key_groups: unknown key group {kg!r}")
+        if self.behaviors[-1].path_pattern != "*":
+            raise ValueError("behaviors: the last behavior must be the default, path_pattern = '*'")
+        return self
+
+    def origin_by_region(self, region: str) -> Origin:
+        """Return the origin serving `region`, or raise ConfigError listing the known regions."""
+        for origin in self.origins:
+            if origin.region == region:
+                return origin
+        known = ", ".join(o.region for o in self.origins)
+        raise ConfigError(f"unknown region {region!r}; the distribution has: {known}")
+
+    def edge_by_pop(self, pop: str) -> Edge:
+        """Return the edge POP named `pop`, or raise ConfigError listing the known POPs."""
+        for edge in self.edges:
+            if edge.pop == pop:
+                return edge
+        known = ", ".join(e.pop for e in self.edges)
+        raise ConfigError(f"unknown POP {pop!r}; the distribution has: {known}")
+
+    def origin_by_id(self, origin_id: str) -> Origin:
+        return next(o for o in self.origins if o.id == origin_id)
+
+    def group_members(self, target: str) -> tuple[Origin, ...]:
+        """The origins behind a behavior target (an origin id or a group id), config order."""
+        for group in self.origin_groups:
+            if group.id == target:
+                return tuple(self.origin_by_id(m) for m in group.members)
+        return (self.origin_by_id(target),)
+
+    def group(self, target: str) -> OriginGroup | None:
+        return next((g for g in self.origin_groups if g.id == target), None)
+
+
+def _unique(field: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field}: duplicate id {value!r}")
+        seen.add(value)
+
+
+def parse(data: dict[str, object]) -> Distribution:
+    """Validate a decoded distribution document, turning pydantic's report into one line."""
+    try:
+        return Distribution.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "distribution"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: {message}{more}") from None
+
+
+def load(path: str | Path) -> Distribution:
+    """Read and validate the distribution file at `path`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {file}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse(data)

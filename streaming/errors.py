@@ -1,0 +1,111 @@
+"""One exception root for the whole project, mapped to HTTP in `streaming.http` only.
+
+    StreamingError (500 internal)
+    ├── ConfigError (500 config_invalid)        bad distribution file; the CLI prints one line
+    ├── BadRequest (400 bad_request)
+    │   ├── InvalidPath (400 invalid_path)      traversal, bad ids or file names
+    │   └── RangeNotSatisfiable (416 range_not_satisfiable)
+    ├── Unauthorized (401 unauthorized)         missing admin token
+    ├── Forbidden (403 forbidden)               wrong admin token, access denied
+    ├── NotFound (404 not_found)
+    ├── MethodNotAllowed (405 method_not_allowed)
+    ├── Conflict (409 conflict)
+    ├── PayloadTooLarge (413 payload_too_large)
+    ├── UnsupportedMedia (415 unsupported_media) the upload is not a usable video
+    ├── MediaError (422 media_error)            ffmpeg could not package an input
+    ├── OriginError (502 origin_error)          every origin failed or answered garbage
+    │   └── OriginTimeout (504 origin_timeout)
+    └── Unavailable (503 unavailable)           shutting down, queue full
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class StreamingError(Exception):
+    """Root of every error the project raises on purpose; carries its HTTP status and code."""
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ConfigError(StreamingError):
+    code = "config_invalid"
+
+
+class BadRequest(StreamingError):
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidPath(BadRequest):
+    code = "invalid_path"
+
+
+class RangeNotSatisfiable(BadRequest):
+    status_code = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class Unauthorized(StreamingError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(StreamingError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(StreamingError):
+    status_code = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(StreamingError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
+class Conflict(StreamingError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(StreamingError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(StreamingError):
+    status_code = 415
+    code = "unsupported_media"
+
+
+class MediaError(StreamingError):
+    status_code = 422
+    code = "media_error"
+
+
+class OriginError(StreamingError):
+    status_code = 502
+    code = "origin_error"
+
+
+class OriginTimeout(OriginError):
+    status_code = 504
+    code = "origin_timeout"
+
+
+class Unavailable(StreamingError):
+    status_code = 503
+    code = "unavailable"
