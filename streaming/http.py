@@ -51,11 +51,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable(f"suffix range {header!r} is empty", size)
         return max(0, size - length), size - 1
     start = int(first)
+    if start >= size:
+        raise RangeNotSatisfiable(f"range {header!r} starts past the end ({size} bytes)", size)
     end = int(last) if last else size - 1
     if end < start:
         return None
-    if start >= size:
-        raise RangeNotSatisfiable(f"range {header!r} starts past the end ({size} bytes)", size)
     return start, min(end, size - 1)
 
 
