@@ -94,7 +94,7 @@ def main() -> None:
     try:
         app()
     except StreamingError as exc:
-        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
