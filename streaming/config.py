@@ -203,6 +203,17 @@ class EdgeSettings(_Model):
     max_origin_fetches: Annotated[int, Field(ge=1)] = 64
 
 
+class PortalSettings(_Model):
+    """The demo web portal (library, player, upload page, demo controls) that `streaming demo` runs."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8300
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 class Distribution(_Model):
     """The whole topology, like one CloudFront distribution plus its origins and POPs."""
 
@@ -217,6 +228,7 @@ class Distribution(_Model):
     geo_restriction: GeoRestriction = GeoRestriction()
     origin: OriginSettings = OriginSettings()
     edge: EdgeSettings = EdgeSettings()
+    portal: PortalSettings = PortalSettings()
 
     @model_validator(mode="after")
     def _references(self) -> Distribution:

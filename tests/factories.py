@@ -37,6 +37,7 @@ def distribution_doc(
             {"path_pattern": "*", "target": "all"},
         ],
         "origin": {"segment_duration": 2.0},
+        "portal": {"port": free_port()},
     }  # fmt: skip
     doc.update(overrides)
     return doc
