@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("streaming", "media", "origin", "edge")
+PACKAGES = ("streaming", "media", "origin", "edge", "portal")
 
 # Who may import whom (besides itself and third-party libraries).
 ALLOWED = {
@@ -16,6 +16,7 @@ ALLOWED = {
     "media": {"streaming"},
     "origin": {"streaming", "media"},
     "edge": {"streaming"},
+    "portal": {"streaming"},
 }
 COMPOSITION_ROOT = "streaming/cli/"  # the CLI wires processes and may import any package
 SPAWNERS = {"media/runner.py", "streaming/cli/supervisor.py"}

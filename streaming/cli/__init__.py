@@ -58,6 +58,21 @@ def edge(
 
 
 @app.command()
+def portal(
+    config: ConfigOpt,
+    state: Annotated[
+        Path | None, typer.Option(help="The demo's state file: enables kill/restore controls.")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default: from the config).")] = None,
+    port: PortOpt = None,
+) -> None:
+    """Run the demo web portal: library, player with delivery overlay, uploads, telemetry."""
+    from streaming.cli.portal import serve_portal
+
+    serve_portal(config, state, host, port)
+
+
+@app.command()
 def upload(
     file: Annotated[Path, typer.Argument(help="Video file to upload.")],
     origin: Annotated[str, typer.Option(help="Origin base URL, e.g. http://127.0.0.1:8101")],

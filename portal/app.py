@@ -1,0 +1,127 @@
+"""The portal application: pages, the JSON API they use, the telemetry collector, demo controls.
+
+The pages are static files (plain ES modules, no build step); hls.js is served from the
+directory npm installed it into, never from a public CDN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from portal import uploads
+from portal.catalog import Catalog
+from portal.processes import DemoProcesses, Restarter
+from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
+from streaming.config import Distribution
+from streaming.errors import BadRequest, NotFound, PayloadTooLarge
+from streaming.http import install_error_handler
+
+WEB = Path(__file__).parent / "web"
+PAGES = {"/": "library.html", "/player": "player.html", "/upload": "upload.html"}
+ACTIONS = ("kill", "pause", "restore")
+
+
+def create_app(
+    dist: Distribution,
+    vendor_dir: Path,
+    state_path: Path | None = None,
+    restarter: Restarter | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the portal; `vendor_dir` holds hls.js, `state_path` enables the demo controls."""
+    client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+    catalog = Catalog(dist, client)
+    metrics = PlayerMetrics(tuple(e.pop for e in dist.edges))
+    demo = DemoProcesses(state_path, restarter) if state_path is not None else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    app = FastAPI(title="portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    install_error_handler(app)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
+    for route, page in PAGES.items():
+        app.add_api_route(route, _page(page), methods=["GET"], include_in_schema=False)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "role": "portal"}
+
+    @app.get("/api/config")
+    async def config() -> dict[str, Any]:
+        return {
+            "name": dist.name,
+            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges],
+            "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
+            "live": [],
+            "login": None,
+            "controls": demo is not None,
+        }
+
+    @app.get("/api/library")
+    async def library() -> dict[str, Any]:
+        return {"videos": await catalog.videos()}
+
+    @app.get("/api/videos/{video_id}")
+    async def video(video_id: str) -> dict[str, Any]:
+        return await catalog.video(video_id)
+
+    @app.post("/api/videos")
+    async def upload(request: Request) -> JSONResponse:
+        uploads.require_admin(request, dist.admin_token)
+        origin = await catalog.upload_target()
+        return await uploads.forward(request, client, origin, dist.admin_token)
+
+    @app.post("/api/telemetry", status_code=204)
+    async def telemetry(request: Request) -> Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BEACON_BYTES:
+                raise PayloadTooLarge(f"beacon larger than {MAX_BEACON_BYTES} bytes")
+        metrics.record(parse_beacon(bytes(body)))
+        return Response(status_code=204)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/demo/processes")
+    async def processes() -> dict[str, Any]:
+        return {"processes": _controls(demo).list()}
+
+    @app.post("/api/demo/processes/{name}/{action}")
+    async def control(name: str, action: str, request: Request) -> dict[str, Any]:
+        uploads.require_admin(request, dist.admin_token)
+        if action not in ACTIONS:
+            raise BadRequest(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        status = await _controls(demo).act(name, action)  # type: ignore[arg-type]
+        return {"name": name, "status": status.value}
+
+    return app
+
+
+def _controls(demo: DemoProcesses | None) -> DemoProcesses:
+    if demo is None:
+        raise NotFound("demo controls are off: start the portal with --state (streaming demo does)")
+    return demo
+
+
+def _page(name: str):  # type: ignore[no-untyped-def]
+    async def page() -> FileResponse:
+        return FileResponse(WEB / name, headers={"Cache-Control": "no-cache"})
+
+    return page

@@ -1,0 +1,43 @@
+"""`streaming portal`: the demo web portal, with demo controls when given the demo's state file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streaming import config as config_module
+from streaming.cli.serve import _run
+from streaming.cli.supervisor import Supervisor
+from streaming.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+HLS_DIST = ROOT / "node_modules" / "hls.js" / "dist"
+
+
+class SupervisorRestarter:
+    """Restarts processes the demo controls killed, as this portal's own supervised children."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    def restart(self, name: str, argv: list[str], health_url: str) -> int:
+        child = self.supervisor.start(name, argv, health_url)
+        self.supervisor.wait_healthy(child)
+        return child.pid
+
+
+def hls_dist() -> Path:
+    """Where npm installed hls.js; a clear error when the setup step has not run."""
+    if not (HLS_DIST / "hls.mjs").is_file():
+        raise ConfigError(f"hls.js is not installed in {HLS_DIST}: run `npm ci` (make does it)")
+    return HLS_DIST
+
+
+def serve_portal(path: Path, state: Path | None, host: str | None, port: int | None) -> None:
+    """Load the config and serve the portal; children restarted by the controls die with it."""
+    from portal.app import create_app
+
+    dist = config_module.load(path)
+    logs = (state.parent if state is not None else Path(".demo")) / "logs"
+    with Supervisor(logs) as supervisor:
+        app = create_app(dist, hls_dist(), state, SupervisorRestarter(supervisor))
+        _run(app, host or dist.portal.host, port or dist.portal.port)
