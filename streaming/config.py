@@ -7,6 +7,7 @@ raises `ConfigError` naming the field and the reason.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -72,6 +73,8 @@ class Origin(_Model):
     id: Identifier
     region: Identifier
     url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+    # Origin access control: edges sign requests with this secret; None leaves the origin open.
+    access_secret: SecretStr | None = None
 
     @property
     def host(self) -> str:
@@ -156,11 +159,23 @@ class Behavior(_Model):
     cache_key: CacheKeyPolicy = CacheKeyPolicy()
     allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
     trusted_key_groups: tuple[Identifier, ...] = ()
+    jwt_bearer: bool = False  # also accept `Authorization: Bearer <JWT>` signed by a trusted key
+    rate_limit: RateLimit | None = None
+    viewer_protocol_policy: Literal["allow-all", "redirect-to-https", "https-only"] = "allow-all"
     compress: bool = True
 
 
+class RateLimit(_Model):
+    """A per-client-IP token bucket: `rate` requests per second, bursts up to `burst`."""
+
+    rate: Annotated[float, Field(gt=0)]
+    burst: Annotated[int, Field(ge=1)] = 10
+
+
 class PublicKey(_Model):
-    id: Annotated[str, Field(min_length=1)]
+    """A trusted signing key: PEM text, or the path of a PEM file (relative to the config file)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
     public_key: Annotated[str, Field(min_length=1)]
 
 
@@ -170,8 +185,36 @@ class KeyGroup(_Model):
 
 
 class GeoRestriction(_Model):
+    """Country allow/deny list; the country comes from a MaxMind DB or a trusted proxy header."""
+
     mode: Literal["none", "allow", "deny"] = "none"
     countries: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...] = ()
+    database: str = ""  # a GeoLite2-Country / GeoIP2 .mmdb file (relative to the config file)
+    country_header: str = ""  # e.g. CloudFront-Viewer-Country, set by a front proxy you trust
+
+    @model_validator(mode="after")
+    def _has_source(self) -> GeoRestriction:
+        if self.mode != "none" and not (self.database or self.country_header):
+            raise ValueError("geo_restriction needs a database or a country_header")
+        return self
+
+
+class Firewall(_Model):
+    """WAF-style rules for viewers: denied addresses and paths, request size limits."""
+
+    deny_cidrs: tuple[str, ...] = ()
+    deny_paths: tuple[Annotated[str, Field(min_length=1, max_length=255)], ...] = ()
+    max_url_bytes: Annotated[int, Field(ge=256)] = 8192
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 20480
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> Firewall:
+        for i, cidr in enumerate(self.deny_cidrs):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"deny_cidrs.{i}: {cidr!r} is not an IP address or CIDR") from None
+        return self
 
 
 class StorageSettings(_Model):
@@ -226,6 +269,7 @@ class Distribution(_Model):
     behaviors: Annotated[tuple[Behavior, ...], Field(min_length=1)]
     key_groups: tuple[KeyGroup, ...] = ()
     geo_restriction: GeoRestriction = GeoRestriction()
+    firewall: Firewall = Firewall()
     origin: OriginSettings = OriginSettings()
     edge: EdgeSettings = EdgeSettings()
     portal: PortalSettings = PortalSettings()
@@ -318,4 +362,17 @@ def load(path: str | Path) -> Distribution:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse(data)
+    return parse(_resolve_files(data, file.parent))
+
+
+def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
+    """Make key and database paths relative to the config file absolute (PEM text is kept)."""
+    for group in data.get("key_groups") or ():  # type: ignore[attr-defined]
+        for key in group.get("keys") or () if isinstance(group, dict) else ():
+            value = key.get("public_key") if isinstance(key, dict) else None
+            if isinstance(value, str) and value and not value.lstrip().startswith("-----BEGIN"):
+                key["public_key"] = str(base / value)
+    geo = data.get("geo_restriction")
+    if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
+        geo["database"] = str(base / geo["database"])
+    return data

@@ -7,6 +7,10 @@
     │   └── RangeNotSatisfiable (416 range_not_satisfiable)
     ├── Unauthorized (401 unauthorized)         missing admin token
     ├── Forbidden (403 forbidden)               wrong admin token, access denied
+    │   └── AccessDenied (403 access_denied)    a viewer/edge failed an access check; `reason`
+    ├── URITooLong (414 uri_too_long)
+    ├── TooManyRequests (429 too_many_requests) rate limited; `retry_after` seconds
+    ├── HeadersTooLarge (431 headers_too_large)
     ├── NotFound (404 not_found)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── Conflict (409 conflict)
@@ -64,6 +68,35 @@ class Unauthorized(StreamingError):
 class Forbidden(StreamingError):
     status_code = 403
     code = "forbidden"
+
+
+class AccessDenied(Forbidden):
+    """An access check failed; `reason` is one short machine-readable word (see docs/access-control.md)."""
+
+    code = "access_denied"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class URITooLong(StreamingError):
+    status_code = 414
+    code = "uri_too_long"
+
+
+class TooManyRequests(StreamingError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class HeadersTooLarge(StreamingError):
+    status_code = 431
+    code = "headers_too_large"
 
 
 class NotFound(StreamingError):

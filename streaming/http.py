@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from streaming.errors import RangeNotSatisfiable, StreamingError
+from streaming.errors import AccessDenied, RangeNotSatisfiable, StreamingError, TooManyRequests
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -16,11 +16,14 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def error_response(exc: StreamingError, headers: dict[str, str] | None = None) -> Response:
     """Render any StreamingError as `{"error": code, "detail": reason}` with its status."""
     extra = dict(headers or {})
+    body = {"error": exc.code, "detail": exc.detail}
     if isinstance(exc, RangeNotSatisfiable):
         extra["Content-Range"] = f"bytes */{exc.size}"
-    return JSONResponse(
-        {"error": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=extra
-    )
+    elif isinstance(exc, TooManyRequests):
+        extra["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, AccessDenied):
+        body["reason"] = exc.reason
+    return JSONResponse(body, status_code=exc.status_code, headers=extra)
 
 
 def install_error_handler(app: Starlette) -> None:
