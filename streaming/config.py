@@ -88,15 +88,52 @@ class Origin(_Model):
         return 443 if self.url.startswith("https") else 80
 
 
+class HealthPolicy(_Model):
+    """When an origin counts as down and when it gets traffic again (see docs/failover.md).
+
+    Passive: `failure_threshold` consecutive failed requests open the circuit. Active: a GET of
+    `check_path` every `check_interval` seconds (0 disables); `unhealthy_checks` failures in a row
+    mark it down. A down origin is skipped with no timeout paid; after `recovery_checks` healthy
+    checks in a row (or `open_seconds` without active checks) it is half-open: single real requests
+    probe it, and `probe_successes` successes in a row close it (0: traffic moves back at once).
+    """
+
+    failure_threshold: Annotated[int, Field(ge=1, le=100)] = 3
+    check_path: Annotated[str, Field(pattern=r"^/[^\s?#]*$")] = "/healthz"
+    check_interval: Annotated[float, Field(ge=0, le=300)] = 1.0
+    check_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    unhealthy_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    recovery_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    open_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    probe_successes: Annotated[int, Field(ge=0, le=100)] = 2
+
+
+FAILOVER_STATUS_CHOICES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+
+
 class OriginGroup(_Model):
-    """Ordered origins with failover criteria; edges order members nearest-first unless pinned."""
+    """Ordered origins with failover criteria; edges order members nearest-first unless pinned.
+
+    Timeouts default well under one segment duration so a failover stays invisible to players
+    (CloudFront's 3 attempts x 10 s would stall every viewer for 30 s).
+    """
 
     id: Identifier
     members: Annotated[tuple[Identifier, ...], Field(min_length=1)]
     order: Literal["nearest", "pinned"] = "nearest"
     failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
-    connect_timeout: Annotated[float, Field(gt=0)] = 1.0
-    response_timeout: Annotated[float, Field(gt=0)] = 2.0
+    connect_timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
+    # Time to first byte and the longest idle gap between body chunks (CloudFront's read timeout).
+    response_timeout: Annotated[float, Field(gt=0, le=120)] = 1.0
+    attempts: Annotated[int, Field(ge=1, le=3)] = 1  # connection attempts per member
+    health: HealthPolicy = HealthPolicy()
+
+    @model_validator(mode="after")
+    def _status_codes(self) -> OriginGroup:
+        if unknown := set(self.failover_status_codes) - FAILOVER_STATUS_CHOICES:
+            allowed = ", ".join(str(c) for c in sorted(FAILOVER_STATUS_CHOICES))
+            raise ValueError(f"failover_status_codes: {sorted(unknown)} not in {allowed}")
+        return self
 
 
 class Edge(_Model):
