@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("streaming", "media", "origin", "edge", "portal")
+PACKAGES = ("streaming", "media", "origin", "edge", "portal", "loadtest")
 
 # Who may import whom (besides itself and third-party libraries).
 ALLOWED = {
@@ -17,9 +17,14 @@ ALLOWED = {
     "origin": {"streaming", "media"},
     "edge": {"streaming"},
     "portal": {"streaming"},
+    "loadtest": {"streaming"},  # a client of the edges: never the servers' internals
 }
 COMPOSITION_ROOT = "streaming/cli/"  # the CLI wires processes and may import any package
-SPAWNERS = {"media/runner.py", "streaming/cli/supervisor.py"}
+SPAWNERS = {
+    "media/runner.py",
+    "streaming/cli/supervisor.py",
+    "loadtest/run.py",  # --workers: multiprocessing workers that each run a share of the viewers
+}
 
 
 def sources() -> list[Path]:

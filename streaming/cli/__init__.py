@@ -104,6 +104,36 @@ def demo(
     run_demo(config, media, state, exit_when_ready)
 
 
+@app.command()
+def loadtest(
+    urls: Annotated[list[str] | None, typer.Argument(help="Master playlist URL(s) on edges; viewers are spread over them.")] = None,
+    demo: Annotated[Path | None, typer.Option(help="Use a running demo's state file: every edge, its video, all /metrics.")] = None,
+    viewers: Annotated[int, typer.Option(help="Concurrent emulated viewers.")] = 10,
+    duration: Annotated[float, typer.Option(help="Run length in seconds (a hard bound).")] = 30.0,
+    max_requests: Annotated[int | None, typer.Option(help="Stop after this many requests.")] = None,
+    ramp_up: Annotated[float, typer.Option(help="Seconds over which viewers start.")] = 0.0,
+    mode: Annotated[str, typer.Option(help="realtime (player pace, QoE estimates) or stress (back to back).")] = "realtime",
+    rendition: Annotated[str, typer.Option(help="abr, lowest, highest or a variant index.")] = "abr",
+    buffer_goal: Annotated[float, typer.Option(help="Seconds a real-time viewer keeps buffered.")] = 30.0,
+    timeout: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 10.0,
+    workers: Annotated[int, typer.Option(help="Worker processes sharing the viewers.")] = 1,
+    cookie: Annotated[str | None, typer.Option(help="Cookie header to send, e.g. CloudFront-Policy=...; ...")] = None,
+    sign_key: Annotated[Path | None, typer.Option(help="Private key PEM: sign CloudFront cookies per target.")] = None,
+    key_pair_id: Annotated[str | None, typer.Option(help="Public key id for --sign-key.")] = None,
+    allow_remote: Annotated[bool, typer.Option(help="Allow targets outside 127.0.0.0/8 and localhost.")] = False,
+    metrics: Annotated[list[str] | None, typer.Option("--metrics", help="Server base URL whose /metrics is scraped (repeat).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG timeline here.")] = None,
+) -> None:
+    """Emulate HLS viewers against edges and report throughput, latency, hits and QoE."""
+    from streaming.cli.loadtest import run_loadtest
+
+    run_loadtest(
+        urls or [], demo, viewers, duration, max_requests, ramp_up, mode, rendition, buffer_goal,
+        timeout, workers, cookie, sign_key, key_pair_id, allow_remote, metrics or [], json_out, plot,
+    )  # fmt: skip
+
+
 def main() -> None:
     """Console-script entry: one clear line and a non-zero exit for every expected failure."""
     try:
