@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from media import thumbnails
 from media.ladder import Rung
 from media.probe import MediaInfo
 
@@ -14,6 +15,7 @@ CODECS_VIDEO = "avc1.640028"  # High profile (0x64), level 4.0 (0x28): what the 
 CODECS_AUDIO = "mp4a.40.2"  # AAC-LC
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
+LIVE_LIST_NAME = "segments.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,23 @@ class PackageJob:
     rungs: tuple[Rung, ...]
     segment_duration: float
     preset: str = "veryfast"
+    # AES-128: ffmpeg's key info file (key URI, key file path); None packages in the clear.
+    key_info: Path | None = None
+    thumbnails: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LiveJob:
+    """Everything a live channel's argv depends on."""
+
+    source: str  # "testsrc" or a file, looped
+    has_audio: bool
+    out_dirs: tuple[Path, ...]  # one per rung, where the segment muxer writes
+    rungs: tuple[Rung, ...]
+    segment_duration: int
+    frame_rate: int
+    epoch_start: int  # wall-clock second of the first frame, a multiple of segment_duration
+    preset: str = "superfast"
 
 
 def sample_clip(
@@ -50,13 +69,38 @@ def sample_clip(
 
 
 def _filter_graph(job: PackageJob) -> str:
-    """Split the (autorotated) video once and scale it per rung to even dimensions, yuv420p."""
+    """Split the (autorotated) video once and scale it per rung to even dimensions, yuv420p.
+
+    Constant frame rate (`fps`) makes VFR sources segment evenly; `format` turns 4:2:2 or
+    10-bit sources into the 8-bit 4:2:0 every player decodes. Two more branches feed the
+    poster and the thumbnail sprite, so the source is decoded once.
+    """
     n = len(job.rungs)
     rate = f"{job.info.frame_rate:.3f}".rstrip("0").rstrip(".")
-    parts = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    branches = n + (2 if job.thumbnails else 0)
+    parts = [f"[0:v]fps={rate},split={branches}" + "".join(f"[s{i}]" for i in range(branches))]
     for i, rung in enumerate(job.rungs):
         parts.append(f"[s{i}]scale=-2:{rung.height}:flags=bicubic,format=yuv420p[v{i}]")
+    if job.thumbnails:
+        grid = thumbnails.sprite_grid(job.info.duration, job.info.display_width, job.info.display_height)
+        at = thumbnails.poster_time(job.info.duration)
+        parts.append(
+            f"[s{n}]trim=start={at},setpts=PTS-STARTPTS,"
+            f"scale=-2:{thumbnails.poster_height(job.info.display_height)},format=yuvj420p[poster]"
+        )
+        parts.append(
+            f"[s{n + 1}]fps=1/{grid.interval:g}:round=down,scale={grid.tile_width}:{grid.tile_height},"
+            f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]"
+        )
     return ";".join(parts)
+
+
+def _image(label: str, out: Path) -> list[str]:
+    """One JPEG written once, renamed into place so no reader sees half of it."""
+    return [
+        "-map", f"[{label}]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "4",
+        "-f", "image2", "-update", "1", "-atomic_writing", "1", str(out),
+    ]  # fmt: skip
 
 
 def package(job: PackageJob) -> list[str]:
@@ -93,7 +137,55 @@ def package(job: PackageJob) -> list[str]:
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(job.out_dir / "%v" / SEGMENT_PATTERN),
         "-var_stream_map", " ".join(streams),
-        "-progress", "pipe:1", "-nostats",
-        str(job.out_dir / "%v" / PLAYLIST_NAME),
     ]  # fmt: skip
+    if job.key_info is not None:
+        argv += ["-hls_key_info_file", str(job.key_info)]
+    argv += ["-progress", "pipe:1", "-nostats", str(job.out_dir / "%v" / PLAYLIST_NAME)]
+    if job.thumbnails:
+        argv += _image("poster", job.out_dir / thumbnails.POSTER_NAME)
+        argv += _image("sprite", job.out_dir / thumbnails.SPRITE_NAME)
+    return argv
+
+
+def live(job: LiveJob) -> list[str]:
+    """Arguments for one real-time ffmpeg process that segments a channel per rung.
+
+    Output timestamps are wall-clock seconds (`-output_ts_offset`), keyframes fall on every
+    multiple of the segment duration and the segment muxer numbers from epoch/duration, so
+    segment N covers [N*d, (N+1)*d) of wall time on every origin that runs the channel.
+    `-progress pipe:1` makes ffmpeg die of SIGPIPE if its origin is killed, not linger.
+    """
+    seg, rate = job.segment_duration, job.frame_rate
+    tallest = job.rungs[0].height
+    argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
+    argv += ["-progress", "pipe:1", "-stats_period", "1", "-nostats"]
+    if job.source == "testsrc":
+        size = f"{tallest * 16 // 9 // 2 * 2}x{tallest}"
+        argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+        audio = "1:a:0"
+    else:
+        argv += ["-re", "-stream_loop", "-1", "-i", job.source]
+        audio = "0:a:0"
+    n = len(job.rungs)
+    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
+    argv += ["-filter_complex", ";".join(graph)]
+    gop = str(seg * rate)
+    for i, (rung, out) in enumerate(zip(job.rungs, job.out_dirs, strict=True)):
+        argv += ["-map", f"[v{i}]"]
+        if job.has_audio:
+            argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ac", "2", "-ar", "48000"]
+        argv += [
+            "-c:v", "libx264", "-preset", job.preset, "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL,
+            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
+            "-bufsize", f"{rung.bufsize_kbps}k",
+            "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+            "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
+            "-output_ts_offset", str(job.epoch_start),
+            "-f", "segment", "-segment_format", "mpegts", "-segment_time", str(seg),
+            "-segment_start_number", str(job.epoch_start // seg),
+            "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
+            str(out / "chunk_%d.ts"),
+        ]  # fmt: skip
     return argv

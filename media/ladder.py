@@ -46,3 +46,15 @@ def ladder_for(source_height: int, ladder: tuple[Rung, ...] = FULL_LADDER) -> tu
     kbps = max(150, smallest.video_kbps * source_height // smallest.height)
     height = even(source_height)
     return (Rung(f"{height}p", height, kbps, smallest.audio_kbps),)
+
+
+def live_rungs(heights: tuple[int, ...]) -> tuple[Rung, ...]:
+    """Rungs for a live channel: ladder figures where a height matches, scaled from 360p otherwise."""
+    known = {r.height: r for r in FULL_LADDER}
+    smallest = FULL_LADDER[-1]
+    rungs = []
+    for height in sorted(set(heights), reverse=True):
+        height = even(height)
+        kbps = max(150, smallest.video_kbps * height // smallest.height)
+        rungs.append(known.get(height, Rung(f"{height}p", height, kbps, smallest.audio_kbps)))
+    return tuple(rungs)

@@ -8,12 +8,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import m3u8
 
-from media import commands, runner
+from media import commands, runner, thumbnails
 from media.ladder import Rung, ladder_for
 from media.probe import MediaInfo
 from streaming.hls import MASTER_NAME
+
+PRIVATE_DIR = "_private"  # never matches a servable file name (they start with [A-Za-z0-9])
+KEY_FILE = f"{PRIVATE_DIR}/aes.key"
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    """AES-128 for one video: the raw 16-byte key and the URI players fetch it from."""
+
+    key: bytes
+    uri: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +72,16 @@ def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: b
 
 
 def _width(info: MediaInfo, height: int) -> int:
-    display_w = info.height if info.rotation % 180 else info.width
-    display_h = info.display_height
-    return max(2, round(display_w * height / display_h / 2) * 2)
+    return max(2, round(info.display_width * height / info.display_height / 2) * 2)
+
+
+def _encoded_width(segment: Path) -> int | None:
+    """The width ffmpeg actually encoded, read back from a clear-text segment."""
+    try:
+        with av.open(str(segment)) as container:
+            return int(container.streams.video[0].codec_context.width) or None
+    except (av.FFmpegError, IndexError, OSError):
+        return None  # encrypted segments do not demux; fall back to the computed width
 
 
 def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
@@ -70,6 +89,7 @@ def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
     nominal = (rung.maxrate_kbps + (rung.audio_kbps if info.has_audio else 0)) * 1000
     playlist_path = rung_dir / commands.PLAYLIST_NAME
     peak = avg = 0
+    width = None
     if playlist_path.exists():
         media = m3u8.loads(playlist_path.read_text(encoding="utf-8"))
         total_bits = total_seconds = 0.0
@@ -77,12 +97,13 @@ def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
             file = rung_dir / str(segment.uri)
             if not file.exists() or not segment.duration:
                 continue
+            width = width or _encoded_width(file)
             bits = file.stat().st_size * 8
             total_bits += bits
             total_seconds += segment.duration
             peak = max(peak, int(bits / segment.duration))
         avg = int(total_bits / total_seconds) if total_seconds else 0
-    return Rendition(rung, _width(info, rung.height), peak or nominal, avg or nominal)
+    return Rendition(rung, width or _width(info, rung.height), peak or nominal, avg or nominal)
 
 
 def finalize_media_playlist(path: Path) -> None:
@@ -95,6 +116,16 @@ def finalize_media_playlist(path: Path) -> None:
     write_atomic(path, text)
 
 
+def _key_info(out_dir: Path, encryption: Encryption) -> Path:
+    """Write the key and ffmpeg's key info file (URI line, key path line) under _private/."""
+    private = out_dir / PRIVATE_DIR
+    private.mkdir(parents=True, exist_ok=True)
+    (out_dir / KEY_FILE).write_bytes(encryption.key)
+    info = private / "keyinfo.txt"
+    info.write_text(f"{encryption.uri}\n{out_dir / KEY_FILE}\n", encoding="utf-8")
+    return info
+
+
 async def package(
     binary: str,
     source: Path,
@@ -102,19 +133,25 @@ async def package(
     info: MediaInfo,
     segment_duration: float,
     on_progress: Callable[[float], None] | None = None,
+    encryption: Encryption | None = None,
 ) -> list[Rendition]:
     """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
     rungs = ladder_for(info.display_height)
     for rung in rungs:
         (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
-    job = commands.PackageJob(source, out_dir, info, rungs, segment_duration)
+    key_info = _key_info(out_dir, encryption) if encryption else None
+    job = commands.PackageJob(source, out_dir, info, rungs, segment_duration, key_info=key_info)
     progressive = asyncio.create_task(_publish_master_when_playable(out_dir, rungs, info))
     try:
         await runner.run(binary, commands.package(job), duration=info.duration, on_progress=on_progress)
     finally:
         progressive.cancel()
+    if key_info is not None:
+        key_info.unlink()
     for rung in rungs:
         finalize_media_playlist(out_dir / rung.name / commands.PLAYLIST_NAME)
+    grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
+    write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
     renditions = [measure(out_dir / r.name, r, info) for r in rungs]
     write_atomic(out_dir / MASTER_NAME, master_playlist(renditions, info.frame_rate, info.has_audio))
     return renditions

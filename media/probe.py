@@ -28,6 +28,10 @@ class MediaInfo:
         """Height after applying rotation metadata (ffmpeg autorotates on decode)."""
         return self.width if self.rotation % 180 else self.height
 
+    @property
+    def display_width(self) -> int:
+        return self.height if self.rotation % 180 else self.width
+
 
 def probe(path: Path) -> MediaInfo:
     """Open `path` and describe its first video stream, or raise UnsupportedMedia."""

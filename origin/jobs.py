@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 class State(str, Enum):
+    UPLOADING = "uploading"  # a direct (pre-signed) upload was offered; waiting for /complete
     QUEUED = "queued"
     PACKAGING = "packaging"
     READY = "ready"
@@ -28,11 +29,16 @@ class Job:
     size: int
     created: float
     updated: float
+    encryption: str = "none"  # "none" | "aes-128"
+    source: str = "local"  # where the upload is: "local" (uploads dir) or "storage" (bucket)
 
     def public(self) -> dict[str, object]:
         data = asdict(self)
         data["state"] = self.state.value
         data["master_path"] = f"/hls/{self.id}/master.m3u8"
+        data["poster_path"] = f"/hls/{self.id}/poster.jpg"
+        data["thumbnails_path"] = f"/hls/{self.id}/thumbnails.vtt"
+        del data["source"]
         return data
 
 
@@ -45,9 +51,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     filename TEXT NOT NULL,
     size INTEGER NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    encryption TEXT NOT NULL DEFAULT 'none',
+    source TEXT NOT NULL DEFAULT 'local'
 )
 """
+_COLUMNS = ("id", "state", "progress", "error", "filename", "size", "created", "updated",
+            "encryption", "source")  # fmt: skip
 
 
 class JobStore:
@@ -59,38 +69,47 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column in ("encryption", "source"):  # databases written before these columns
+            if column not in present:
+                default = "none" if column == "encryption" else "local"
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'")
 
     def close(self) -> None:
         self._db.close()
 
-    def create(self, job_id: str, filename: str, size: int, state: State = State.QUEUED) -> Job:
+    def create(
+        self, job_id: str, filename: str, size: int, state: State = State.QUEUED,
+        encryption: str = "none", source: str = "local",
+    ) -> Job:  # fmt: skip
         now = time.time()
         self._db.execute(
-            "INSERT INTO jobs VALUES (?, ?, 0, NULL, ?, ?, ?, ?)",
-            (job_id, state.value, filename, size, now, now),
+            f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?)",
+            (job_id, state.value, filename, size, now, now, encryption, source),
         )
         return self.get(job_id)  # type: ignore[return-value]
 
     def get(self, job_id: str) -> Job | None:
-        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row) if row else None
 
     def list(self) -> list[Job]:
-        return [_job(r) for r in self._db.execute("SELECT * FROM jobs ORDER BY created")]
+        return [_job(r) for r in self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY created")]
 
     def update(
         self, job_id: str, *, state: State | None = None, progress: float | None = None,
-        error: str | None = None,
+        error: str | None = None, size: int | None = None,
     ) -> None:  # fmt: skip
         job = self.get(job_id)
         if job is None:
             return
         self._db.execute(
-            "UPDATE jobs SET state = ?, progress = ?, error = ?, updated = ? WHERE id = ?",
+            "UPDATE jobs SET state = ?, progress = ?, error = ?, size = ?, updated = ? WHERE id = ?",
             (
                 (state or job.state).value,
                 job.progress if progress is None else progress,
                 error if error is not None or state is not None else job.error,
+                job.size if size is None else size,
                 time.time(),
                 job_id,
             ),
@@ -99,7 +118,7 @@ class JobStore:
     def claim_next(self) -> Job | None:
         """Move the oldest queued job to `packaging` and return it."""
         row = self._db.execute(
-            "SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (State.QUEUED.value,)
+            "SELECT id FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (State.QUEUED.value,)
         ).fetchone()
         if row is None:
             return None
@@ -121,9 +140,10 @@ class JobStore:
 
 
 def _job(row: tuple[object, ...]) -> Job:
-    id_, state, progress, error, filename, size, created, updated = row
+    id_, state, progress, error, filename, size, created, updated, encryption, source = row
     return Job(
         id=str(id_), state=State(state), progress=float(progress),  # type: ignore[arg-type]
         error=None if error is None else str(error), filename=str(filename),
         size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type]
+        encryption=str(encryption), source=str(source),
     )  # fmt: skip

@@ -1,19 +1,20 @@
 """Replication of a ready video from the packaging origin to the other regional origins.
 
 Each peer receives the files into a staging area and publishes them in one rename on commit,
-so a region lists a video `ready` only once its copy there is complete.
+so a region lists a video `ready` only once its copy there is complete. With shared storage
+(one S3 bucket for every region) nothing is copied; deletes still reach every peer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 from pathlib import Path
 
 import httpx
 
+from media.packager import KEY_FILE
 from origin.jobs import JobStore, State
 from origin.store import Store
 from streaming import paths
@@ -37,27 +38,43 @@ class Replicator:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def push_later(self, video_id: str) -> None:
-        """Start replicating `video_id` to every peer in the background."""
+        """Start replicating `video_id` to every peer in the background (not with shared storage)."""
+        if self.store.shared:
+            return
         for peer in self.peers:
-            task = asyncio.create_task(self._push_with_retries(peer, video_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._with_retries(peer, video_id, self._push, "replicating"))
+
+    def delete_later(self, video_id: str) -> None:
+        """Remove `video_id` from every peer in the background."""
+        for peer in self.peers:
+            self._spawn(self._with_retries(peer, video_id, self._delete, "deleting"))
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _push_with_retries(self, peer: Origin, video_id: str) -> None:
+    async def _with_retries(self, peer: Origin, video_id: str, action: object, what: str) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                await self._push(peer, video_id)
-                log.info("replicated %s to %s", video_id, peer.id)
+                await action(peer, video_id)  # type: ignore[operator]
+                log.info("%s %s on %s: done", what, video_id, peer.id)
                 return
             except (httpx.HTTPError, OSError) as exc:
-                log.warning("replicating %s to %s failed (%s), attempt %d", video_id, peer.id, exc, attempt)
+                log.warning("%s %s on %s failed (%s), attempt %d", what, video_id, peer.id, exc, attempt)
                 await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
-        log.error("gave up replicating %s to %s", video_id, peer.id)
+        log.error("gave up %s %s on %s", what, video_id, peer.id)
+
+    async def _delete(self, peer: Origin, video_id: str) -> None:
+        auth = {"authorization": f"Bearer {self._token.reveal()}"}
+        response = await self._client.delete(f"{peer.url}/replicas/{video_id}", headers=auth)
+        if response.status_code != 404:
+            response.raise_for_status()
 
     async def _push(self, peer: Origin, video_id: str) -> None:
         job = self.jobs.get(video_id)
@@ -78,7 +95,7 @@ class Replicator:
     async def receive_file(self, video_id: str, relpath: str, chunks: object) -> None:
         """Stage one file of an incoming replica."""
         paths.video_id(video_id)
-        paths.relative_file(relpath)
+        replica_file(relpath)
         if self.jobs.get(video_id) is not None:
             raise Conflict(f"video {video_id} already exists in this region")
         dest = self.staging / video_id / relpath
@@ -91,14 +108,22 @@ class Replicator:
         """Publish a staged replica in one rename and list it ready."""
         paths.video_id(video_id)
         staged = self.staging / video_id
-        missing = [f for f in files if not (staged / paths.relative_file(f)).is_file()]
+        missing = [f for f in files if not (staged / replica_file(f)).is_file()]
         if missing:
             raise NotFound(f"replica of {video_id} is missing {len(missing)} files, e.g. {missing[0]}")
         if self.jobs.get(video_id) is not None:
             shutil.rmtree(staged, ignore_errors=True)
             return
-        target = self.store.work_dir(video_id)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staged, target)
-        self.jobs.create(video_id, filename, size, state=State.READY)
+        await self.store.publish(video_id, staged)
+        encryption = "aes-128" if KEY_FILE in files else "none"
+        self.jobs.create(video_id, filename, size, state=State.READY, encryption=encryption)
         self.jobs.update(video_id, progress=1.0)
+
+    def discard(self, video_id: str) -> None:
+        """Drop a staged replica that was never committed."""
+        shutil.rmtree(self.staging / paths.video_id(video_id), ignore_errors=True)
+
+
+def replica_file(relpath: str) -> str:
+    """A servable relative path, or the one private file a replica carries (the AES key)."""
+    return relpath if relpath == KEY_FILE else paths.relative_file(relpath)

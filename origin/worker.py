@@ -1,9 +1,17 @@
-"""The packaging worker pool: bounded concurrency over the durable job queue."""
+"""The packaging worker pool: bounded concurrency over the durable job queue.
+
+A job runs queue → (fetch a direct upload) → probe → package into the work directory →
+manifest → publish to the store → ready → replicate. A crash at any point leaves the job in
+`packaging`; the next start re-queues it and wipes its partial output first, so nothing is
+ever half-published.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -12,16 +20,25 @@ from pathlib import Path
 import anyio
 
 from media import packager
+from media.packager import Encryption
 from media.probe import MediaInfo, probe
-from origin.jobs import JobStore, State
-from origin.store import Store
+from origin.jobs import Job, JobStore, State
+from origin.store import MANIFEST_NAME, DirectUploads, Store
+from origin.store.fs import FileStore
 from streaming.errors import StreamingError
 
 log = logging.getLogger("origin.worker")
 
-# package(source, out_dir, info, on_progress) -> None; tests pass a fake.
-PackageFn = Callable[[Path, Path, MediaInfo, Callable[[float], None]], Awaitable[object]]
+# package(source, out_dir, info, on_progress, encryption) -> anything; tests may pass a fake.
+PackageFn = Callable[
+    [Path, Path, MediaInfo, Callable[[float], None], Encryption | None], Awaitable[object]
+]
 ReadyFn = Callable[[str], None]
+
+
+def key_uri(video_id: str) -> str:
+    """Where players fetch a video's AES-128 key (served by the origin, private, no-store)."""
+    return f"/drm/{video_id}/key"
 
 
 class WorkerPool:
@@ -31,24 +48,28 @@ class WorkerPool:
         self,
         jobs: JobStore,
         store: Store,
-        uploads: Path,
+        work: FileStore,
+        uploads_dir: Path,
         package: PackageFn,
         concurrency: int = 1,
         on_ready: ReadyFn | None = None,
+        direct: DirectUploads | None = None,
     ) -> None:
-        self.jobs, self.store, self.uploads = jobs, store, uploads
-        self._package, self._on_ready = package, on_ready
+        self.jobs, self.store, self.work, self.uploads_dir = jobs, store, work, uploads_dir
+        self._package, self._on_ready, self._direct = package, on_ready, direct
         self._concurrency = concurrency
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def source(self, job_id: str) -> Path:
-        return self.uploads / f"{job_id}.upload"
+        return self.uploads_dir / f"{job_id}.upload"
 
     async def start(self) -> None:
         for job_id in self.jobs.requeue_interrupted():
             log.warning("re-queueing job %s interrupted by a restart", job_id)
+            # Its partial output must not be served while it waits for its turn.
+            shutil.rmtree(self.work.work_dir(job_id), ignore_errors=True)
         self._tasks = [asyncio.create_task(self._loop()) for _ in range(self._concurrency)]
         self.notify()
 
@@ -75,7 +96,7 @@ class WorkerPool:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            task = asyncio.create_task(self._process(job.id))
+            task = asyncio.create_task(self._process(job))
             self._running[job.id] = task
             try:
                 await task
@@ -85,9 +106,8 @@ class WorkerPool:
             finally:
                 self._running.pop(job.id, None)
 
-    async def _process(self, job_id: str) -> None:
-        source = self.source(job_id)
-        out_dir = self.store.work_dir(job_id)
+    async def _process(self, job: Job) -> None:
+        out_dir = self.work.work_dir(job.id)
         started = time.monotonic()
         last = 0.0
 
@@ -95,33 +115,57 @@ class WorkerPool:
             nonlocal last
             if value - last >= 0.01 or value >= 1.0:
                 last = value
-                self.jobs.update(job_id, progress=round(min(value, 0.99), 3))
+                self.jobs.update(job.id, progress=round(min(value, 0.99), 3))
 
         try:
+            source = await self._fetch_source(job)
             info = await anyio.to_thread.run_sync(probe, source)
             # A re-run starts from a clean directory: nothing half-published survives a crash.
             shutil.rmtree(out_dir, ignore_errors=True)
-            await self._package(source, out_dir, info, progress)
+            encryption = Encryption(secrets.token_bytes(16), key_uri(job.id)) if job.encryption == "aes-128" else None
+            await self._package(source, out_dir, info, progress, encryption)
+            manifest = {
+                "id": job.id, "filename": job.filename, "size": job.size, "created": job.created,
+                "encryption": job.encryption, "duration": info.duration,
+                "width": info.display_width, "height": info.display_height,
+            }  # fmt: skip
+            packager.write_atomic(out_dir / MANIFEST_NAME, json.dumps(manifest, sort_keys=True))
+            await self.store.publish(job.id, out_dir)
         except StreamingError as exc:
-            log.warning("job %s failed: %s", job_id, exc.detail)
-            self.jobs.update(job_id, state=State.FAILED, error=exc.detail)
-            shutil.rmtree(out_dir, ignore_errors=True)
+            self._fail(job.id, exc.detail, out_dir)
             return
         except Exception as exc:
-            log.exception("job %s crashed", job_id)
-            self.jobs.update(job_id, state=State.FAILED, error=f"internal error: {exc}")
-            shutil.rmtree(out_dir, ignore_errors=True)
+            log.exception("job %s crashed", job.id)
+            self._fail(job.id, f"internal error: {exc}", out_dir)
             return
-        self.jobs.update(job_id, state=State.READY, progress=1.0)
-        log.info("job %s ready in %.1fs", job_id, time.monotonic() - started)
+        self.jobs.update(job.id, state=State.READY, progress=1.0)
+        if job.source == "storage":
+            self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
+        log.info("job %s ready in %.1fs", job.id, time.monotonic() - started)
         if self._on_ready:
-            self._on_ready(job_id)
+            self._on_ready(job.id)
+
+    async def _fetch_source(self, job: Job) -> Path:
+        source = self.source(job.id)
+        if job.source == "storage" and not source.exists():
+            if self._direct is None:
+                raise StreamingError("the upload is in object storage but no S3 backend is configured")
+            await self._direct.download_upload(job.id, source)
+        return source
+
+    def _fail(self, job_id: str, reason: str, out_dir: Path) -> None:
+        log.warning("job %s failed: %s", job_id, reason)
+        self.jobs.update(job_id, state=State.FAILED, error=reason)
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def ffmpeg_packager(binary: str, segment_duration: float) -> PackageFn:
     """The real packaging step: one ffmpeg process per job."""
 
-    async def run(source: Path, out_dir: Path, info: MediaInfo, progress: Callable[[float], None]) -> object:
-        return await packager.package(binary, source, out_dir, info, segment_duration, progress)
+    async def run(
+        source: Path, out_dir: Path, info: MediaInfo, progress: Callable[[float], None],
+        encryption: Encryption | None,
+    ) -> object:  # fmt: skip
+        return await packager.package(binary, source, out_dir, info, segment_duration, progress, encryption)
 
     return run

@@ -255,12 +255,44 @@ class Firewall(_Model):
 
 
 class StorageSettings(_Model):
-    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage."""
+    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage.
+
+    With `s3`, origins that name the same bucket share it: a video packaged by one region is
+    served by every region without replication.
+    """
 
     backend: Literal["fs", "s3"] = "fs"
     bucket: str = ""
     endpoint_url: str = ""
     region_name: str = "us-east-1"
+    prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9_-]+/)*$")] = ""
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    # Lifetime of the pre-signed PUT URL handed out by POST /videos/uploads.
+    presign_expiry: Annotated[int, Field(ge=10, le=3600)] = 300
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.backend == "s3" and not self.bucket:
+            raise ValueError("bucket is required when backend = 's3'")
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+        return self
+
+
+class LiveChannel(_Model):
+    """A 24/7 channel each origin packages in real time, named by the wall clock.
+
+    Segment numbers are floor(epoch / segment_duration), so regional origins running the same
+    channel independently publish the same names and media sequence numbers.
+    """
+
+    name: Identifier
+    source: Annotated[str, Field(min_length=1)] = "testsrc"  # "testsrc" or a video file, looped
+    segment_duration: Annotated[int, Field(ge=1, le=10)] = 2
+    window: Annotated[int, Field(ge=6, le=900)] = 10  # Apple: a live playlist holds >= 6
+    heights: Annotated[tuple[Annotated[int, Field(ge=90, le=1080)], ...], Field(min_length=1)] = (360, 180)
+    frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
 
 
 class OriginSettings(_Model):
@@ -271,6 +303,8 @@ class OriginSettings(_Model):
     max_upload_bytes: Annotated[int, Field(gt=0)] = 2 * GiB
     workers: Annotated[int, Field(ge=1, le=16)] = 1
     ffmpeg: str = ""
+    # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
+    encryption: Literal["none", "aes-128"] = "none"
     storage: StorageSettings = StorageSettings()
 
 
@@ -309,6 +343,7 @@ class Distribution(_Model):
     firewall: Firewall = Firewall()
     origin: OriginSettings = OriginSettings()
     edge: EdgeSettings = EdgeSettings()
+    live_channels: tuple[LiveChannel, ...] = ()
     portal: PortalSettings = PortalSettings()
 
     @model_validator(mode="after")
@@ -317,6 +352,7 @@ class Distribution(_Model):
         _unique("origin_groups", [g.id for g in self.origin_groups])
         _unique("edges", [e.pop for e in self.edges])
         _unique("key_groups", [k.id for k in self.key_groups])
+        _unique("live_channels", [c.name for c in self.live_channels])
         origin_ids = {o.id for o in self.origins}
         if clash := origin_ids & {g.id for g in self.origin_groups}:
             raise ValueError(f"origin and origin group ids collide: {sorted(clash)}")

@@ -1,4 +1,9 @@
-"""Where packaged output lives; the origin serves and replicates through this interface."""
+"""Where packaged output lives; the origin serves and replicates through this interface.
+
+A video's files are written to a local work directory while it packages (so playlists are
+served progressively) and then handed to the store with `publish`, which writes the manifest
+(`video.json`) last: a store that holds the manifest holds the complete video.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from streaming.config import StorageSettings
+
+MANIFEST_NAME = "video.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,22 +29,56 @@ class StoredObject:
 class Store(Protocol):
     """Packaged HLS output by (video id, relative path); ids and paths are validated by callers."""
 
-    def work_dir(self, video_id: str) -> Path:
-        """A local directory the packager writes into."""
-        ...
+    # True when every regional origin reads this same storage (then nothing is replicated).
+    shared: bool
 
     async def stat(self, video_id: str, relpath: str) -> StoredObject:
         """Metadata of a file, or NotFound."""
         ...
 
     def read(self, video_id: str, relpath: str, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes `start..end` inclusive of a file, in chunks."""
+        """Bytes `start..end` inclusive of a file, in chunks (a ranged read, never the whole)."""
         ...
 
     async def files(self, video_id: str) -> list[str]:
         """Every relative path stored for a video."""
         ...
 
+    async def publish(self, video_id: str, local_dir: Path) -> None:
+        """Make the packaged `local_dir` the video's stored copy, its manifest last."""
+        ...
+
     async def delete(self, video_id: str) -> None:
         """Remove a video's files (idempotent)."""
         ...
+
+
+class DirectUploads(Protocol):
+    """Uploads that go straight to object storage with a pre-signed URL, skipping the origin."""
+
+    def upload_url(self, video_id: str) -> str:
+        """A pre-signed PUT URL for the video's source, valid for a short time."""
+        ...
+
+    async def upload_size(self, video_id: str) -> int | None:
+        """Size of the uploaded source, None when nothing was uploaded yet."""
+        ...
+
+    async def download_upload(self, video_id: str, dest: Path) -> None:
+        """Stream the uploaded source to a local file for probing and packaging."""
+        ...
+
+    async def delete_upload(self, video_id: str) -> None:
+        ...
+
+
+def open_store(settings: StorageSettings, root: Path) -> tuple[Store, DirectUploads | None]:
+    """The configured backend; S3 also offers direct uploads."""
+    if settings.backend == "s3":
+        from origin.store.s3 import S3Store  # boto3 is only needed with the S3 backend
+
+        s3 = S3Store(settings)
+        return s3, s3
+    from origin.store.fs import FileStore
+
+    return FileStore(root / "hls"), None

@@ -1,7 +1,8 @@
-"""The local filesystem store (the embedded default)."""
+"""The local filesystem store (the embedded default): one directory per video."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,8 @@ CHUNK = 256 * 1024
 
 class FileStore:
     """Packaged output under `root/<video id>/`; callers pass validated ids and paths only."""
+
+    shared = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -58,5 +61,12 @@ class FileStore:
             str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")
         )
 
+    async def publish(self, video_id: str, local_dir: Path) -> None:
+        """The work directory is the stored copy when it already sits under the root."""
+        target = self.work_dir(video_id)
+        if local_dir.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(local_dir, target)
+
     async def delete(self, video_id: str) -> None:
-        shutil.rmtree(self.root / video_id, ignore_errors=True)
+        await anyio.to_thread.run_sync(lambda: shutil.rmtree(self.root / video_id, ignore_errors=True))

@@ -1,0 +1,143 @@
+"""The origin's admin API: uploads (multipart or pre-signed), jobs, deletes and replica intake."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from origin import ingest
+from origin.auth import require_admin
+from origin.context import OriginContext
+from origin.jobs import State
+from streaming import paths
+from streaming.errors import Conflict, NotFound, PayloadTooLarge
+
+Encryption = Literal["none", "aes-128"]
+
+
+class ReplicaCommit(BaseModel):
+    filename: str
+    size: int
+    files: list[str]
+
+
+def _accepted(video_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"id": video_id, "status_url": f"/videos/{video_id}"},
+        status_code=202,
+        headers={"Location": f"/videos/{video_id}"},
+    )
+
+
+def admin_router(ctx: OriginContext) -> APIRouter:
+    """Routes that change state; every one but the reads requires the admin bearer token."""
+    router = APIRouter()
+    token = ctx.dist.admin_token
+
+    @router.post("/videos", status_code=202)
+    async def upload(request: Request, encryption: Encryption | None = None) -> JSONResponse:
+        """Stream a multipart upload to disk and queue it; packaging runs in the background."""
+        require_admin(request, token)
+        video_id = paths.new_video_id()
+        received = await ingest.receive(request, ctx.pool.source(video_id), ctx.settings.max_upload_bytes)
+        ctx.jobs.create(video_id, received.filename, received.size, encryption=encryption or ctx.settings.encryption)
+        ctx.pool.notify()
+        return _accepted(video_id)
+
+    @router.post("/videos/uploads", status_code=201)
+    async def direct_upload(
+        request: Request, filename: str = "upload", encryption: Encryption | None = None
+    ) -> dict[str, object]:
+        """Offer a pre-signed PUT URL so a large file goes straight to object storage."""
+        require_admin(request, token)
+        if ctx.uploads is None:
+            raise NotFound("direct uploads need the S3 storage backend; POST /videos instead")
+        video_id = paths.new_video_id()
+        ctx.jobs.create(
+            video_id, filename[:200], 0, state=State.UPLOADING,
+            encryption=encryption or ctx.settings.encryption, source="storage",
+        )  # fmt: skip
+        return {
+            "id": video_id,
+            "upload_url": ctx.uploads.upload_url(video_id),
+            "method": "PUT",
+            "expires_in": ctx.settings.storage.presign_expiry,
+            "complete_url": f"/videos/{video_id}/complete",
+            "max_bytes": ctx.settings.max_upload_bytes,
+        }
+
+    @router.post("/videos/{video_id}/complete", status_code=202)
+    async def complete(video_id: str, request: Request) -> JSONResponse:
+        """The client finished its direct upload: check it and start packaging."""
+        require_admin(request, token)
+        job = await ctx.job(video_id)
+        if job.state is not State.UPLOADING or ctx.uploads is None:
+            raise Conflict(f"video {video_id} is {job.state.value}, not waiting for an upload")
+        size = await ctx.uploads.upload_size(job.id)
+        if size is None:
+            raise Conflict(f"nothing was uploaded for {video_id} yet")
+        if size > ctx.settings.max_upload_bytes:
+            await ctx.uploads.delete_upload(job.id)
+            ctx.jobs.update(job.id, state=State.FAILED, error="the upload exceeds the size limit")
+            raise PayloadTooLarge(f"upload of {size} bytes exceeds the limit of {ctx.settings.max_upload_bytes}")
+        ctx.jobs.update(job.id, state=State.QUEUED, size=size)
+        ctx.pool.notify()
+        return _accepted(job.id)
+
+    @router.get("/videos")
+    async def list_videos() -> dict[str, object]:
+        return {"videos": [job.public() for job in ctx.jobs.list()]}
+
+    @router.get("/videos/{video_id}")
+    async def get_video(video_id: str) -> dict[str, object]:
+        return (await ctx.job(video_id)).public()
+
+    @router.delete("/videos/{video_id}", status_code=204)
+    async def delete_video(video_id: str, request: Request) -> Response:
+        """Remove a video, its files and its upload here and in every other region."""
+        require_admin(request, token)
+        job = await ctx.job(video_id)
+        await _remove(ctx, job.id)
+        ctx.replicator.delete_later(job.id)
+        return Response(status_code=204)
+
+    @router.put("/replicas/{video_id}/files/{relpath:path}", status_code=204)
+    async def replica_file(video_id: str, relpath: str, request: Request) -> Response:
+        require_admin(request, token)
+        await ctx.replicator.receive_file(video_id, relpath, request.stream())
+        return Response(status_code=204)
+
+    @router.post("/replicas/{video_id}/commit", status_code=204)
+    async def replica_commit(video_id: str, commit: ReplicaCommit, request: Request) -> Response:
+        require_admin(request, token)
+        await ctx.replicator.commit(video_id, commit.filename, commit.size, commit.files)
+        return Response(status_code=204)
+
+    @router.delete("/replicas/{video_id}", status_code=204)
+    async def replica_delete(video_id: str, request: Request) -> Response:
+        """A peer deleted the video: drop this region's copy (idempotent)."""
+        require_admin(request, token)
+        video_id = paths.video_id(video_id)
+        ctx.replicator.discard(video_id)
+        if ctx.jobs.get(video_id) is None:
+            raise NotFound(f"no video {video_id}")
+        await _remove(ctx, video_id)
+        return Response(status_code=204)
+
+    return router
+
+
+async def _remove(ctx: OriginContext, video_id: str) -> None:
+    job = ctx.jobs.get(video_id)
+    await ctx.pool.cancel(video_id)
+    ctx.jobs.delete(video_id)
+    await ctx.store.delete(video_id)
+    if ctx.work is not ctx.store:
+        await ctx.work.delete(video_id)
+    ctx.pool.source(video_id).unlink(missing_ok=True)
+    if ctx.uploads is not None and job is not None and job.source == "storage":
+        await ctx.uploads.delete_upload(video_id)
