@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from edge.cache.memory import MemoryCache
+from edge.origin_auth import OriginSigning
 from edge.origins import Origins
 from edge.pipeline import Pipeline
 from streaming.config import Distribution
@@ -40,6 +41,7 @@ def create_app(
     edge = dist.edge_by_pop(pop)
     client = httpx.AsyncClient(
         transport=transport,
+        auth=OriginSigning(dist, edge),  # origin access control: every origin request is signed
         limits=httpx.Limits(max_connections=dist.edge.max_origin_fetches),
         follow_redirects=False,
     )

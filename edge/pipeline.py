@@ -13,6 +13,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from edge.authorize import Authorizer, ViewerFacts, redirect_response
 from edge.cache import Cache, Entry
 from edge.cache_key import cache_key
 from edge.cacheability import decide
@@ -42,6 +43,7 @@ class Pipeline:
     ) -> None:
         self.edge, self.cache, self.origins, self.clock = edge, cache, origins, clock
         self.routes = routes(dist.behaviors)
+        self.authorizer = Authorizer(dist, edge, clock)
         self.collapser: Collapser[Entry] = Collapser()
 
     async def handle(self, request: Request) -> Response:
@@ -58,6 +60,10 @@ class Pipeline:
         behavior = classified.behavior
         if method not in behavior.allowed_methods:
             raise MethodNotAllowed(f"{method} is not allowed for {behavior.path_pattern}")
+        access = self.authorizer.authorize(ViewerFacts.from_request(request), classified.route)
+        if access.redirect is not None:
+            return redirect_response(access.redirect, self.edge.pop)
+        query = access.query  # signing parameters stripped: never in the cache key or to origin
         viewer = Viewer(
             method=method,
             range=request.headers.get("range"),
@@ -65,7 +71,7 @@ class Pipeline:
             if_modified_since=request.headers.get("if-modified-since"),
         )
         headers = dict(request.headers)
-        key = cache_key(method, path, request.url.query, headers, behavior.cache_key)
+        key = cache_key(method, path, query, headers, behavior.cache_key)
         cached = self.cache.get(key)
         now = self.clock()
         if cached is not None and cached.fresh(now):
@@ -73,7 +79,7 @@ class Pipeline:
             return self._deliver(viewer, cached, Result.HIT, now)
 
         async def fill() -> Entry:
-            return await self._fill(key, classified, method, path, request.url.query, headers)
+            return await self._fill(key, classified, method, path, query, headers)
 
         entry, joined = await self.collapser.run(key, fill)
         return self._deliver(viewer, entry, Result.HIT if joined else Result.MISS, self.clock())

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from media.ladder import live_rungs
 from media.live import Channel, ChannelSpec
 from media.runner import ffmpeg_binary
+from origin.access import OriginAccess
 from origin.context import OriginContext
 from origin.delivery import delivery_router
 from origin.jobs import JobStore
@@ -79,7 +80,7 @@ def create_app(
     app = FastAPI(title=f"origin {origin.region}", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handler(app)
     app.state.ctx = ctx
-    # Origin access control (edge-signed requests for viewer paths) wraps the app here.
+    app.add_middleware(OriginAccess, secret=origin.access_secret)  # edge-signed requests only
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:

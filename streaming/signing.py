@@ -157,7 +157,7 @@ class Grant:
     """A verified viewer: which key signed, how the credentials came, when they expire."""
 
     key_pair_id: str
-    via: Literal["url", "cookie"]
+    via: Literal["url", "cookie", "bearer"]
     expires: int
     custom: bool
 

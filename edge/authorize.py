@@ -1,0 +1,145 @@
+"""Authorize a viewer request, before the cache is consulted.
+
+Cheapest and broadest first: size limits → Host → viewer protocol policy → firewall → geo →
+rate limit → signed URL, signed cookies or JWT bearer on behaviors with trusted key groups.
+Each refusal is a StreamingError (403 with a reason, 414, 429, 431); the pipeline renders it
+with `X-Cache: Error from <pop>`. Signing parameters never go further than this stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from edge.classify import Route
+from edge.firewall import Firewall
+from edge.geo import CountryLookup, check_country, lookup_for
+from edge.ratelimit import RateLimiter
+from streaming import bearer
+from streaming.config import Distribution, Edge
+from streaming.errors import AccessDenied
+from streaming.keys import KeyRing
+from streaming.signing import URL_PARAMS, Grant, SignedRequest, Verifier, credentials, split_query
+
+OWN_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerFacts:
+    """What access control reads from a viewer request, taken once, raw (as the viewer sent it)."""
+
+    method: str
+    scheme: str
+    host: str
+    raw_path: str
+    raw_query: str
+    client_ip: str
+    headers: Mapping[str, str]
+    cookies: Mapping[str, str]
+    header_bytes: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def from_request(cls, request: Request) -> ViewerFacts:
+        scope = request.scope
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        return cls(
+            method=request.method,
+            scheme=scope.get("scheme", "http"),
+            host=request.headers.get("host", ""),
+            raw_path=raw_path.partition("?")[0],
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            client_ip=request.client.host if request.client else "",
+            headers=request.headers,
+            cookies=request.cookies,
+            header_bytes=tuple(scope.get("headers", ())),
+        )
+
+    def url(self, query: str) -> str:
+        """The resource URL a signer would have signed: scheme and host as the viewer used them."""
+        return f"{self.scheme}://{self.host}{self.raw_path}" + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The outcome: the query to use from here on, the grant if signed, or a redirect."""
+
+    query: str
+    grant: Grant | None = None
+    redirect: tuple[int, str] | None = None
+
+
+class Authorizer:
+    """Every access rule of the distribution for one POP, compiled once at start."""
+
+    def __init__(
+        self,
+        dist: Distribution,
+        edge: Edge,
+        clock: Callable[[], float] = time.time,
+        countries: CountryLookup | None = None,
+    ) -> None:
+        self.dist, self.edge, self.clock = dist, edge, clock
+        self.firewall = Firewall(dist.firewall)
+        self.countries = countries or lookup_for(dist.geo_restriction)
+        self.limiter = RateLimiter()
+        self.ring = KeyRing.from_config(dist.key_groups)
+        self.verifier = Verifier(self.ring)
+        self._domains = tuple(d.lower() for d in dist.domain_names)
+
+    def authorize(self, facts: ViewerFacts, route: Route) -> Access:
+        """Raise on refusal; otherwise say how the request continues."""
+        behavior = route.behavior
+        self.firewall.check_size(len(facts.raw_path) + len(facts.raw_query) + 1, facts.header_bytes)
+        self._check_host(facts.host)
+        if facts.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
+            if behavior.viewer_protocol_policy == "https-only":
+                raise AccessDenied("https_required", "this content is only served over HTTPS")
+            status = 301 if facts.method in ("GET", "HEAD") else 307
+            return Access(facts.raw_query, redirect=(status, self._https_url(facts)))
+        self.firewall.check(facts.client_ip, facts.raw_path)
+        if self.countries is not None:
+            country = self.countries.country(facts.client_ip, facts.headers)
+            check_country(self.dist.geo_restriction, country)
+        now = self.clock()
+        if behavior.rate_limit is not None:
+            self.limiter.check(route.index, behavior.rate_limit, facts.client_ip, now)
+        if not behavior.trusted_key_groups:
+            return Access(facts.raw_query)
+        params, rest = split_query(facts.raw_query)
+        resource = facts.url(rest)
+        trusted = behavior.trusted_key_groups
+        token = bearer.bearer_token(facts.headers) if behavior.jwt_bearer else None
+        if token is not None and not any(p in params for p in URL_PARAMS):
+            return Access(rest, bearer.verify(token, self.ring, trusted, resource, now))
+        signed = SignedRequest(resource, facts.client_ip, credentials(params, facts.cookies))
+        return Access(rest, self.verifier.verify(signed, trusted, now))
+
+    def _check_host(self, host_header: str) -> None:
+        """With domain names configured, answer only for them and for this edge's own address."""
+        if not self._domains:
+            return
+        host = host_header.lower()
+        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if host in OWN_HOSTS or host == self.edge.host:
+            return
+        for domain in self._domains:
+            if host == domain or (domain.startswith("*.") and host.endswith(domain[1:])):
+                return
+        raise AccessDenied("unknown_host", f"this distribution does not serve {host_header[:64]!r}")
+
+    def _https_url(self, facts: ViewerFacts) -> str:
+        host = facts.host.rsplit(":", 1)[0] if not facts.host.endswith("]") else facts.host
+        port = getattr(self.edge, "https_port", None)
+        authority = host if port in (None, 443) else f"{host}:{port}"
+        query = f"?{facts.raw_query}" if facts.raw_query else ""
+        return f"https://{authority}{facts.raw_path}{query}"
+
+
+def redirect_response(redirect: tuple[int, str], pop: str) -> Response:
+    """The viewer protocol policy's redirect to HTTPS (logged as a Redirect result)."""
+    status, location = redirect
+    return Response(status_code=status, headers={"Location": location, "X-Cache": f"Redirect from {pop}"})

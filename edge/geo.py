@@ -1,0 +1,74 @@
+"""Geo restriction: the viewer's country from a MaxMind database or a trusted header, then the
+distribution's allow or deny list. An unknown country is served, as in CloudFront."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+import maxminddb
+
+from streaming.config import GeoRestriction
+from streaming.errors import AccessDenied, ConfigError
+
+
+class CountryLookup(Protocol):
+    """Where the country of a viewer comes from."""
+
+    def country(self, client_ip: str, headers: Mapping[str, str]) -> str | None: ...
+
+
+class MaxMindCountries:
+    """ISO country codes from a GeoLite2-Country / GeoIP2 / DB-IP style `.mmdb` file."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._reader = maxminddb.open_database(path)
+        except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
+            raise ConfigError(f"geo_restriction.database: cannot open {path}: {exc}") from None
+
+    def country(self, client_ip: str, headers: Mapping[str, str]) -> str | None:
+        try:
+            record = self._reader.get(client_ip)
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(record, dict):
+            return None
+        for field in ("country", "registered_country"):
+            value = record.get(field)
+            code = value.get("iso_code") if isinstance(value, dict) else None
+            if isinstance(code, str):
+                return code.upper()
+        return None
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class HeaderCountries:
+    """The country a trusted front proxy put in a header (e.g. CloudFront-Viewer-Country)."""
+
+    def __init__(self, header: str) -> None:
+        self._header = header.lower()
+
+    def country(self, client_ip: str, headers: Mapping[str, str]) -> str | None:
+        value = headers.get(self._header, "").strip().upper()
+        return value if len(value) == 2 and value.isalpha() else None
+
+
+def lookup_for(settings: GeoRestriction) -> CountryLookup | None:
+    """The configured country source; None when geo restriction is off."""
+    if settings.mode == "none":
+        return None
+    if settings.country_header:
+        return HeaderCountries(settings.country_header)
+    return MaxMindCountries(settings.database)
+
+
+def check_country(settings: GeoRestriction, country: str | None) -> None:
+    """Raise AccessDenied("geo_blocked") when the country is outside the allow list or on the deny list."""
+    if country is None or settings.mode == "none":
+        return
+    listed = country in settings.countries
+    if (settings.mode == "allow" and not listed) or (settings.mode == "deny" and listed):
+        raise AccessDenied("geo_blocked", f"content is not available in {country}")
