@@ -143,6 +143,8 @@ class Edge(_Model):
     region: Identifier
     port: Annotated[int, Field(ge=1, le=65535)]
     host: str = "127.0.0.1"
+    # A `shield` is the Origin Shield tier: POPs send their misses to it instead of the origins.
+    role: Literal["pop", "shield"] = "pop"
 
     @property
     def url(self) -> str:
@@ -317,6 +319,33 @@ class EdgeSettings(_Model):
     max_origin_fetches: Annotated[int, Field(ge=1)] = 64
 
 
+class SteeringSettings(_Model):
+    """Regional steering, the demo's stand-in for DNS/anycast: viewers → nearest healthy POP.
+
+    A viewer's region comes from `?region=`, the `X-Viewer-Region` header, or the
+    `CloudFront-Viewer-Country` header mapped through `countries`. POPs in that region come
+    first, then the regions listed in `nearest[region]`, then every other POP.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+    check_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+    check_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    unhealthy_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    healthy_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    nearest: dict[Identifier, tuple[Identifier, ...]] = {}
+    countries: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Identifier] = {}
+    manifest_ttl: Annotated[int, Field(ge=1, le=86400)] = 10  # HLS Content Steering reload
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        authority = self.url.split("://", 1)[1]
+        return int(authority.rsplit(":", 1)[1]) if ":" in authority else 80
+
+
 class PortalSettings(_Model):
     """The demo web portal (library, player, upload page, demo controls) that `streaming demo` runs."""
 
@@ -345,12 +374,17 @@ class Distribution(_Model):
     edge: EdgeSettings = EdgeSettings()
     live_channels: tuple[LiveChannel, ...] = ()
     portal: PortalSettings = PortalSettings()
+    steering: SteeringSettings | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Distribution:
         _unique("origins", [o.id for o in self.origins])
         _unique("origin_groups", [g.id for g in self.origin_groups])
         _unique("edges", [e.pop for e in self.edges])
+        if len([e for e in self.edges if e.role == "shield"]) > 1:
+            raise ValueError("edges: at most one edge may have role = 'shield'")
+        if not any(e.role == "pop" for e in self.edges):
+            raise ValueError("edges: at least one edge must be a POP (role = 'pop')")
         _unique("key_groups", [k.id for k in self.key_groups])
         _unique("live_channels", [c.name for c in self.live_channels])
         origin_ids = {o.id for o in self.origins}
@@ -387,6 +421,15 @@ class Distribution(_Model):
                 return edge
         known = ", ".join(e.pop for e in self.edges)
         raise ConfigError(f"unknown POP {pop!r}; the distribution has: {known}")
+
+    @property
+    def pops(self) -> tuple[Edge, ...]:
+        """The viewer-facing edges (every edge but the shield)."""
+        return tuple(e for e in self.edges if e.role == "pop")
+
+    @property
+    def shield(self) -> Edge | None:
+        return next((e for e in self.edges if e.role == "shield"), None)
 
     def origin_by_id(self, origin_id: str) -> Origin:
         return next(o for o in self.origins if o.id == origin_id)

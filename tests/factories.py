@@ -83,6 +83,9 @@ def running_topology(tmp: Path, doc: dict[str, Any]) -> Iterator[Topology]:
         for e in dist.edges:
             argv = cli_argv("edge", "--config", str(config), "--pop", e.pop)
             sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")
+        if dist.steering is not None:
+            argv = cli_argv("steering", "--config", str(config))
+            sup.start("steering", argv, f"{dist.steering.url}/healthz")
         for child in sup.children:
             sup.wait_healthy(child)
         yield Topology(config, dist, sup)

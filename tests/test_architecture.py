@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("streaming", "media", "origin", "edge", "portal", "loadtest")
+PACKAGES = ("streaming", "media", "origin", "edge", "portal", "experiments", "loadtest", "steering")
 
 # Who may import whom (besides itself and third-party libraries).
 ALLOWED = {
@@ -17,7 +17,9 @@ ALLOWED = {
     "origin": {"streaming", "media"},
     "edge": {"streaming"},
     "portal": {"streaming"},
+    "experiments": {"streaming"},
     "loadtest": {"streaming"},  # a client of the edges: never the servers' internals
+    "steering": {"streaming"},  # watches POPs over HTTP, never imports the edge
 }
 COMPOSITION_ROOT = "streaming/cli/"  # the CLI wires processes and may import any package
 SPAWNERS = {

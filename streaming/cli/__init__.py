@@ -134,6 +134,31 @@ def loadtest(
     )  # fmt: skip
 
 
+@app.command()
+def steering(
+    config: ConfigOpt,
+    host: Annotated[str | None, typer.Option(help="Address (default: from the config).")] = None,
+    port: PortOpt = None,
+) -> None:
+    """Run the regional steering service: viewers to the nearest healthy edge POP."""
+    from streaming.cli.steering import serve_steering
+
+    serve_steering(config, host, port)
+
+
+@app.command()
+def experiment(
+    scenario: Annotated[str, typer.Argument(help="SCENARIO.toml, or a shipped name: primary-dies, ...")],
+    out: Annotated[Path | None, typer.Option(help="Report directory (default: .experiments/NAME-TIME).")] = None,
+    state: Annotated[Path | None, typer.Option(help="Run against a running demo's state file instead.")] = None,
+    viewers: Annotated[int | None, typer.Option(help="Override the scenario's viewer count.")] = None,
+) -> None:
+    """Run a failover experiment: topology, emulated viewers, timed faults, report + PNG."""
+    from streaming.cli.experiment import run_experiment
+
+    run_experiment(scenario, out, state, viewers)
+
+
 def main() -> None:
     """Console-script entry: one clear line and a non-zero exit for every expected failure."""
     try:

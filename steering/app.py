@@ -1,0 +1,94 @@
+"""The steering service: redirect a viewer to the nearest healthy POP, or hand players pathways."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from steering.choose import healthy_first, rank, viewer_region
+from steering.manifest import reload_uri, steered_master, steering_manifest
+from steering.monitor import Monitor
+from streaming import paths
+from streaming.config import Distribution, Edge
+from streaming.errors import ConfigError, OriginError, Unavailable
+from streaming.http import install_error_handler
+
+
+def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the steering service of `dist`; `transport` lets tests reach POPs in-process."""
+    settings = dist.steering
+    if settings is None:
+        raise ConfigError("steering: the distribution has no [steering] section")
+    client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0, connect=0.5))
+    monitor = Monitor(dist.pops, settings, client)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await monitor.check_once()
+        monitor.start()
+        yield
+        await monitor.close()
+        await client.aclose()
+
+    app = FastAPI(title="steering", lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_error_handler(app)
+    app.state.monitor = monitor
+
+    def candidates(request: Request) -> tuple[str | None, list[Edge]]:
+        region = viewer_region(request.query_params, request.headers, settings)
+        return region, healthy_first(rank(dist.pops, region, settings), monitor.is_up)
+
+    def nearest(request: Request) -> tuple[str | None, Edge]:
+        region, edges = candidates(request)
+        if not edges:
+            raise Unavailable("no healthy edge POP right now")
+        return region, edges[0]
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "role": "steering", "pops": monitor.snapshot()}
+
+    @app.get("/edges")
+    async def edges(request: Request) -> dict[str, object]:
+        """Healthy POPs for the viewer, nearest first (what a DNS answer would carry)."""
+        region, found = candidates(request)
+        return {"region": region, "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in found]}
+
+    @app.get("/steer/{path:path}")
+    async def steer(path: str, request: Request) -> Response:
+        """302 to the same path on the nearest healthy POP; 503 when every POP is down."""
+        _, edge = nearest(request)
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "region"])
+        location = f"{edge.url}/{path}" + (f"?{query}" if query else "")
+        return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+
+    @app.get("/steering.json")
+    async def manifest(request: Request) -> JSONResponse:
+        """The HLS Content Steering manifest: only healthy POPs, nearest first."""
+        region, found = candidates(request)
+        body = steering_manifest(found, settings.manifest_ttl, reload_uri(settings.url, region))
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    @app.get("/hls/{video_id}/master.m3u8")
+    async def master(video_id: str, request: Request) -> Response:
+        """The master from the nearest healthy POP, one pathway per healthy POP."""
+        region, found = candidates(request)
+        if not found:
+            raise Unavailable("no healthy edge POP right now")
+        path = f"/hls/{paths.video_id(video_id)}/master.m3u8"
+        try:
+            upstream = await client.get(found[0].url + path)
+        except httpx.HTTPError as exc:
+            raise OriginError(f"POP {found[0].pop} failed ({type(exc).__name__})") from None
+        if upstream.status_code != 200:
+            return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+        text = steered_master(upstream.text, path, found, reload_uri(settings.url, region))
+        return Response(text, media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-store"})
+
+    return app

@@ -1,0 +1,60 @@
+"""HLS Content Steering (RFC 8216bis §7.9): the steering manifest and a master with one pathway per POP."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urljoin
+
+from streaming.config import Edge
+
+_ATTR_GROUP = re.compile(r'(GROUP-ID|AUDIO|SUBTITLES|VIDEO|CLOSED-CAPTIONS)="([^"]*)"')
+_ATTR_URI = re.compile(r'URI="([^"]*)"')
+
+
+def steering_manifest(priority: list[Edge], ttl: int, reload_uri: str) -> dict[str, object]:
+    """The JSON a player reloads every TTL seconds: pathways (POP names), healthiest nearest first."""
+    return {
+        "VERSION": 1,
+        "TTL": ttl,
+        "RELOAD-URI": reload_uri,
+        "PATHWAY-PRIORITY": [edge.pop for edge in priority],
+    }
+
+
+def steered_master(master: str, master_path: str, pathways: list[Edge], server_uri: str) -> str:
+    """Clone every variant (and rendition group) once per POP, with absolute URIs on that POP.
+
+    hls.js and AVPlayer then switch pathway by themselves when a POP fails or the steering
+    manifest reorders them.
+    """
+    head: list[str] = []
+    variants: list[tuple[str, str]] = []
+    media: list[str] = []
+    lines = [line.strip() for line in master.splitlines() if line.strip()]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#EXT-X-STREAM-INF:") and i + 1 < len(lines):
+            variants.append((line, lines[i + 1]))
+            i += 2
+            continue
+        if line.startswith("#EXT-X-MEDIA:"):
+            media.append(line)
+        elif line.startswith("#") and not line.startswith("#EXT-X-CONTENT-STEERING"):
+            head.append(line)
+        i += 1
+    first = pathways[0].pop if pathways else ""
+    out = [*head, f'#EXT-X-CONTENT-STEERING:SERVER-URI="{server_uri}",PATHWAY-ID="{first}"']
+    for edge in pathways:
+        base = f"{edge.url}{master_path}"
+        for line in media:
+            line = _ATTR_GROUP.sub(lambda m, p=edge.pop: f'{m.group(1)}="{m.group(2)}-{p}"', line)
+            out.append(_ATTR_URI.sub(lambda m, b=base: f'URI="{urljoin(b, m.group(1))}"', line))
+        for info, uri in variants:
+            info = _ATTR_GROUP.sub(lambda m, p=edge.pop: f'{m.group(1)}="{m.group(2)}-{p}"', info)
+            out += [f'{info},PATHWAY-ID="{edge.pop}"', urljoin(base, uri)]
+    return "\n".join(out) + "\n"
+
+
+def reload_uri(base: str, region: str | None) -> str:
+    return f"{base}/steering.json" + (f"?region={quote(region)}" if region else "")
