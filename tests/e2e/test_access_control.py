@@ -1,0 +1,92 @@
+"""Private content through real processes: cookies play a whole video, origins refuse viewers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import m3u8
+import pytest
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from streaming.policy import Policy
+from tests.access import key_group, key_id, private_key, signer
+from tests.factories import Topology, distribution_doc, running_topology
+from tests.helpers import upload, wait_state
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[tuple[Topology, str]]:
+    """One origin with an OAC secret and one edge whose every behavior trusts the `viewers` keys."""
+    doc = distribution_doc(key_groups=[key_group("viewers", "alice")])
+    for behavior in doc["behaviors"]:
+        behavior["trusted_key_groups"] = ["viewers"]
+    doc["origins"][0]["access_secret"] = "e2e-origin-secret"
+    with running_topology(tmp_path_factory.mktemp("private"), doc) as topo:
+        origin = topo.origin_url("us-east")
+        video_id = upload(origin, clip)
+        wait_state(origin, video_id)
+        yield topo, video_id
+
+
+def cookie_header(edge: str, video_id: str) -> dict[str, str]:
+    policy = Policy(f"{edge}/hls/{video_id}/*", int(time.time()) + 300)
+    return {"cookie": "; ".join(f"{k}={v}" for k, v in signer("alice").cookies(policy).items())}
+
+
+def every_path(edge: str, video_id: str, headers: dict[str, str]) -> list[str]:
+    """Master, media playlists and segments, walked through the edge with the viewer's cookies."""
+    master_path = f"/hls/{video_id}/master.m3u8"
+    master = m3u8.loads(httpx.get(edge + master_path, headers=headers, timeout=10).text)
+    found = [master_path]
+    for variant in master.playlists:
+        media_path = f"/hls/{video_id}/{variant.uri}"
+        media = m3u8.loads(httpx.get(edge + media_path, headers=headers, timeout=10).text)
+        media_dir = media_path.rsplit("/", 1)[0]
+        found += [media_path] + [f"{media_dir}/{s.uri}" for s in media.segments]
+    return found
+
+
+def test_cookies_play_every_file_through_the_edge_while_the_origin_refuses(private: tuple[Topology, str]) -> None:
+    """Each HLS file: 200 via the edge with cookies, 403 straight from the origin (OAC)."""
+    topo, video_id = private
+    edge, origin = topo.edge_url("iad"), topo.origin_url("us-east")
+    headers = cookie_header(edge, video_id)
+    paths = every_path(edge, video_id, headers)
+    assert len(paths) >= 4
+    for path in paths:
+        via_edge = httpx.get(edge + path, headers=headers, timeout=10)
+        direct = httpx.get(origin + path, headers=headers, timeout=10)
+        assert via_edge.status_code == 200 and via_edge.content, path
+        assert direct.status_code == 403 and direct.json()["reason"] == "unsigned", path
+
+
+def test_viewers_without_or_with_foreign_cookies_get_403_reasons(private: tuple[Topology, str]) -> None:
+    """No cookies → missing; cookies for another video → resource_not_covered; X-Cache says Error."""
+    topo, video_id = private
+    edge = topo.edge_url("iad")
+    anonymous = httpx.get(f"{edge}/hls/{video_id}/master.m3u8", timeout=10)
+    foreign = httpx.get(f"{edge}/hls/{video_id}/master.m3u8", headers=cookie_header(edge, "vother"), timeout=10)
+    assert (anonymous.status_code, anonymous.json()["reason"]) == (403, "missing")
+    assert (foreign.status_code, foreign.json()["reason"]) == (403, "resource_not_covered")
+    assert anonymous.headers["x-cache"] == foreign.headers["x-cache"] == "Error from iad"
+
+
+def test_botocore_signed_url_plays_through_the_real_edge(private: tuple[Topology, str]) -> None:
+    """A canned URL from the AWS SDK for the edge's address is accepted by the running edge."""
+    topo, video_id = private
+    key = private_key("alice")
+    boto = CloudFrontSigner(key_id("alice"), lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))  # type: ignore[union-attr, call-arg]
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    url = boto.generate_presigned_url(f"{topo.edge_url('iad')}/hls/{video_id}/master.m3u8", date_less_than=expires)
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200 and response.text.startswith("#EXTM3U")
+    tampered = httpx.get(url.replace("master.m3u8", "master.m3u8?x=1").replace("?Expires", "&Expires"), timeout=10)
+    assert tampered.status_code == 403
