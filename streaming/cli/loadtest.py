@@ -55,7 +55,8 @@ def run_loadtest(
     checked = check_targets(urls, allow_remote)
     if mode not in ("realtime", "stress"):
         raise ConfigError(f"--mode: expected realtime or stress, not {mode!r}")
-    check_targets([f"{u}/metrics" for u in scraped], allow_remote)
+    if scraped:
+        check_targets([f"{u}/metrics" for u in scraped], allow_remote)
     lifetime = duration + 3600
     targets = tuple(Target(u, headers_for(u, cookie, sign_key, key_pair_id, lifetime)) for u in checked)
     plan = Plan(
