@@ -140,7 +140,8 @@ def package(job: PackageJob) -> list[str]:
     ]  # fmt: skip
     if job.key_info is not None:
         argv += ["-hls_key_info_file", str(job.key_info)]
-    argv += ["-progress", "pipe:1", "-nostats", str(job.out_dir / "%v" / PLAYLIST_NAME)]
+    argv += ["-progress", "pipe:1", "-stats_period", "0.25", "-nostats"]
+    argv += [str(job.out_dir / "%v" / PLAYLIST_NAME)]
     if job.thumbnails:
         argv += _image("poster", job.out_dir / thumbnails.POSTER_NAME)
         argv += _image("sprite", job.out_dir / thumbnails.SPRITE_NAME)

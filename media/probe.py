@@ -9,6 +9,10 @@ import av
 
 from streaming.errors import UnsupportedMedia
 
+IMAGE_CODECS = {"png", "mjpeg", "webp", "bmp", "gif", "tiff", "jpegxl", "jpeg2000"}
+# ffmpeg "decodes" plain text as ANSI art (the tty demuxer): a text file is not a video.
+TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
+
 
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
@@ -42,9 +46,11 @@ def probe(path: Path) -> MediaInfo:
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None or not video.codec_context.width:
                 raise UnsupportedMedia("no video stream found in the upload")
+            if video.codec_context.name in TEXT_CODECS:
+                raise UnsupportedMedia("the upload is a text file, not a video")
             # Still images demux as a one-frame video; a real video has a duration.
             duration = _duration(container, video)
-            if video.codec_context.name in {"png", "mjpeg", "webp", "bmp", "gif", "tiff"} and (
+            if video.codec_context.name in IMAGE_CODECS and (
                 duration is None or duration < 0.5
             ):
                 raise UnsupportedMedia("the upload is an image, not a video")
