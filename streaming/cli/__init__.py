@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from streaming.cli.keys import keys_app
+from streaming.cli.sign import sign_app
 from streaming.errors import StreamingError
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(sign_app, name="sign")
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Distribution TOML file.")]
 HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
