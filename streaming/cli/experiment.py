@@ -1,0 +1,290 @@
+"""`streaming experiment SCENARIO`: a failover experiment from topology to report.
+
+Starts origins (each behind a fault proxy), edges, an optional shield and steering service,
+publishes a generated clip, runs the emulated viewers while the timeline applies its faults,
+then writes report.json, summary.txt and timeline.png. With `--state` it uses a running
+`streaming demo` instead (process faults only: the demo's origins have no fault proxies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tomli_w
+from rich.console import Console
+
+from experiments import plot, report, timeline, topology
+from experiments.faultproxy import FaultProxy
+from experiments.observe import Observer
+from experiments.scenario import NETWORK_ACTIONS, Scenario, load
+from experiments.viewers import Load, Pathways, Player, StaticPathways, SteeringPathways
+from streaming.cli.supervisor import Child, Supervisor, cli_argv, free_port
+from streaming.errors import ConfigError, MediaError, StreamingError
+
+console = Console()
+TOKEN = "experiment-admin-token"
+
+
+@dataclass
+class Controls:
+    """Process faults on supervised children (by name) and network faults on the proxies."""
+
+    supervisor: Supervisor | None
+    pids: dict[str, int]  # child name -> pid, for a demo this process did not start
+    proxies: dict[str, FaultProxy] = field(default_factory=dict)
+    paused: set[int] = field(default_factory=set)
+
+    def proxy(self, region: str) -> FaultProxy | None:
+        return self.proxies.get(region)
+
+    def _child(self, name: str) -> Child | None:
+        if self.supervisor is None:
+            return None
+        return next((c for c in reversed(self.supervisor.children) if c.name == name), None)
+
+    async def signal(self, action: str, kind: str, name: str) -> str:
+        child_name = {"origin": f"origin-{name}", "edge": f"edge-{name}", "shield": "edge-shield"}[kind]
+        child = self._child(child_name)
+        pid = child.pid if child is not None else self.pids.get(child_name)
+        if pid is None:
+            raise StreamingError(f"no process {child_name}")
+        alive = child is None or (child.process is not None and child.process.poll() is None)
+        if action == "kill":
+            _signal(pid, signal.SIGKILL)
+            self.paused.discard(pid)
+            if child is not None and child.process is not None:
+                await asyncio.to_thread(child.process.wait)
+            return f"SIGKILL {child_name} (pid {pid})"
+        if action == "pause":
+            _signal(pid, signal.SIGSTOP)
+            self.paused.add(pid)
+            return f"SIGSTOP {child_name} (pid {pid})"
+        if action == "resume" or (action == "restore" and alive):
+            _signal(pid, signal.SIGCONT)
+            self.paused.discard(pid)
+            return f"SIGCONT {child_name} (pid {pid})"
+        if child is None or self.supervisor is None:
+            raise StreamingError(f"restore {child_name}: only processes this experiment started can be restarted")
+        fresh = self.supervisor.start(child_name, child.argv, child.health_url)
+        await asyncio.to_thread(self.supervisor.wait_healthy, fresh)
+        return f"restarted {child_name} (pid {fresh.pid})"
+
+    def resume_all(self) -> None:
+        """Before cleanup: a SIGSTOPped process cannot act on SIGTERM."""
+        for pid in list(self.paused):
+            _signal(pid, signal.SIGCONT)
+        self.paused.clear()
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)  # children run in their own session: the group includes ffmpeg
+    except ProcessLookupError:
+        pass
+
+
+def run_experiment(name: str, out: Path | None, state: Path | None, viewers: int | None) -> Path:
+    """Load the scenario, run it, write the report files; returns the report directory."""
+    scenario = load(name)
+    if viewers is not None:
+        scenario = scenario.model_copy(update={"viewers": scenario.viewers.model_copy(update={"count": viewers})})
+    out = out or Path(".experiments") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    console.print(f"experiment [bold]{scenario.name}[/]: {scenario.description}")
+    runner = _against_demo(scenario, state, out) if state else _with_topology(scenario, out)
+    result = asyncio.run(runner)
+    files = report.write(result, out)
+    png = plot.draw(result, out / "timeline.png")
+    console.print(report.text(result), highlight=False)
+    console.print(f"\nreport: {files['json']}  summary: {files['text']}  plot: {png}")
+    return out
+
+
+async def _with_topology(scenario: Scenario, out: Path) -> dict[str, Any]:
+    plan = topology.plan(scenario, TOKEN, free_port)
+    config = out / "distribution.toml"
+    config.write_bytes(tomli_w.dumps(plan.doc).encode())
+    from streaming.config import load as load_config
+
+    dist = load_config(config)
+    proxies = {
+        region: FaultProxy(region, ("127.0.0.1", plan.proxy_ports[region]), ("127.0.0.1", plan.origin_ports[region]))
+        for region in plan.proxy_ports
+        if plan.proxy_ports[region] != plan.origin_ports[region]
+    }
+    for proxy in proxies.values():
+        await proxy.start()
+    controls = Controls(None, {}, proxies)
+    try:
+        with Supervisor(out / "logs") as sup:
+            controls.supervisor = sup
+            try:
+                return await _run_topology(scenario, out, config, dist, plan, sup, controls)
+            finally:
+                controls.resume_all()
+    finally:
+        for proxy in proxies.values():
+            await proxy.close()
+
+
+async def _run_topology(
+    scenario: Scenario, out: Path, config: Path, dist: Any, plan: topology.Plan, sup: Supervisor, controls: Controls
+) -> dict[str, Any]:
+    data = out / "data"
+    for o in dist.origins:
+        argv = cli_argv("origin", "--config", str(config), "--region", o.region,
+                        "--port", str(plan.origin_ports[o.region]), "--data", str(data / "origin" / o.region))  # fmt: skip
+        sup.start(f"origin-{o.region}", argv, f"http://127.0.0.1:{plan.origin_ports[o.region]}/healthz")
+    for e in dist.edges:
+        argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop))
+        sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")
+    if dist.steering is not None:
+        sup.start("steering", cli_argv("steering", "--config", str(config)), f"{dist.steering.url}/healthz")
+    for child in list(sup.children):
+        await asyncio.to_thread(sup.wait_healthy, child, 60.0)
+    console.print(f"{len(sup.children)} processes up; publishing content ...")
+    origin_urls = [f"http://127.0.0.1:{plan.origin_ports[r]}" for r in scenario.topology.regions]
+    if scenario.viewers.content == "live":
+        master_path, references = plan.master_path_live, {}
+        await _wait_live(origin_urls, master_path, timeout=60)
+    else:
+        master_path = await _publish(out, origin_urls, scenario.topology.clip_seconds)
+        references = await _references(origin_urls[0], master_path)
+    edges = [(e.pop, e.url) for e in dist.pops]
+    allowed = [e for e in edges if not scenario.viewers.pops or e[0] in scenario.viewers.pops]
+    async with httpx.AsyncClient() as client:
+        pathways: Pathways = StaticPathways(allowed)
+        if scenario.viewers.steering and dist.steering is not None:
+            pathways = SteeringPathways(dist.steering.url, [e.region for e in dist.pops], client)
+        watched = {e.pop: e.url for e in dist.edges}
+        return await _play(scenario, master_path, pathways, references, controls, watched, _proxy_stats(controls))
+
+
+async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--state: cannot read {state_path}: {exc}") from None
+    if any(f.action in NETWORK_ACTIONS for f in scenario.faults):
+        raise ConfigError("--state: network faults need the experiment's own topology (no fault proxies in a demo)")
+    pids = {f"origin-{o['region']}": o["pid"] for o in state["origins"]}
+    pids |= {f"edge-{e['pop']}": e["pid"] for e in state["edges"]}
+    for fault in scenario.faults:
+        child = {"origin": f"origin-{fault.name}", "edge": f"edge-{fault.name}", "shield": "edge-shield"}[fault.kind]
+        if child not in pids:
+            raise ConfigError(f"faults: the demo has no {child}")
+    controls = Controls(None, pids)
+    edges = [(e["pop"], e["url"]) for e in state["edges"]]
+    master_path = state["videos"][0]["master_path"]
+    references = await _references(state["origins"][0]["url"], master_path)
+    try:
+        return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges), lambda: {})
+    finally:
+        controls.resume_all()
+
+
+async def _play(
+    scenario: Scenario, master_path: str, pathways: Pathways, references: dict[str, str], controls: Controls,
+    watched: dict[str, str], proxy_stats: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """Viewers, fault timeline and health observer on one clock; then the report data."""
+    v = scenario.viewers
+    load = Load(v.count, scenario.duration, v.mode, v.content, v.ramp, v.max_requests, v.request_timeout,
+                v.retries, v.buffer_segments)  # fmt: skip
+    player = Player(load, master_path, pathways, references)
+    t0 = (time.time(), time.monotonic())
+    observer = Observer(watched, t0[0])
+    stop = asyncio.Event()
+    watching = asyncio.create_task(observer.run(stop))
+    console.print(f"running {v.count} {v.mode} viewers for {scenario.duration:g}s with {len(scenario.faults)} faults ...")
+    audience, applied = await asyncio.gather(player.run(t0), timeline.play(scenario.faults, controls, t0[1]))
+    stop.set()
+    await watching
+    return report.build(
+        scenario.model_dump(mode="json"), audience, applied, observer.events, scenario.duration,
+        {"proxies": proxy_stats(), "master_path": master_path},
+    )
+
+
+def _proxy_stats(controls: Controls) -> Any:
+    return lambda: {region: vars(p.stats) for region, p in controls.proxies.items()}
+
+
+async def _publish(out: Path, origin_urls: list[str], seconds: float) -> str:
+    """Generate a small clip, upload it to the first origin, wait until every origin has it."""
+    from media.runner import ffmpeg_binary
+    from media.samples import make_clip
+
+    clip = out / "clip.mp4"
+    if not clip.exists():
+        await make_clip(ffmpeg_binary(), clip, seconds=seconds, width=320, height=180)
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        with clip.open("rb") as fh:
+            response = await client.post(f"{origin_urls[0]}/videos", files={"file": ("clip.mp4", fh)}, headers=headers)
+        if response.status_code != 202:
+            raise MediaError(f"upload failed: HTTP {response.status_code} {response.text[:200]}")
+        video_id = response.json()["id"]
+        deadline = time.monotonic() + 120
+        pending = set(origin_urls)
+        status: dict[str, Any] = {}
+        while pending and time.monotonic() < deadline:
+            for url in sorted(pending):
+                status = (await client.get(f"{url}/videos/{video_id}")).json()
+                if status.get("state") == "failed":
+                    raise MediaError(f"packaging failed: {status.get('error')}")
+                if status.get("state") == "ready":
+                    pending.discard(url)
+            await asyncio.sleep(0.2)
+        if pending:
+            raise MediaError(f"video {video_id} not ready on {sorted(pending)} after 120 s")
+    return f"/hls/{video_id}/master.m3u8"
+
+
+async def _wait_live(origin_urls: list[str], master_path: str, timeout: float) -> None:
+    """Live channels start with the origins; wait until each serves a master with segments."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        for url in origin_urls:
+            while (await _status(client, url + master_path)) != 200:
+                if time.monotonic() > deadline:
+                    raise MediaError(f"live channel not ready on {url} after {timeout:.0f}s")
+                await asyncio.sleep(0.3)
+
+
+async def _status(client: httpx.AsyncClient, url: str) -> int:
+    try:
+        return (await client.get(url)).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+async def _references(origin_url: str, master_path: str) -> dict[str, str]:
+    """sha256 of every VOD object straight from an origin, to catch a corrupt or short body."""
+    import m3u8
+
+    refs: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        async def get(path: str) -> bytes:
+            body = (await client.get(origin_url + path)).content
+            refs[path] = hashlib.sha256(body).hexdigest()
+            return body
+
+        directory = master_path.rsplit("/", 1)[0]
+        master = m3u8.loads((await get(master_path)).decode())
+        for variant in master.playlists:
+            media_path = f"{directory}/{variant.uri}"
+            media = m3u8.loads((await get(media_path)).decode())
+            base = media_path.rsplit("/", 1)[0]
+            for uri in [s.uri for s in media.segments] + [m.uri for m in media.segment_map or []]:
+                await get(f"{base}/{uri}")
+    return refs
