@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal import uploads
 from portal.catalog import Catalog
+from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter
 from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
 from streaming.config import Distribution
@@ -66,10 +67,14 @@ def create_app(
             "name": dist.name,
             "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
-            "live": [],
+            "live": [{"channel": c.name, "path": f"/live/{c.name}/master.m3u8"} for c in dist.live_channels],
             "login": None,
             "controls": demo is not None,
         }
+
+    @app.get("/api/playback")
+    async def stream(video: str | None = None, live: str | None = None) -> dict[str, object]:
+        return playback(dist, video, live)
 
     @app.get("/api/library")
     async def library() -> dict[str, Any]:

@@ -1,0 +1,133 @@
+// The player page: deep links (?video=<id>&pop=<pop> or ?live=<channel>), sign-in, overlay, charts.
+import { el, fmtRate, getConfig, getJSON, markNav, signedIn, signIn } from '/static/api.js';
+import { LineChart } from '/static/charts.js';
+import { DemoControls } from '/static/controls.js';
+import { DeliveryOverlay } from '/static/overlay.js';
+import { DeliveryPlayer } from '/static/player.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { denied: false, fatal: null, startupMs: null, rebuffers: 0 };
+window.portalPlayer = state; // read by the browser tests and handy in the console
+
+function banner(id, text) {
+  $(id).textContent = text || '';
+  $(id).classList.toggle('show', !!text);
+}
+
+function choosePop(edges) {
+  const byName = edges.find((e) => e.pop === params.get('pop'));
+  const byRegion = edges.find((e) => e.region === params.get('region'));
+  return (byName || byRegion || edges[0]).pop;
+}
+
+async function defaultStream() {
+  const { videos } = await getJSON('/api/library');
+  const ready = videos.find((v) => v.state === 'ready');
+  if (ready) params.set('video', ready.id);
+  return !!ready;
+}
+
+function wireCharts(player) {
+  const throughput = new LineChart($('c-throughput'), { color: '#4aa3ff', format: (v) => fmtRate(v), label: $('v-throughput') });
+  const buffer = new LineChart($('c-buffer'), { color: '#3fb950', format: (v) => `${v.toFixed(1)} s`, label: $('v-buffer') });
+  const bitrate = new LineChart($('c-bitrate'), { color: '#d29922', format: (v) => fmtRate(v), label: $('v-bitrate') });
+  player.addEventListener('throughput', (e) => throughput.push(e.detail));
+  player.addEventListener('sample', (e) => {
+    buffer.push(e.detail.buffer);
+    bitrate.push(e.detail.bitrate);
+    const edge = player.edge;
+    const level = player.hls?.levels?.[player.hls.currentLevel];
+    $('status').textContent = `via ${edge.pop} (${edge.region})${level?.height ? ` · ${level.height}p` : ''}` +
+      ` · est. ${fmtRate(e.detail.estimate)} · t=${$('video').currentTime.toFixed(1)} s`;
+  });
+}
+
+function wirePickers(edges, player) {
+  const regions = [...new Set(edges.map((e) => e.region))];
+  $('region').replaceChildren(...regions.map((r) => el('option', { value: r }, r)));
+  $('pop').replaceChildren(...edges.map((e) => el('option', { value: e.pop }, `${e.pop} · ${e.region}`)));
+  const show = (pop) => {
+    $('pop').value = pop;
+    $('region').value = edges.find((e) => e.pop === pop).region;
+    params.set('pop', pop);
+    history.replaceState(null, '', `?${params}`);
+  };
+  show(player.pop);
+  $('pop').addEventListener('change', () => player.setPop($('pop').value));
+  $('region').addEventListener('change', () => player.setPop(edges.find((e) => e.region === $('region').value).pop));
+  player.addEventListener('pop', (e) => show(e.detail));
+}
+
+async function main() {
+  markNav();
+  const config = await getConfig();
+  if (!params.get('video') && !params.get('live') && !(await defaultStream())) {
+    banner('info', 'Nothing to play yet: upload a video or pick one in the library.');
+    $('status').textContent = 'idle';
+    return;
+  }
+  const query = params.get('live') ? `live=${encodeURIComponent(params.get('live'))}` : `video=${encodeURIComponent(params.get('video'))}`;
+  const stream = await getJSON(`/api/playback?${query}`).catch((error) => {
+    banner('denied', error.message);
+    throw error;
+  });
+  $('title').textContent = stream.kind === 'live' ? `Live: ${stream.cid}` : stream.cid;
+
+  const overlay = new DeliveryOverlay($('log'), $('ratios'), config.edges);
+  const player = new DeliveryPlayer($('video'), {
+    edges: config.edges, pop: choosePop(config.edges), credentials: stream.private ? 'include' : 'omit',
+  });
+  window.portalPlayer.player = player;
+  player.addEventListener('entry', (e) => overlay.add(e.detail));
+  player.addEventListener('note', (e) => overlay.note(e.detail));
+  player.addEventListener('startup', (e) => { state.startupMs = e.detail; });
+  player.addEventListener('rebuffer', () => { state.rebuffers += 1; });
+  player.addEventListener('fatal', (e) => {
+    state.fatal = `${e.detail.type}: ${e.detail.details}`;
+    banner('denied', `Playback failed: ${state.fatal}`);
+  });
+  player.addEventListener('denied', (e) => {
+    state.denied = true;
+    sessionStorage.removeItem(`signed:${stream.cid}`);
+    banner('denied', `Access denied: edge ${e.detail.pop} answered 403 Forbidden. ` +
+      (stream.private ? 'This stream is private: sign in to get signed cookies.' : ''));
+    overlay.note(`403 from ${e.detail.pop}: access denied`);
+    if (config.login && stream.private) $('signin').classList.add('show');
+  });
+  wireCharts(player);
+  wirePickers(config.edges, player);
+  if (config.controls) new DemoControls($('procs'), { onAction: (text) => overlay.note(text) });
+  else $('procs').replaceChildren(el('p', { class: 'muted' }, 'Off: the portal was started without the demo state file.'));
+
+  const play = () => {
+    banner('denied', '');
+    state.denied = false;
+    $('signin').classList.remove('show');
+    player.load(stream.path, { cid: stream.cid, live: stream.kind === 'live' });
+  };
+  $('replay').addEventListener('click', play);
+  $('signin-skip').addEventListener('click', (event) => { event.preventDefault(); play(); });
+  $('signin-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    $('signin-button').disabled = true;
+    try {
+      await signIn(config.login, stream, $('signin-name').value);
+      overlay.note(`signed in: cookies for ${stream.kind} ${stream.cid}`);
+      play();
+    } catch (error) {
+      $('signin-text').textContent = `Sign-in failed: ${error.message}`;
+    } finally {
+      $('signin-button').disabled = false;
+    }
+  });
+  if (stream.private && config.login && !signedIn(stream.cid)) {
+    $('signin').classList.add('show');
+    $('status').textContent = 'sign in to play';
+  } else {
+    if (stream.private && !config.login) banner('info', 'This stream is private and the portal has no login endpoint.');
+    play();
+  }
+}
+
+main();
