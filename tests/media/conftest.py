@@ -16,15 +16,7 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def bad_inputs(ffmpeg: str, media_dir: Path) -> dict[str, Path]:
-    """Uploads that are not videos, by what they are."""
-    plain = sources.clip(ffmpeg, media_dir / "whole.mp4", "320x180", seconds=2)
-    return {
-        "text": sources.text(media_dir / "notes.txt"),
-        "random bytes": sources.random_bytes(media_dir / "noise.mp4"),
-        "image": sources.image(ffmpeg, media_dir / "still.png"),
-        "truncated mp4": sources.truncated(plain, media_dir / "cut.mp4"),
-        "zero bytes": sources.empty(media_dir / "empty.mp4"),
-    }
+    return sources.bad_inputs(ffmpeg, media_dir)
 
 
 @pytest.fixture(scope="session")

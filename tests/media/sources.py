@@ -94,3 +94,15 @@ def random_bytes(out: Path) -> Path:
 def empty(out: Path) -> Path:
     out.write_bytes(b"")
     return out
+
+
+def bad_inputs(ffmpeg: str, work: Path) -> dict[str, Path]:
+    """Uploads that are not videos, by what they are."""
+    whole = clip(ffmpeg, work / "whole.mp4", "320x180", seconds=2)
+    return {
+        "text": text(work / "notes.txt"),
+        "random bytes": random_bytes(work / "noise.mp4"),
+        "image": image(ffmpeg, work / "still.png"),
+        "truncated mp4": truncated(whole, work / "cut.mp4"),
+        "zero bytes": empty(work / "empty.mp4"),
+    }

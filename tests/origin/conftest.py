@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from origin.app import create_app
 from origin.context import OriginContext
 from tests.factories import distribution
+from tests.media import sources
 
 
 @pytest.fixture
@@ -51,3 +52,10 @@ def origin_app(tmp_path: Path) -> OriginFactory:
                 yield RunningOrigin(app, client)
 
     return start
+
+
+
+@pytest.fixture(scope="session")
+def bad_upload_files(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Uploads that are not videos: text, noise, an image, a truncated MP4, zero bytes."""
+    return sources.bad_inputs(ffmpeg, tmp_path_factory.mktemp("bad-uploads"))
