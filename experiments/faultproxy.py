@@ -72,6 +72,7 @@ class FaultProxy:
         self._flowing.set()
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -103,6 +104,9 @@ class FaultProxy:
         for conn in list(self._connections):
             conn.abort()
         self._flowing.set()
+        # Let every handler finish now rather than be cancelled at loop shutdown.
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=2.0)
 
     def delay(self, seconds: float) -> None:
         self._delay = max(0.0, seconds)
@@ -137,6 +141,10 @@ class FaultProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = _Connection(writer)
         self.stats.connections += 1
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         if self._dropping:
             self.stats.reset += 1
             conn.abort()

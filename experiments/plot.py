@@ -27,7 +27,7 @@ def draw(report: dict[str, Any], path: Path) -> Path:
     load.set_ylabel("viewer requests")
     load.legend(loc="upper right", fontsize=8)
 
-    for key, style in (("p50_ms", "-"), ("p99_ms", "--")):
+    for key, style in (("p50_ms", ".-"), ("p99_ms", "x--")):
         latency.plot(t, [r[key] if r[key] is not None else float("nan") for r in rows], style, label=key)
     latency.set_yscale("log")
     latency.set_ylabel("latency (ms)")
