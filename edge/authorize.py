@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 
 from edge.classify import Route
@@ -26,11 +28,23 @@ from streaming.keys import KeyRing
 from streaming.signing import URL_PARAMS, Grant, SignedRequest, Verifier, credentials, split_query
 
 OWN_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar: what a client sends unencoded
+
+
+class ViewerLike(Protocol):
+    """The viewer request as the pipeline holds it (edge.viewer.Viewer)."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    client_ip: str
+    scheme: str
 
 
 @dataclass(frozen=True, slots=True)
 class ViewerFacts:
-    """What access control reads from a viewer request, taken once, raw (as the viewer sent it)."""
+    """What access control reads from a viewer request, raw (as the viewer sent it)."""
 
     method: str
     scheme: str
@@ -40,7 +54,23 @@ class ViewerFacts:
     client_ip: str
     headers: Mapping[str, str]
     cookies: Mapping[str, str]
-    header_bytes: tuple[tuple[bytes, bytes], ...]
+    header_bytes: int
+
+    @classmethod
+    def of(cls, viewer: ViewerLike, raw_path: str | None = None) -> ViewerFacts:
+        """From the pipeline's viewer; without the raw path, the decoded one is re-encoded."""
+        headers = viewer.headers
+        return cls(
+            method=viewer.method,
+            scheme=viewer.scheme,
+            host=headers.get("host", ""),
+            raw_path=raw_path if raw_path is not None else quote(viewer.path, safe=PATH_SAFE),
+            raw_query=viewer.query,
+            client_ip=viewer.client_ip,
+            headers=headers,
+            cookies=cookie_parser(headers.get("cookie", "")),
+            header_bytes=sum(len(k) + len(v) for k, v in headers.items()),
+        )
 
     @classmethod
     def from_request(cls, request: Request) -> ViewerFacts:
@@ -55,7 +85,7 @@ class ViewerFacts:
             client_ip=request.client.host if request.client else "",
             headers=request.headers,
             cookies=request.cookies,
-            header_bytes=tuple(scope.get("headers", ())),
+            header_bytes=sum(len(k) + len(v) for k, v in scope.get("headers", ())),
         )
 
     def url(self, query: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 from edge.classify import compile_pattern
 from streaming.config import Firewall as FirewallSettings
@@ -18,12 +17,11 @@ class Firewall:
         self._networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.deny_cidrs)
         self._paths = tuple(compile_pattern(p) for p in settings.deny_paths)
 
-    def check_size(self, target_bytes: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    def check_size(self, target_bytes: int, header_bytes: int) -> None:
         """414 past `max_url_bytes` of request target, 431 past `max_header_bytes` of headers."""
         if target_bytes > self.settings.max_url_bytes:
             raise URITooLong(f"the URL is longer than {self.settings.max_url_bytes} bytes")
-        total = sum(len(name) + len(value) for name, value in headers)
-        if total > self.settings.max_header_bytes:
+        if header_bytes > self.settings.max_header_bytes:
             raise HeadersTooLarge(f"the headers exceed {self.settings.max_header_bytes} bytes")
 
     def check(self, client_ip: str, path: str) -> None:
