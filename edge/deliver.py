@@ -1,16 +1,31 @@
-"""Deliver a cached or fetched object to the viewer with the CDN's response headers."""
+"""Deliver an object to the viewer: full, ranged (206/416), not modified (304) or HEAD.
+
+Replies are sent on the raw ASGI channel: a memory hit sends the cached `bytes` (or a
+`memoryview` slice for a range) without copying, a disk hit streams the file with `pread`,
+a fill streams bytes as they arrive from the origin.
+"""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import Enum
 
-from starlette.responses import Response
+from starlette.types import Send
 
 from edge.cache import Entry
-from streaming.http import etag_matches, parse_range
+from edge.collapse import Fill, Head
+from edge.viewer import Viewer
 from streaming import cache_control
+from streaming.errors import RangeNotSatisfiable
+from streaming.http import etag_matches, parse_range
+
+FILE_CHUNK = 256 * 1024
+# Headers a 304 repeats (RFC 9110 15.4.5); the body-describing ones are dropped.
+NOT_MODIFIED_KEEP = frozenset({
+    "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
+})  # fmt: skip
 
 
 class Result(str, Enum):
@@ -20,60 +35,175 @@ class Result(str, Enum):
     MISS = "Miss"
     REFRESH_HIT = "RefreshHit"
     ERROR = "Error"
+    FUNCTION = "FunctionGeneratedResponse"
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """What delivery needs from the viewer request."""
+class Stream:
+    """A body relayed from an origin as it arrives (pass-through behaviors); closed once."""
 
-    method: str
-    range: str | None
-    if_none_match: str | None
-    if_modified_since: str | None
+    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self.chunks, self._close = chunks, close
 
-
-def request_id() -> str:
-    return secrets.token_urlsafe(24)
+    async def close(self) -> None:
+        await self._close()
 
 
-def edge_headers(pop: str, result: Result, origin_region: str | None, age: int | None) -> dict[str, str]:
+Body = bytes | memoryview | tuple[str, int, int] | tuple[Fill, int, int | None] | Stream
+
+
+@dataclass(slots=True)
+class Reply:
+    """Everything about a response before it is sent; `detail` goes to the access log."""
+
+    status: int
+    headers: dict[str, str]
+    body: Body = b""
+    result: Result = Result.MISS
+    detail: str = ""
+    range: tuple[int, int] | None = None
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (pass-through only)
+    sent: int = field(default=0)
+
+
+def edge_headers(pop: str, result: Result, viewer: Viewer, region: str, age: int | None) -> dict[str, str]:
+    """The headers every edge response carries."""
     headers = {
-        "X-Cache": f"{result.value} from {pop}",
-        "Via": f"1.1 {pop} (streaming-cdn)",
-        "X-Edge-Location": pop,
-        "X-Request-Id": request_id(),
+        "x-cache": f"{result.value} from {pop}",
+        "via": f"1.1 {pop} (streaming-cdn)",
+        "x-edge-location": pop,
+        "x-request-id": viewer.request_id,
     }
-    if origin_region:
-        headers["X-Origin-Region"] = origin_region
+    if region:
+        headers["x-origin-region"] = region
     if age is not None:
-        headers["Age"] = str(age)
+        headers["age"] = str(age)
     return headers
 
 
-def _not_modified(viewer: Viewer, entry: Entry) -> bool:
-    etag = entry.headers.get("etag")
-    if viewer.if_none_match is not None:
-        return etag is not None and etag_matches(viewer.if_none_match, etag)
-    since = cache_control.parse_http_date(viewer.if_modified_since)
-    modified = cache_control.parse_http_date(entry.headers.get("last-modified"))
+def not_modified(viewer: Viewer, headers: dict[str, str]) -> bool:
+    """If-None-Match wins over If-Modified-Since, as RFC 9110 13.2.2 orders them."""
+    if_none_match = viewer.headers.get("if-none-match")
+    if if_none_match is not None:
+        etag = headers.get("etag")
+        return etag is not None and etag_matches(if_none_match, etag)
+    since = cache_control.parse_http_date(viewer.headers.get("if-modified-since"))
+    modified = cache_control.parse_http_date(headers.get("last-modified"))
     return since is not None and modified is not None and modified <= since
 
 
-def deliver(viewer: Viewer, entry: Entry, extra: dict[str, str]) -> Response:
-    """Full, ranged (206), not-modified (304) or HEAD response for a complete entry."""
+def _shape(
+    viewer: Viewer, status: int, headers: dict[str, str], size: int | None
+) -> tuple[int, tuple[int, int] | None]:
+    """Decide 304 / 206 / 200 for a 200 object; raises RangeNotSatisfiable for a bad range."""
+    if status != 200:
+        return status, None
+    headers["accept-ranges"] = "bytes"
+    if not_modified(viewer, headers):
+        return 304, None
+    if size is None or viewer.range is None:
+        return 200, None
+    byte_range = parse_range(viewer.range, size)
+    if byte_range is None:
+        return 200, None
+    headers["content-range"] = f"bytes {byte_range[0]}-{byte_range[1]}/{size}"
+    return 206, byte_range
+
+
+def _finish(viewer: Viewer, status: int, headers: dict[str, str], length: int | None) -> dict[str, str]:
+    if status == 304:
+        return {k: v for k, v in headers.items() if k in NOT_MODIFIED_KEEP or k.startswith("x-")
+                or k in ("age", "via", "accept-ranges") or k.startswith("access-control-")}
+    if length is not None:
+        headers["content-length"] = str(length)
+    return headers
+
+
+def from_entry(
+    viewer: Viewer, entry: Entry, extra: dict[str, str], encoded: tuple[str, bytes] | None = None
+) -> Reply:
+    """A reply from a complete cached entry; `encoded` is a compressed variant to send instead."""
     headers = {**entry.headers, **extra}
-    body = entry.body
-    status = entry.status
-    if status == 200:
-        headers["Accept-Ranges"] = "bytes"
-        if _not_modified(viewer, entry):
-            return Response(status_code=304, headers=headers)
-        byte_range = parse_range(viewer.range, len(body))
-        if byte_range is not None:
-            start, end = byte_range
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
-            body, status = body[start : end + 1], 206
-    headers["Content-Length"] = str(len(body))
-    if viewer.method == "HEAD":
-        return Response(status_code=status, headers=headers)
-    return Response(content=body, status_code=status, headers=headers)
+    status, byte_range = _shape(viewer, entry.status, headers, entry.size)
+    body: Body = b""
+    length: int | None = entry.size
+    if status == 304:
+        length = None
+    elif encoded is not None and byte_range is None:
+        encoding, data = encoded
+        headers["content-encoding"] = encoding
+        if (etag := _weak(headers.get("etag"))) is not None:
+            headers["etag"] = etag
+        body, length = data, len(data)
+    elif entry.body is not None:
+        view = entry.body if byte_range is None else memoryview(entry.body)[byte_range[0] : byte_range[1] + 1]
+        body, length = view, len(view)
+    else:
+        assert entry.file is not None
+        start, end = byte_range or (0, entry.size - 1)
+        body, length = (entry.file, start, end), end - start + 1
+    if viewer.method == "HEAD" or status == 304:
+        body = b""
+    return Reply(status, _finish(viewer, status, headers, length), body, range=byte_range)
+
+
+def _weak(etag: str | None) -> str | None:
+    if etag is None or etag.startswith("W/"):
+        return etag
+    return f"W/{etag}"
+
+
+def from_fill(viewer: Viewer, fill: Fill, head: Head, headers: dict[str, str]) -> Reply:
+    """A reply streamed from an in-flight fill (any offset, as the bytes arrive)."""
+    merged = {**headers}
+    status, byte_range = _shape(viewer, head.status, merged, head.length)
+    length = head.length
+    if byte_range is not None:
+        length = byte_range[1] - byte_range[0] + 1
+    body: Body = b""
+    if viewer.method != "HEAD" and status != 304:
+        body = (fill, byte_range[0], byte_range[1]) if byte_range else (fill, 0, None)
+    return Reply(status, _finish(viewer, status, merged, length), body, range=byte_range)
+
+
+def range_error(exc: RangeNotSatisfiable) -> dict[str, str]:
+    return {"content-range": f"bytes */{exc.size}"}
+
+
+async def send_reply(send: Send, reply: Reply) -> None:
+    """Send status, headers and body; `reply.sent` counts body bytes actually written."""
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    raw += [(b"set-cookie", c.encode("latin-1")) for c in reply.cookies]
+    await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+    body = reply.body
+    if isinstance(body, (bytes, memoryview)):
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        reply.sent = len(body)
+        return
+    async for chunk in _chunks(body):
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        reply.sent += len(chunk)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _chunks(body: tuple[str, int, int] | tuple[Fill, int, int | None] | Stream) -> AsyncIterator[bytes]:
+    if isinstance(body, Stream):
+        async for chunk in body.chunks:
+            yield chunk
+        return
+    source, start, end = body
+    if isinstance(source, Fill):
+        async for chunk in source.stream(start, end):
+            yield chunk
+        return
+    assert end is not None
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        pos = start
+        while pos <= end:
+            chunk = os.pread(fd, min(FILE_CHUNK, end - pos + 1), pos)
+            if not chunk:
+                raise OSError(f"{source} is shorter than its metadata says")
+            pos += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)

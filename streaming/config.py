@@ -164,6 +164,14 @@ class TTLPolicy(_Model):
     manifest_ttl: Annotated[float, Field(ge=0)] | None = None
     segment_ttl: Annotated[float, Field(ge=0)] | None = None
     error_ttl: Annotated[float, Field(ge=0)] = 10
+    # Used when the origin sends no stale-while-revalidate / stale-if-error directive.
+    stale_while_revalidate: Annotated[float, Field(ge=0)] = 0
+    stale_if_error: Annotated[float, Field(ge=0)] = 60
+
+    @property
+    def caching(self) -> bool:
+        """False for a CachingDisabled-style policy (max_ttl 0): pass every request through."""
+        return self.max_ttl > 0
 
     @model_validator(mode="after")
     def _ordered(self) -> TTLPolicy:
@@ -187,6 +195,16 @@ class CacheKeyPolicy(_Model):
 
 
 Method = Literal["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+FunctionEvent = Literal["viewer-request", "origin-request", "origin-response", "viewer-response"]
+OptionValue = str | int | float | bool | list[str] | dict[str, str]
+
+
+class EdgeFunctionRef(_Model):
+    """One edge function on a behavior: a built-in name or `package.module:callable`."""
+
+    event: FunctionEvent
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    options: dict[str, OptionValue] = {}
 
 
 class Behavior(_Model):
@@ -202,6 +220,22 @@ class Behavior(_Model):
     rate_limit: RateLimit | None = None
     viewer_protocol_policy: Literal["allow-all", "redirect-to-https", "https-only"] = "allow-all"
     compress: bool = True
+    # Origin request policy: viewer headers sent to the origin but never part of the cache key.
+    forward_headers: tuple[str, ...] = ()
+    functions: tuple[EdgeFunctionRef, ...] = ()
+
+    @model_validator(mode="after")
+    def _forwarding(self) -> Behavior:
+        forwarded = {h.lower() for h in self.forward_headers}
+        if self.ttl.caching and forwarded & {"authorization", "cookie", "*"}:
+            raise ValueError(
+                "forward_headers: a caching behavior may not forward Authorization, Cookie or '*' "
+                "(one viewer's response would be served to others); set max_ttl = 0"
+            )
+        events = [f.event for f in self.functions]
+        if len(events) != len(set(events)):
+            raise ValueError("functions: at most one function per event, as in CloudFront")
+        return self
 
 
 class RateLimit(_Model):
@@ -311,12 +345,72 @@ class OriginSettings(_Model):
 
 
 class EdgeSettings(_Model):
-    """Settings shared by every edge POP."""
+    """Settings shared by every edge POP (each POP caches under `<cache_dir>/<pop>`)."""
 
     cache_dir: str = ".data/edge"
     memory_cache_bytes: Annotated[int, Field(ge=0)] = 256 * MiB
+    # Objects up to this size are held whole in memory; larger ones only stream via the disk.
+    memory_object_bytes: Annotated[int, Field(ge=0)] = 8 * MiB
+    disk_cache_bytes: Annotated[int, Field(ge=0)] = 4 * GiB
     max_object_bytes: Annotated[int, Field(gt=0)] = 64 * MiB
     max_origin_fetches: Annotated[int, Field(ge=1)] = 64
+    max_stale: Annotated[float, Field(ge=0)] = 3600  # bound on any stale-* window
+    compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
+    compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
+    access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
+    workers: Annotated[int, Field(ge=1, le=64)] = 1  # processes per POP sharing the disk tier
+
+
+class CustomErrorResponse(_Model):
+    """Per status: serve a page (fetched through the behaviors) and cache the error this long."""
+
+    error_code: Literal[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+    response_page_path: Annotated[str, Field(pattern=r"^(/[^?#\s]*)?$")] = ""
+    response_code: Annotated[int, Field(ge=200, le=599)] | None = None
+    error_caching_min_ttl: Annotated[float, Field(ge=0)] = 10
+
+
+class CorsSettings(_Model):
+    """CORS for browser players; credentials are allowed on paths behind trusted key groups."""
+
+    allowed_origins: tuple[str, ...] = ()  # "*" allows any origin (echoed, never a literal *)
+    allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    allowed_headers: tuple[str, ...] = ("range", "content-type", "authorization")
+    expose_headers: tuple[str, ...] = (
+        "content-length", "content-range", "age", "x-cache", "x-edge-location", "x-request-id",
+        "x-origin-region",
+    )  # fmt: skip
+    max_age: Annotated[int, Field(ge=0)] = 600
+
+
+class ControlSettings(_Model):
+    """The control plane: records invalidations durably and fans them out to every edge."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+    data_dir: str = ".data/control"
+    poll_interval: Annotated[float, Field(gt=0)] = 2.0
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        authority = self.url.split("://", 1)[1]
+        return int(authority.rsplit(":", 1)[1]) if ":" in authority else 80
+
+
+class Pricing(_Model):
+    """The price table `streaming report` bills with (defaults: CloudFront's first tier, USD)."""
+
+    currency: str = "USD"
+    egress_per_gb: dict[str, float] = {
+        "us-east": 0.085, "us-west": 0.085, "eu-west": 0.085, "eu-central": 0.085,
+        "ap-southeast": 0.114, "ap-northeast": 0.114, "sa-east": 0.110, "*": 0.085,
+    }  # fmt: skip
+    per_10k_requests: Annotated[float, Field(ge=0)] = 0.0100
+    invalidation_per_path: Annotated[float, Field(ge=0)] = 0.005
+    free_invalidation_paths: Annotated[int, Field(ge=0)] = 1000
 
 
 class SteeringSettings(_Model):
@@ -374,7 +468,12 @@ class Distribution(_Model):
     edge: EdgeSettings = EdgeSettings()
     live_channels: tuple[LiveChannel, ...] = ()
     portal: PortalSettings = PortalSettings()
+    default_root_object: Annotated[str, Field(max_length=255, pattern=r"^([^/].*)?$")] = ""
+    custom_error_responses: tuple[CustomErrorResponse, ...] = ()
+    cors: CorsSettings = CorsSettings()
+    control: ControlSettings | None = None
     steering: SteeringSettings | None = None
+    pricing: Pricing = Pricing()
 
     @model_validator(mode="after")
     def _references(self) -> Distribution:
@@ -404,6 +503,7 @@ class Distribution(_Model):
                     raise ValueError(f"behaviors.{i}.trusted_key_groups: unknown key group {kg!r}")
         if self.behaviors[-1].path_pattern != "*":
             raise ValueError("behaviors: the last behavior must be the default, path_pattern = '*'")
+        _unique("custom_error_responses", [str(c.error_code) for c in self.custom_error_responses])
         return self
 
     def origin_by_region(self, region: str) -> Origin:

@@ -19,7 +19,8 @@
     ├── MediaError (422 media_error)            ffmpeg could not package an input
     ├── OriginError (502 origin_error)          every origin failed or answered garbage
     │   └── OriginTimeout (504 origin_timeout)
-    └── Unavailable (503 unavailable)           shutting down, queue full
+    ├── EdgeFunctionError (502 function_error)  an edge function raised or returned garbage
+    └── Unavailable (503 unavailable)           shutting down, queue full, origin fetch cap
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ class OriginError(StreamingError):
 class OriginTimeout(OriginError):
     status_code = 504
     code = "origin_timeout"
+
+
+class EdgeFunctionError(StreamingError):
+    status_code = 502
+    code = "function_error"
 
 
 class Unavailable(StreamingError):

@@ -81,7 +81,8 @@ def running_topology(tmp: Path, doc: dict[str, Any]) -> Iterator[Topology]:
                             "--data", str(tmp / "origin" / o.region))  # fmt: skip
             sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")
         for e in dist.edges:
-            argv = cli_argv("edge", "--config", str(config), "--pop", e.pop)
+            argv = cli_argv("edge", "--config", str(config), "--pop", e.pop,
+                            "--cache-dir", str(tmp / "edge" / e.pop))  # fmt: skip
             sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")
         if dist.steering is not None:
             argv = cli_argv("steering", "--config", str(config))

@@ -1,22 +1,36 @@
-"""Cached objects and the stores that hold them."""
+"""Cached objects and the tiers that hold them (memory in front of disk).
+
+One `Entry` per cache key is shared by both tiers: the memory tier holds its `body`, the disk
+tier its `file`. Freshness windows are decided once at store time by `edge.cacheability`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
+
+OVERHEAD = 512  # bytes of bookkeeping charged per entry, so tiny objects still count
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Entry:
-    """One cached response: status, the origin's headers worth keeping, the whole body."""
+    """One cached response: its status, the origin headers worth keeping and where the body is."""
 
+    key: str
+    path: str  # the viewer path, which invalidations match against
     status: int
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str]  # lower-case names
+    size: int
     stored_at: float
     ttl: float
-    origin_region: str
-    hits: int = field(default=0)
+    swr: float = 0.0  # stale-while-revalidate window after ttl
+    sie: float = 0.0  # stale-if-error window after ttl
+    origin_region: str = ""
+    body: bytes | None = None
+    file: str | None = None
+    hits: int = 0
+    backoff_until: float = 0.0  # after a failed refresh: serve stale without asking the origin
+    variants: dict[str, bytes] = field(default_factory=dict)  # compressed copies by encoding
 
     def age(self, now: float) -> int:
         return max(0, int(now - self.stored_at))
@@ -24,16 +38,41 @@ class Entry:
     def fresh(self, now: float) -> bool:
         return now - self.stored_at < self.ttl
 
+    def within_swr(self, now: float) -> bool:
+        return now - self.stored_at < self.ttl + self.swr
+
+    def within_sie(self, now: float) -> bool:
+        return now - self.stored_at < self.ttl + self.sie
+
     @property
-    def size(self) -> int:
-        return len(self.body) + 256
+    def validators(self) -> dict[str, str]:
+        """Conditional headers that let the origin answer 304 when this copy is still current."""
+        found: dict[str, str] = {}
+        if etag := self.headers.get("etag"):
+            found["if-none-match"] = etag
+        if modified := self.headers.get("last-modified"):
+            found["if-modified-since"] = modified
+        return found
 
+    @property
+    def charge(self) -> int:
+        """What this entry costs the memory tier."""
+        return self.size + OVERHEAD + sum(len(v) for v in self.variants.values())
 
-class Cache(Protocol):
-    """What the pipeline needs from a cache tier."""
+    def meta(self) -> dict[str, Any]:
+        """The JSON-able metadata the disk tier persists next to the body."""
+        return {
+            "key": self.key, "path": self.path, "status": self.status, "headers": self.headers,
+            "size": self.size, "stored_at": self.stored_at, "ttl": self.ttl, "swr": self.swr,
+            "sie": self.sie, "origin_region": self.origin_region,
+        }  # fmt: skip
 
-    def get(self, key: str) -> Entry | None: ...
-
-    def put(self, key: str, entry: Entry) -> None: ...
-
-    def delete(self, key: str) -> None: ...
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], file: str) -> Entry:
+        return cls(
+            key=str(meta["key"]), path=str(meta["path"]), status=int(meta["status"]),
+            headers={str(k): str(v) for k, v in dict(meta["headers"]).items()},
+            size=int(meta["size"]), stored_at=float(meta["stored_at"]), ttl=float(meta["ttl"]),
+            swr=float(meta["swr"]), sie=float(meta["sie"]),
+            origin_region=str(meta["origin_region"]), file=file,
+        )  # fmt: skip

@@ -54,11 +54,14 @@ def edge(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Disk cache directory.")] = None,
+    access_log: Annotated[
+        str | None, typer.Option(help="JSON-lines access log: a file, '-' for stdout.")
+    ] = None,
 ) -> None:
     """Run one edge POP."""
     from streaming.cli.serve import serve_edge
 
-    serve_edge(config, pop, host, port, cache_dir)
+    serve_edge(config, pop, host, port, cache_dir, access_log)
 
 
 @app.command()

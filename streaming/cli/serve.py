@@ -32,11 +32,13 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
     _run(create_app(dist, region, data), host, port or origin.port)
 
 
-def serve_edge(path: Path, pop: str, host: str, port: int | None, cache_dir: Path | None) -> None:
-    """Load the config and serve the edge POP `pop`."""
+def serve_edge(
+    path: Path, pop: str, host: str, port: int | None, cache_dir: Path | None,
+    access_log: str | None = None,
+) -> None:  # fmt: skip
+    """Load the config and serve the edge POP `pop` with its disk tier under `cache_dir`."""
     from edge.app import create_app
 
     dist = config_module.load(path)
     edge = dist.edge_by_pop(pop)
-    del cache_dir  # the disk tier arrives with the edge issue; accepted now for a stable CLI
-    _run(create_app(dist, pop), host, port or edge.port)
+    _run(create_app(dist, pop, cache_dir=cache_dir, access_log=access_log), host, port or edge.port)

@@ -1,0 +1,48 @@
+"""Pass-through for what is never cached (behaviors with max_ttl 0, methods other than GET/HEAD,
+private answers): the request, body included, goes to the origin, the answer streams back."""
+
+from __future__ import annotations
+
+from starlette.types import Receive
+
+from edge.deliver import Reply, Result, Stream, edge_headers
+from edge.functions.hooks import Hooks
+from edge.origins import OriginRequest, Origins
+from edge.viewer import Viewer, request_body
+
+BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def relay(
+    origins: Origins, pop: str, viewer: Viewer, request: OriginRequest, receive: Receive | None,
+    hooks: Hooks,
+) -> Reply:  # fmt: skip
+    """Forward one request and stream the answer back, Set-Cookie included; nothing is stored."""
+    if receive is not None and viewer.method not in BODYLESS:
+        request.body = request_body(receive)
+    hook = hooks.origin_request()
+    if hook is not None:
+        outcome = hook(request)
+        if isinstance(outcome, tuple):
+            status, headers, body = outcome
+            headers = {**headers, **edge_headers(pop, Result.MISS, viewer, "", 0)}
+            headers["content-length"] = str(len(body))
+            return Reply(status, headers, b"" if viewer.method == "HEAD" else body, Result.MISS, "Miss")
+        request = outcome
+    response = await origins.open(request)
+    status, headers = response.status, dict(response.headers)
+    respond = hooks.origin_response()
+    if respond is not None:
+        try:
+            status, headers = respond(status, headers)
+        except BaseException:
+            await response.aclose()
+            raise
+    headers.update(edge_headers(pop, Result.MISS, viewer, response.origin.region, 0))
+    if response.length is not None:
+        headers["content-length"] = str(response.length)
+    if viewer.method == "HEAD":
+        await response.aclose()
+        return Reply(status, headers, b"", Result.MISS, "Miss", cookies=response.cookies)
+    body = Stream(response.chunks(), response.aclose)
+    return Reply(status, headers, body, Result.MISS, "Miss", cookies=response.cookies)

@@ -1,0 +1,65 @@
+"""The viewer request, read once from the ASGI scope into a small typed value."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.types import Receive, Scope
+
+
+@dataclass(slots=True)
+class Viewer:
+    """What the stages need from a viewer request; edge functions may rewrite path and headers."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    client_ip: str
+    client_port: int
+    http_version: str
+    scheme: str
+    uri: str = ""  # the path as received, for the access log
+    request_id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    started: float = field(default_factory=time.monotonic)
+    received_at: float = field(default_factory=time.time)
+    country: str | None = None
+
+    @classmethod
+    def from_scope(cls, scope: Scope) -> Viewer:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        client = scope.get("client") or ("", 0)
+        return cls(
+            method=scope["method"], path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"), headers=headers,
+            client_ip=client[0], client_port=client[1],
+            http_version=scope.get("http_version", "1.1"), scheme=scope.get("scheme", "http"),
+            uri=scope["path"],
+        )  # fmt: skip
+
+    @property
+    def range(self) -> str | None:
+        return self.headers.get("range")
+
+    @property
+    def origin(self) -> str | None:
+        return self.headers.get("origin")
+
+
+async def request_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The viewer's request body as it arrives (forwarded to origins on pass-through behaviors)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body = message.get("body", b"")
+        if body:
+            yield body
+        if not message.get("more_body", False):
+            return
