@@ -141,9 +141,12 @@ async def package(
         (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
     key_info = _key_info(out_dir, encryption) if encryption else None
     job = commands.PackageJob(source, out_dir, info, rungs, segment_duration, key_info=key_info)
-    progressive = asyncio.create_task(_publish_master_when_playable(out_dir, rungs, info))
+    progressive = asyncio.create_task(_follow(out_dir, rungs, info, on_progress))
     try:
-        await runner.run(binary, commands.package(job), duration=info.duration, on_progress=on_progress)
+        await runner.run(
+            binary, commands.package(job), duration=info.duration, on_progress=on_progress,
+            frames=info.duration * info.frame_rate,
+        )  # fmt: skip
     finally:
         progressive.cancel()
     if key_info is not None:
@@ -157,13 +160,22 @@ async def package(
     return renditions
 
 
-async def _publish_master_when_playable(out_dir: Path, rungs: tuple[Rung, ...], info: MediaInfo) -> None:
-    """Write a provisional master once each rung's EVENT playlist lists a segment."""
+async def _follow(
+    out_dir: Path, rungs: tuple[Rung, ...], info: MediaInfo, on_progress: Callable[[float], None] | None
+) -> None:
+    """While ffmpeg runs: report progress from the playlists and publish a provisional master
+    once every rung lists a segment. (ffmpeg's own -progress stalls until the sprite sheet,
+    written at the very end, has produced a frame.)"""
+    published = False
     while True:
         playlists = [out_dir / r.name / commands.PLAYLIST_NAME for r in rungs]
-        if all(p.exists() and "#EXTINF" in p.read_text(encoding="utf-8") for p in playlists):
+        texts = [p.read_text(encoding="utf-8") if p.exists() else "" for p in playlists]
+        if on_progress and info.duration > 0:
+            packaged = min(sum(s.duration or 0 for s in m3u8.loads(text).segments) for text in texts)
+            on_progress(min(0.99, packaged / info.duration))
+        if not published and all("#EXTINF" in text for text in texts):
             renditions = [measure(out_dir / r.name, r, info) for r in rungs]
             text = master_playlist(renditions, info.frame_rate, info.has_audio)
             write_atomic(out_dir / MASTER_NAME, text)
-            return
+            published = True
         await asyncio.sleep(0.2)

@@ -34,8 +34,13 @@ async def run(
     *,
     duration: float | None = None,
     on_progress: ProgressCallback | None = None,
+    frames: float | None = None,
 ) -> None:
     """Run ffmpeg to completion, reporting 0..1 progress from `-progress pipe:1` if asked.
+
+    Progress is output time over `duration`; while an output has written nothing yet (a
+    sprite sheet appears only at the end) ffmpeg reports that time as N/A, and the frame
+    count of the first video output over `frames` is used instead.
 
     Raises MediaError with the tail of ffmpeg's stderr on a non-zero exit. Cancelling the
     awaiting task kills ffmpeg so no orphan keeps writing.
@@ -53,8 +58,12 @@ async def run(
         assert process.stdout is not None
         async for raw in process.stdout:
             key, _, value = raw.decode(errors="replace").strip().partition("=")
-            if on_progress and duration and key == "out_time_us" and value.isdigit():
+            if not on_progress or not value.isdigit():
+                continue
+            if duration and key == "out_time_us":
                 on_progress(min(1.0, int(value) / 1e6 / duration))
+            elif frames and key == "frame":
+                on_progress(min(1.0, int(value) / frames))
 
     async def read_errors() -> None:
         assert process.stderr is not None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,9 @@ from fastapi import FastAPI
 
 from origin.app import create_app
 from origin.context import OriginContext
-from tests.factories import distribution
+from streaming.cli.supervisor import Child, Supervisor, cli_argv
+from streaming.config import parse
+from tests.factories import distribution, write_config
 from tests.media import sources
 
 
@@ -59,3 +61,21 @@ def origin_app(tmp_path: Path) -> OriginFactory:
 def bad_upload_files(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Uploads that are not videos: text, noise, an image, a truncated MP4, zero bytes."""
     return sources.bad_inputs(ffmpeg, tmp_path_factory.mktemp("bad-uploads"))
+
+
+@contextmanager
+def origin_processes(tmp: Path, doc: dict[str, Any]) -> Iterator[Supervisor]:
+    """Every origin of `doc` as a real `streaming origin` process (no edges); always reaped."""
+    config = write_config(tmp / "distribution.toml", doc)
+    dist = parse(doc)
+    with Supervisor(tmp / "logs") as sup:
+        for o in dist.origins:
+            start_origin(sup, config, o.region, o.url, tmp)
+        for child in sup.children:
+            sup.wait_healthy(child)
+        yield sup
+
+
+def start_origin(sup: Supervisor, config: Path, region: str, url: str, tmp: Path) -> Child:
+    argv = cli_argv("origin", "--config", str(config), "--region", region, "--data", str(tmp / "origin" / region))
+    return sup.start(f"origin-{region}", argv, f"{url}/healthz")
