@@ -3,7 +3,6 @@ why not httpx: about 20x more requests per second per core on loopback)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -69,7 +68,7 @@ class Client:
                 else:
                     async for chunk in response.content.iter_any():
                         size += len(chunk)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             status, x_cache = "timeout", ""
         except aiohttp.ClientConnectorError:
             status, x_cache = "connect", ""
@@ -84,5 +83,5 @@ class Client:
         try:
             async with self._session.get(url, allow_redirects=False) as response:
                 return await response.text() if response.status == 200 else None
-        except (asyncio.TimeoutError, aiohttp.ClientError):
+        except (TimeoutError, aiohttp.ClientError):
             return None

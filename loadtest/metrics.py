@@ -41,7 +41,9 @@ def total(scrape: Scrape, series: tuple[str, ...]) -> float | None:
     return None
 
 
-async def scrape_all(fetch: Callable[[str], Awaitable[str | None]], bases: tuple[str, ...]) -> dict[str, Scrape]:
+async def scrape_all(
+    fetch: Callable[[str], Awaitable[str | None]], bases: tuple[str, ...]
+) -> dict[str, Scrape]:
     """Scrape `<base>/metrics` of each server; servers without metrics are left out."""
     out: dict[str, Scrape] = {}
     for base in bases:
@@ -54,7 +56,9 @@ async def scrape_all(fetch: Callable[[str], Awaitable[str | None]], bases: tuple
     return out
 
 
-def grown(before: dict[str, Scrape], after: dict[str, Scrape], series: tuple[str, ...]) -> dict[str, float]:
+def grown(
+    before: dict[str, Scrape], after: dict[str, Scrape], series: tuple[str, ...]
+) -> dict[str, float]:
     """Per server that exposes one of `series`, how much it grew during the run."""
     out: dict[str, float] = {}
     for base, scrape in after.items():

@@ -17,7 +17,7 @@ import m3u8
 from loadtest.abr import Abr
 from loadtest.client import Client, Fetch
 from loadtest.stats import Recorder
-from streaming.hls import Kind, kind_of
+from streaming.hls import kind_of
 
 LIVE_EDGE_SEGMENTS = 3  # hls.js liveSyncDurationCount: start this many segments behind the edge
 
@@ -176,8 +176,9 @@ class Viewer:
         rung = abr.initial()
         ended = await self._play(urls, rung, abr, playback)
         playback.close(time.monotonic(), ended)
-        if self.pace.realtime:
-            self.recorder.session(playback.startup, playback.stalls, playback.stall_time, playback.position)
+        self.recorder.session(
+            playback.startup, playback.stalls, playback.stall_time, playback.position
+        )
         return playback.startup is not None
 
     async def _play(self, urls: list[str], rung: int, abr: Abr, playback: Playback) -> bool:
@@ -188,8 +189,10 @@ class Viewer:
         segments = _segments(media, urls[rung])
         live = not media.is_endlist
         target = float(media.target_duration or 2)
-        next_seq = segments[max(0, len(segments) - LIVE_EDGE_SEGMENTS)].sequence if live and segments else (
-            segments[0].sequence if segments else 0
+        next_seq = (
+            segments[max(0, len(segments) - LIVE_EDGE_SEGMENTS)].sequence
+            if live and segments
+            else (segments[0].sequence if segments else 0)
         )
         reloaded = time.monotonic()
         while self.budget.open:
@@ -209,18 +212,27 @@ class Viewer:
                     abr.sample(fetch.size, fetch.elapsed)
                     next_seq = segment.sequence + 1
                     choice = abr.choose()
-                    if choice != rung and (switched := await self._playlist(urls[choice])) is not None:
+                    if (
+                        choice != rung
+                        and (switched := await self._playlist(urls[choice])) is not None
+                    ):
                         rung, segments = choice, _segments(switched, urls[choice])
                         self.recorder.switches += 1
                 elif not live:
-                    next_seq = segment.sequence + 1  # a player skips a failed VOD segment after retries
+                    next_seq = (
+                        segment.sequence + 1
+                    )  # a player skips a failed VOD segment after retries
                 continue
             if not live:
                 if self.pace.realtime:  # watch the rest of the buffer before leaving
-                    await asyncio.sleep(min(playback.ahead(time.monotonic()), max(0.0, self.budget.left())))
+                    await asyncio.sleep(
+                        min(playback.ahead(time.monotonic()), max(0.0, self.budget.left()))
+                    )
                 return True
             # Live: reload at the target duration, as players do (RFC 8216 6.3.4).
-            await asyncio.sleep(max(0.0, min(reloaded + target - time.monotonic(), self.budget.left())))
+            await asyncio.sleep(
+                max(0.0, min(reloaded + target - time.monotonic(), self.budget.left()))
+            )
             reloaded = time.monotonic()
             fresh = await self._playlist(urls[rung])
             if fresh is not None:

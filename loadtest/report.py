@@ -30,6 +30,7 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
     edge_fetches = metrics.grown(outcome.before, outcome.after, metrics.ORIGIN_FETCH_SERIES)
     origin_served = metrics.grown(outcome.before, outcome.after, metrics.ORIGIN_SERVED_SERIES)
     played, stalled = snap["played"], snap["stall_time"]
+    realtime = plan.pace.realtime  # rebuffering only means something at player pace
     return {
         "plan": {
             "targets": [t.url for t in plan.targets], "viewers": plan.viewers,
@@ -64,9 +65,9 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
         "viewers": {
             "sessions": snap["sessions"],
             "startup_ms": distribution_ms(snap["startup"]),
-            "rebuffer_events": snap["stalls"],
-            "rebuffer_s": round(stalled, 3),
-            "rebuffer_ratio": round(stalled / (played + stalled), 5) if played + stalled else None,
+            "rebuffer_events": snap["stalls"] if realtime else None,
+            "rebuffer_s": round(stalled, 3) if realtime else None,
+            "rebuffer_ratio": round(stalled / (played + stalled), 5) if realtime and played + stalled else None,
             "rendition_switches": snap["switches"],
         },
         "timeline": [
@@ -89,7 +90,10 @@ def render(report: Report, console: Console) -> None:
     head.add_row("wall time", f"{report['wall_s']:.1f} s")
     head.add_row("requests", f"{report['requests']} ({report['requests_per_s']:.1f} req/s)")
     head.add_row("throughput", f"{report['mb_per_s']:.2f} MB/s")
-    head.add_row("errors", f"{report['errors']}  " + " ".join(f"{s}:{n}" for s, n in report["status"].items()))
+    head.add_row(
+        "errors",
+        f"{report['errors']}  " + " ".join(f"{s}:{n}" for s, n in report["status"].items()),
+    )
     ratio = report["hit_ratio"]
     head.add_row("X-Cache", " ".join(f"{r}:{n}" for r, n in report["x_cache"].items()) +
                  (f"  (hit ratio {ratio:.1%})" if ratio is not None else ""))  # fmt: skip
@@ -97,24 +101,41 @@ def render(report: Report, console: Console) -> None:
     head.add_row("objects", f"{objects['unique']} unique, misses/object/edge "
                  f"{objects['misses_per_object_per_edge']}, max {objects['max_misses_for_one_object']}")  # fmt: skip
     if origin["edge_fetches"] or origin["origin_served"]:
-        parts = [f"{base}: {n:.0f}" for base, n in {**origin["edge_fetches"], **origin["origin_served"]}.items()]
+        parts = [
+            f"{base}: {n:.0f}"
+            for base, n in {**origin["edge_fetches"], **origin["origin_served"]}.items()
+        ]
         head.add_row("origin requests", "\n".join(parts))
         if origin["edge_fetches_per_object_per_edge"] is not None:
-            head.add_row("edge fetches/object/edge", str(origin["edge_fetches_per_object_per_edge"]))
+            head.add_row(
+                "edge fetches/object/edge", str(origin["edge_fetches_per_object_per_edge"])
+            )
     viewers = report["viewers"]
     if viewers["sessions"]:
         startup = viewers["startup_ms"]
         head.add_row("sessions", str(viewers["sessions"]))
-        head.add_row("startup ms", f"p50 {_ms(startup, 'p50')}  p95 {_ms(startup, 'p95')}  p99 {_ms(startup, 'p99')}")
-        head.add_row("rebuffering", f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
-                     f"ratio {viewers['rebuffer_ratio']}")  # fmt: skip
+        head.add_row(
+            "startup ms",
+            f"p50 {_ms(startup, 'p50')}  p95 {_ms(startup, 'p95')}  p99 {_ms(startup, 'p99')}",
+        )
+        if viewers["rebuffer_events"] is not None:
+            head.add_row("rebuffering", f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
+                         f"ratio {viewers['rebuffer_ratio']}")  # fmt: skip
     console.print(head)
     kinds = Table(title="latency per object kind (ms, successful requests)")
     for column in ("kind", "count", "p50", "p95", "p99", "max", "ttfb p50"):
         kinds.add_column(column, justify="right" if column != "kind" else "left")
     for kind, d in report["latency_ms"].items():
         ttfb = report["ttfb_ms"].get(kind, {})
-        kinds.add_row(kind, str(d["count"]), _ms(d, "p50"), _ms(d, "p95"), _ms(d, "p99"), _ms(d, "max"), _ms(ttfb, "p50"))
+        kinds.add_row(
+            kind,
+            str(d["count"]),
+            _ms(d, "p50"),
+            _ms(d, "p95"),
+            _ms(d, "p99"),
+            _ms(d, "max"),
+            _ms(ttfb, "p50"),
+        )
     console.print(kinds)
 
 

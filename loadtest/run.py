@@ -103,7 +103,9 @@ def _progress(recorder: Recorder, active: int, elapsed: float) -> Progress:
     }  # fmt: skip
 
 
-def _worker(plan: Plan, offset: int, count: int, max_requests: int | None, out: Any, index: int) -> None:
+def _worker(
+    plan: Plan, offset: int, count: int, max_requests: int | None, out: Any, index: int
+) -> None:
     """Entry of a worker process: run a share of the viewers, report progress and the result."""
 
     def progress(p: Progress) -> None:
@@ -141,7 +143,10 @@ def _in_processes(plan: Plan, workers: int, on_progress: Callable[[Progress], No
                 done[index] = payload
             else:
                 latest[index] = payload
-                on_progress({k: sum(p[k] for p in latest.values()) for k in payload} | {"elapsed": payload["elapsed"]})
+                on_progress(
+                    {k: sum(p[k] for p in latest.values()) for k in payload}
+                    | {"elapsed": payload["elapsed"]}
+                )
     finally:
         for process in processes:
             process.join(timeout=SHUTDOWN_GRACE)
@@ -158,7 +163,9 @@ async def _scrape(plan: Plan) -> dict[str, metrics.Scrape]:
         return await metrics.scrape_all(client.text, plan.metrics)
 
 
-def run(plan: Plan, workers: int = 1, on_progress: Callable[[Progress], None] | None = None) -> Outcome:
+def run(
+    plan: Plan, workers: int = 1, on_progress: Callable[[Progress], None] | None = None
+) -> Outcome:
     """Run the plan to completion and return what every viewer recorded."""
     if workers < 1:
         raise ConfigError("--workers must be at least 1")

@@ -64,7 +64,7 @@ class Recorder:
         bucket[3] += fetch.elapsed
 
     def session(self, startup: float | None, stalls: int, stall_time: float, played: float) -> None:
-        """Record one playback session of a real-time viewer."""
+        """Record one playback session (stalls are only meaningful at player pace)."""
         self.sessions += 1
         if startup is not None:
             self.startup.append(startup)
@@ -115,6 +115,8 @@ def distribution_ms(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
         return {"count": 0}
+
     def at(q: float) -> float:
         return round(ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1] * 1000, 2)
+
     return {"count": len(ordered), "p50": at(50), "p95": at(95), "p99": at(99), "max": at(100)}

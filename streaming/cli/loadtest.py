@@ -58,7 +58,9 @@ def run_loadtest(
     if scraped:
         check_targets([f"{u}/metrics" for u in scraped], allow_remote)
     lifetime = duration + 3600
-    targets = tuple(Target(u, headers_for(u, cookie, sign_key, key_pair_id, lifetime)) for u in checked)
+    targets = tuple(
+        Target(u, headers_for(u, cookie, sign_key, key_pair_id, lifetime)) for u in checked
+    )
     plan = Plan(
         targets=targets, viewers=viewers, duration=duration, max_requests=max_requests,
         ramp_up=ramp_up, pace=Pace(realtime=mode == "realtime", buffer_goal=buffer_goal),

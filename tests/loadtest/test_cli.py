@@ -25,7 +25,9 @@ def test_remote_target_is_refused_with_a_clear_message() -> None:
 def test_bad_bounds_are_refused() -> None:
     """Zero viewers or a ramp-up longer than the run are errors before any request."""
     for args in (["--viewers", "0"], ["--duration", "2", "--ramp-up", "5"], ["--mode", "fast"]):
-        result = CliRunner().invoke(app, ["loadtest", "http://127.0.0.1:9/hls/v/master.m3u8", *args])
+        result = CliRunner().invoke(
+            app, ["loadtest", "http://127.0.0.1:9/hls/v/master.m3u8", *args]
+        )
         assert result.exit_code != 0 and result.exception is not None
 
 

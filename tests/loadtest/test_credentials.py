@@ -30,7 +30,14 @@ def test_signed_cookies_cover_the_presentation_only(tmp_path: Path) -> None:
     key_file = tmp_path / "k.pem"
     keys.write_private_key(private, key_file)
     kid = keys.key_id(private.public_key())
-    ring = keys.KeyRing.from_config((KeyGroup(id="viewers", keys=(PublicKey(id=kid, public_key=keys.public_pem(private.public_key())),)),))
+    ring = keys.KeyRing.from_config(
+        (
+            KeyGroup(
+                id="viewers",
+                keys=(PublicKey(id=kid, public_key=keys.public_pem(private.public_key())),),
+            ),
+        )
+    )
     cookie = headers_for(MASTER, None, key_file, kid, 600)["cookie"]
     jar = parse_cookie_header(cookie)
     verifier = Verifier(ring)
@@ -39,7 +46,11 @@ def test_signed_cookies_cover_the_presentation_only(tmp_path: Path) -> None:
     grant = verifier.verify(SignedRequest(segment, "127.0.0.1", found), ("viewers",), time.time())
     assert grant.via == "cookie" and grant.custom
     with pytest.raises(AccessDenied):
-        verifier.verify(SignedRequest("http://127.0.0.1:8201/hls/other/master.m3u8", "127.0.0.1", found), ("viewers",), time.time())
+        verifier.verify(
+            SignedRequest("http://127.0.0.1:8201/hls/other/master.m3u8", "127.0.0.1", found),
+            ("viewers",),
+            time.time(),
+        )
     assert resource_for(MASTER) == "http://127.0.0.1:8201/hls/v123/*"
 
 

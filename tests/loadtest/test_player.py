@@ -70,10 +70,17 @@ class LiveChannel:
         self.requests.append((time.monotonic(), request.path))
         newest = self.newest()
         first = max(0, newest - self.window + 1)
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:1", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:1",
+            f"#EXT-X-MEDIA-SEQUENCE:{first}",
+        ]
         for n in range(first, newest + 1):
             lines += ["#EXTINF:1.0,", f"seg{n}.ts"]
-        return web.Response(text="\n".join(lines) + "\n", content_type="application/vnd.apple.mpegurl")
+        return web.Response(
+            text="\n".join(lines) + "\n", content_type="application/vnd.apple.mpegurl"
+        )
 
     async def segment(self, request: web.Request) -> web.Response:
         self.requests.append((time.monotonic(), request.path))
@@ -111,10 +118,14 @@ async def test_live_viewer_starts_behind_the_edge_and_reloads_at_the_target_dura
     recorder = Recorder(time.monotonic())
     budget = Budget(time.monotonic() + 3.5, None)
     async with Client(connections=2, timeout=5) as client:
-        viewer = Viewer(client, Target(url, {}), Pace(realtime=True, buffer_goal=30), "abr", budget, recorder)
+        viewer = Viewer(
+            client, Target(url, {}), Pace(realtime=True, buffer_goal=30), "abr", budget, recorder
+        )
         await asyncio.wait_for(viewer.run(), timeout=10)
     newest_at_start = 9
-    segments = [int(p[len("/live/seg"):-3]) for _, p in channel.requests if p.startswith("/live/seg")]
+    segments = [
+        int(p[len("/live/seg") : -3]) for _, p in channel.requests if p.startswith("/live/seg")
+    ]
     assert segments[0] == newest_at_start - LIVE_EDGE_SEGMENTS + 1
     assert segments == sorted(set(segments)) and len(segments) >= 5
     reloads = [t for t, p in channel.requests if p == "/live/low.m3u8"]

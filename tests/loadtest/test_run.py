@@ -14,7 +14,9 @@ def plan(urls: list[str], **kwargs: object) -> Plan:
     return Plan(**{**base, **kwargs})  # type: ignore[arg-type]
 
 
-def test_stress_viewers_fetch_every_object_and_each_edge_fills_each_once(cold_video: list[str]) -> None:
+def test_stress_viewers_fetch_every_object_and_each_edge_fills_each_once(
+    cold_video: list[str],
+) -> None:
     """Eight viewers on a cold video over two edges: no errors, every object requested, and
     each edge reports exactly one Miss per object (collapsing + caching), the rest Hits."""
     p = plan(cold_video, viewers=8, duration=2.0, pace=Pace(realtime=False), rendition="lowest")
@@ -45,7 +47,13 @@ def test_worker_processes_share_viewers_and_budget(cold_video: list[str]) -> Non
 def test_realtime_viewers_report_startup_without_rebuffering(cold_video: list[str]) -> None:
     """At player pace, viewers keep only the buffer goal ahead: few requests, a startup time
     per session and no rebuffering against healthy local edges."""
-    p = plan(cold_video, viewers=4, duration=2.5, pace=Pace(realtime=True, buffer_goal=2.0), rendition="abr")
+    p = plan(
+        cold_video,
+        viewers=4,
+        duration=2.5,
+        pace=Pace(realtime=True, buffer_goal=2.0),
+        rendition="abr",
+    )
     r = report.summarize(p, run(p))
     viewers = r["viewers"]
     assert viewers["sessions"] == 4 and viewers["startup_ms"]["count"] == 4

@@ -6,8 +6,18 @@ from loadtest.client import Fetch
 from loadtest.stats import Recorder, distribution_ms, merge
 
 
-def fetch(status: str = "200", x_cache: str = "Hit", size: int = 100, elapsed: float = 0.01) -> Fetch:
-    return Fetch(status, started=10.2, ttfb=elapsed / 2, elapsed=elapsed, size=size, body=b"", x_cache=x_cache)
+def fetch(
+    status: str = "200", x_cache: str = "Hit", size: int = 100, elapsed: float = 0.01
+) -> Fetch:
+    return Fetch(
+        status,
+        started=10.2,
+        ttfb=elapsed / 2,
+        elapsed=elapsed,
+        size=size,
+        body=b"",
+        x_cache=x_cache,
+    )
 
 
 def test_requests_are_counted_by_kind_status_and_cache_result() -> None:
@@ -15,7 +25,9 @@ def test_requests_are_counted_by_kind_status_and_cache_result() -> None:
     rec = Recorder(started=10.0)
     rec.request("segment", "http://e1", "/hls/v/a.ts", fetch(x_cache="Miss"))
     rec.request("segment", "http://e1", "/hls/v/a.ts", fetch())
-    rec.request("media_playlist", "http://e2", "/hls/v/p.m3u8", fetch(status="503", x_cache="Error"))
+    rec.request(
+        "media_playlist", "http://e2", "/hls/v/p.m3u8", fetch(status="503", x_cache="Error")
+    )
     rec.request("segment", "http://e2", "/hls/v/b.ts", fetch(status="timeout", x_cache=""))
     assert rec.requests == 4 and rec.errors == 2
     assert rec.bytes["segment"] == 200 and "media_playlist" not in rec.latency

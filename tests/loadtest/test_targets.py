@@ -15,7 +15,9 @@ def test_loopback_hosts_are_accepted(host: str) -> None:
     assert check_targets([f"http://{host}:8201/hls/v1/master.m3u8"])
 
 
-@pytest.mark.parametrize("host", ["10.0.0.1", "128.0.0.1", "example.com", "::1", "localhost.example.com"])
+@pytest.mark.parametrize(
+    "host", ["10.0.0.1", "128.0.0.1", "example.com", "::1", "localhost.example.com"]
+)
 def test_other_hosts_are_refused_without_the_flag(host: str) -> None:
     """Anything else is refused with a message naming the host and the flag."""
     url = f"http://{'[::1]' if host == '::1' else host}:80/hls/v1/master.m3u8"
@@ -24,7 +26,10 @@ def test_other_hosts_are_refused_without_the_flag(host: str) -> None:
     assert check_targets([url], allow_remote=True) == (url,)
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x.m3u8", "127.0.0.1:8201/x.m3u8", "http://127.0.0.1:8201/", "http:///x"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://127.0.0.1/x.m3u8", "127.0.0.1:8201/x.m3u8", "http://127.0.0.1:8201/", "http:///x"],
+)
 def test_malformed_urls_are_refused(url: str) -> None:
     """Only http(s) URLs with a host and a playlist path are targets."""
     with pytest.raises(ConfigError):

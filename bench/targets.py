@@ -1,0 +1,123 @@
+"""The caches under test, each started on the same pinned core in front of the same counter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.fixture import Origin, distribution, write_toml
+from streaming.cli.supervisor import Child, Supervisor, cli_argv, free_port
+
+MEMORY_TIER = 256 * 1024 * 1024
+
+
+@dataclass
+class Running:
+    """A started cache: where to send viewers and how it marks a hit."""
+
+    name: str
+    url: str
+    child: Child
+    hit_header: str  # response header whose value says hit
+    hit_value: str  # prefix of that value on a hit
+
+
+def ours(
+    sup: Supervisor, work: Path, origin: Origin, cpu: str, server: str, **extra: object
+) -> Running:
+    """Our edge under `server` (uvicorn or granian), memory tier 256 MiB."""
+    port = free_port()
+    doc = distribution(origin.counter_url, port, edge={"memory_cache_bytes": MEMORY_TIER}, **extra)
+    config = write_toml(work / f"edge-{server}.toml", doc)
+    argv = cli_argv("edge", "--config", str(config), "--pop", "bench",
+                    "--cache-dir", str(work / f"edge-{server}-cache"))  # fmt: skip
+    if server != "uvicorn":
+        argv += ["--server", server]
+    url = f"http://127.0.0.1:{port}"
+    child = sup.start(f"ours-{server}", ["taskset", "-c", cpu, *argv], f"{url}/healthz")
+    sup.wait_healthy(child, timeout=60)
+    return Running(f"ours ({server})", url, child, "x-cache", "Hit")
+
+
+NGINX_CONF = """\
+{user}worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    proxy_cache_path {work}/nginx-cache levels=1:2 keys_zone=hls:32m max_size=1g inactive=1h use_temp_path=off;
+    upstream origin {{ server {origin}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = /healthz {{ proxy_pass http://origin; }}
+        location / {{
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache hls;
+            proxy_cache_lock on;
+            proxy_cache_lock_timeout 10s;
+            proxy_cache_valid 200 1h;
+            proxy_cache_use_stale updating;
+            add_header X-Cache-Status $upstream_cache_status;
+        }}
+    }}
+}}
+"""
+
+
+def nginx(sup: Supervisor, work: Path, origin: Origin, cpu: str, binary: str) -> Running:
+    """nginx proxy_cache (one worker, sendfile, cache lock) configured as a CDN edge would be."""
+    port = free_port()
+    shutil.rmtree(work / "nginx-cache", ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must write the cache directory
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(
+        user=user, work=work, origin=origin.counter_url.removeprefix("http://"), port=port,
+    ))  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    argv = ["taskset", "-c", cpu, binary, "-c", str(conf), "-e", str(work / "nginx-error.log")]
+    child = sup.start("nginx", argv, f"{url}/healthz")
+    sup.wait_healthy(child, timeout=30)
+    return Running("nginx proxy_cache", url, child, "x-cache-status", "HIT")
+
+
+VCL = """\
+vcl 4.1;
+backend origin {{ .host = "127.0.0.1"; .port = "{origin_port}"; }}
+sub vcl_recv {{
+    if (req.url == "/healthz") {{ return (pass); }}
+    unset req.http.Cookie;
+}}
+sub vcl_deliver {{
+    if (obj.hits > 0) {{ set resp.http.X-Cache = "HIT"; }} else {{ set resp.http.X-Cache = "MISS"; }}
+}}
+"""
+
+
+def varnish(sup: Supervisor, work: Path, origin: Origin, cpu: str, binary: str) -> Running:
+    """Varnish with a 256 MiB malloc store and a minimal VCL (honours the origin's TTLs)."""
+    port = free_port()
+    name = work / "varnish"
+    shutil.rmtree(name, ignore_errors=True)
+    name.mkdir(parents=True)
+    vcl = work / "bench.vcl"
+    vcl.write_text(VCL.format(origin_port=origin.counter_url.rsplit(":", 1)[1]))
+    for path in (work, name, vcl):  # varnishd drops root for its own users, which must read these
+        os.chmod(path, 0o755)
+    url = f"http://127.0.0.1:{port}"
+    argv = ["taskset", "-c", cpu, binary, "-F", "-a", f"127.0.0.1:{port}", "-f", str(vcl),
+            "-s", f"malloc,{MEMORY_TIER // 1024 // 1024}m", "-n", str(name),
+            "-p", "thread_pools=1"]  # fmt: skip
+    child = sup.start("varnish", argv, f"{url}/healthz")
+    sup.wait_healthy(child, timeout=60)
+    return Running("Varnish", url, child, "x-cache", "HIT")

@@ -1,0 +1,99 @@
+"""The four workloads, each run the same way against every cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import wrk
+from bench.fixture import Origin
+from bench.targets import Running
+from loadtest import report
+from loadtest.player import Pace, Target
+from loadtest.run import Plan, run
+
+
+def warm(running: Running, path: str, headers: dict[str, str] | None = None) -> None:
+    """Fetch twice; the second response must be a hit, or the hit benchmark would lie."""
+    for _ in range(2):
+        response = httpx.get(running.url + path, headers=headers, timeout=30)
+        response.raise_for_status()
+    marker = response.headers.get(running.hit_header, "")
+    if not marker.startswith(running.hit_value):
+        raise SystemExit(
+            f"bench: {running.name} did not cache {path} ({running.hit_header}: {marker!r})"
+        )
+
+
+def hit(
+    binary: str, running: Running, path: str, cpu: str, seconds: float, runs: int,
+    headers: dict[str, str] | None = None,
+) -> wrk.WrkResult:  # fmt: skip
+    """Median of `runs` wrk runs on one cached object."""
+    warm(running, path, headers)
+    return wrk.median_of(
+        [wrk.run(binary, running.url + path, cpu, seconds, headers=headers) for _ in range(runs)]
+    )
+
+
+def flash_crowd(
+    running: Running, origin: Origin, master: str, viewers: int, seconds: float
+) -> dict[str, Any]:
+    """`viewers` players start the same cold video at once; origin requests per object."""
+    before = origin.counts()
+    plan = Plan(
+        targets=(Target(running.url + master, {}),), viewers=viewers, duration=seconds,
+        pace=Pace(realtime=False), rendition="abr", timeout=30.0,
+    )  # fmt: skip
+    outcome = run(plan)
+    summary = report.summarize(plan, outcome)
+    after = origin.counts()
+    objects = outcome.snapshot["objects"]
+    per_object = [after.get(p, 0) - before.get(p, 0) for p in objects]
+    return {
+        "viewers": viewers,
+        "objects": len(objects),
+        "origin_requests": sum(per_object),
+        "max_per_object": max(per_object, default=0),
+        "min_per_object": min(per_object, default=0),
+        "requests": summary["requests"],
+        "errors": summary["errors"],
+        "first_segment_p99_ms": summary["viewers"]["startup_ms"].get("p99"),
+        "segment_p99_ms": summary["latency_ms"].get("segment", {}).get("p99"),
+    }
+
+
+def mixed(running: Running, master: str, viewers: int, seconds: float) -> dict[str, Any]:
+    """Players with ABR looping over a warm video as fast as they can: a realistic request mix."""
+    plan = Plan(
+        targets=(Target(running.url + master, {}),), viewers=viewers, duration=seconds,
+        pace=Pace(realtime=False), rendition="abr", timeout=30.0,
+    )  # fmt: skip
+    summary = report.summarize(plan, run(plan))
+    return {
+        "viewers": viewers,
+        "requests_per_s": summary["requests_per_s"],
+        "mb_per_s": summary["mb_per_s"],
+        "errors": summary["errors"],
+        "hit_ratio": summary["hit_ratio"],
+        "p99_ms": {k: v.get("p99") for k, v in summary["latency_ms"].items()},
+    }
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and every process in its group (Varnish forks a child)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pid:  # fields[2] is the process group id
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return round(total / 1024, 1)

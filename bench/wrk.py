@@ -1,0 +1,67 @@
+"""wrk runs (pinned to the client core) and the numbers parsed from its report."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+from dataclasses import dataclass
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_s: float
+    mb_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx/3xx plus socket errors
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        return float("nan")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse(output: str) -> WrkResult:
+    """Requests/sec, Transfer/sec, the 50%/99% latency lines and error counts of `wrk --latency`."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", output)
+    mb = float(transfer.group(1)) * _BYTES[transfer.group(2)] / 1e6 if transfer else float("nan")
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if socket:
+        errors += sum(int(g) for g in socket.groups())
+    return WrkResult(rps, mb, _ms(p50.group(1)) if p50 else float("nan"),
+                     _ms(p99.group(1)) if p99 else float("nan"), errors)  # fmt: skip
+
+
+def run(binary: str, url: str, cpu: str, seconds: float, connections: int = 16,
+        headers: dict[str, str] | None = None) -> WrkResult:  # fmt: skip
+    """One wrk run with one thread pinned to `cpu`."""
+    argv = ["taskset", "-c", cpu, binary, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    done = subprocess.run(
+        [*argv, url], capture_output=True, text=True, timeout=seconds + 30, check=True
+    )
+    return parse(done.stdout)
+
+
+def median_of(results: list[WrkResult]) -> WrkResult:
+    """The run with the median requests/s (so its latencies belong to the same run)."""
+    ordered = sorted(results, key=lambda r: r.requests_per_s)
+    middle = ordered[len(ordered) // 2]
+    return WrkResult(
+        statistics.median(r.requests_per_s for r in results), middle.mb_per_s, middle.p50_ms,
+        middle.p99_ms, sum(r.errors for r in results),
+    )  # fmt: skip
