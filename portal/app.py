@@ -20,8 +20,9 @@ from starlette.staticfiles import StaticFiles
 
 from portal import uploads
 from portal.catalog import Catalog
+from portal.login import login_router, signer_from_state
 from portal.playback import playback
-from portal.processes import DemoProcesses, Restarter
+from portal.processes import DemoProcesses, Restarter, load_state
 from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
 from streaming.config import Distribution
 from streaming.errors import BadRequest, NotFound, PayloadTooLarge
@@ -44,6 +45,8 @@ def create_app(
     catalog = Catalog(dist, client)
     metrics = PlayerMetrics(tuple(e.pop for e in dist.edges))
     demo = DemoProcesses(state_path, restarter) if state_path is not None else None
+    # The demo writes its signing key into the state file before it starts the portal.
+    signer = signer_from_state(load_state(state_path)) if state_path is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +59,8 @@ def create_app(
     app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
     for route, page in PAGES.items():
         app.add_api_route(route, _page(page), methods=["GET"], include_in_schema=False)
+    if signer is not None:
+        app.include_router(login_router(dist, signer))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
@@ -68,7 +73,7 @@ def create_app(
             "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
             "live": [{"channel": c.name, "path": f"/live/{c.name}/master.m3u8"} for c in dist.live_channels],
-            "login": None,
+            "login": {"url": "/api/login"} if signer is not None else None,
             "controls": demo is not None,
         }
 

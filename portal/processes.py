@@ -15,11 +15,11 @@ import signal
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio
 
-from streaming.errors import Conflict, NotFound
+from streaming.errors import ConfigError, Conflict, NotFound
 
 Action = Literal["kill", "pause", "restore"]
 
@@ -46,12 +46,22 @@ class Process:
     argv: list[str]
 
 
-def read_state(path: Path) -> list[Process]:
-    """The demo's processes from its state file (empty while the demo has not written it)."""
+def load_state(path: Path) -> dict[str, Any]:
+    """The demo's state file as written by `streaming demo` ({} while it does not exist yet)."""
     try:
         state = json.loads(path.read_text())
     except FileNotFoundError:
-        return []
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the demo state file {path}: {exc}") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"the demo state file {path} is not a JSON object")
+    return state
+
+
+def read_state(path: Path) -> list[Process]:
+    """The demo's processes from its state file (empty while the demo has not written it)."""
+    state = load_state(path)
     found = [
         Process(f"origin-{o['region']}", "origin", o["region"], o["url"], o["pid"], o.get("argv", []))
         for o in state.get("origins", [])

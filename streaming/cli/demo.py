@@ -13,6 +13,7 @@ import httpx
 from rich.console import Console
 
 from streaming import config as config_module
+from streaming.cli.keys import demo_signing_key
 from streaming.cli.supervisor import Supervisor, cli_argv, port_free
 from streaming.cli.upload import upload_file
 from streaming.config import Distribution
@@ -32,6 +33,8 @@ def _check_ports(dist: Distribution) -> None:
     for edge in dist.edges:
         if not port_free(edge.host, edge.port):
             raise ConfigError(f"port {edge.port} for edge {edge.pop} is already in use")
+    if not port_free(dist.portal.host, dist.portal.port):
+        raise ConfigError(f"port {dist.portal.port} for the portal is already in use")
 
 
 def _sample(work: Path) -> Path:
@@ -70,6 +73,7 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
     if media is not None and not media.is_file():
         raise ConfigError(f"--media: no such file {media}")
     _check_ports(dist)
+    signing = demo_signing_key(dist)  # before the edges start: they load the public key
     work = state_path.parent
     data = work / "data"
 
@@ -97,21 +101,29 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
             _wait_ready_everywhere(dist, video_id, sup)
             master = f"/hls/{video_id}/master.m3u8"
             state = {
-                "origins": [{"region": o.region, "url": o.url, "pid": c.pid} for o, c in origins],
-                "edges": [{"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid} for e, c in edges],
-                "player_url": f"{edges[0][0].url}/player/",
+                # argv lets the portal's demo controls restart a process they killed.
+                "origins": [{"region": o.region, "url": o.url, "pid": c.pid, "argv": c.argv} for o, c in origins],
+                "edges": [{"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid, "argv": c.argv} for e, c in edges],
+                "player_url": f"{dist.portal.url}/player",
                 "admin_token": dist.admin_token.reveal(),
                 "config": str(config.resolve()),
                 "videos": [{"id": video_id, "master_path": master}],
+                "signing": signing,  # the portal's login signs viewer cookies with this key
             }
             state_path.parent.mkdir(parents=True, exist_ok=True)
             state_path.write_text(json.dumps(state, indent=2))
+            # The portal reads the state file (processes for its controls, the signing key).
+            portal_argv = cli_argv("portal", "--config", str(config), "--state", str(state_path))
+            sup.wait_healthy(sup.start("portal", portal_argv, f"{dist.portal.url}/healthz"))
             _print_urls(state, time.monotonic() - started, state_path)
             if exit_when_ready:
                 return
+            reported: set[str] = set()
             while True:
-                if dead := sup.dead():
-                    console.print(f"[red]{dead[0].name} exited; see {dead[0].log_path}[/]")
+                for child in sup.dead():
+                    if child.name not in reported:
+                        reported.add(child.name)
+                        console.print(f"[red]{child.name} exited; see {child.log_path}[/]")
                 time.sleep(1.0)
     except _Stop:
         console.print("stopping every process ...")
@@ -129,5 +141,8 @@ def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> N
     for v in state["videos"]:  # type: ignore[attr-defined]
         for e in state["edges"]:  # type: ignore[attr-defined]
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
-    console.print(f"  player: {state['player_url']}")
+    console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")  # type: ignore[attr-defined]
+    if state.get("signing"):
+        key = state["signing"]["private_key"]  # type: ignore[index]
+        console.print(f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`")
     console.print("\nCtrl-C stops everything.")

@@ -1,0 +1,66 @@
+"""Real headless Chromium (Debian's package, never a downloaded build) driven by Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from media.samples import make_clip
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+VIEWPORT = {"width": 1400, "height": 860}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile per test: no cookies, no storage, no cache."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.on("pageerror", lambda error: print(f"page error: {error}"))
+    return page
+
+
+@pytest.fixture(scope="session")
+def long_clip(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s at 320x180: long enough that playback is still fetching when a test breaks something."""
+    out = tmp_path_factory.mktemp("browser-media") / "long.mp4"
+    return asyncio.run(make_clip(ffmpeg, out, seconds=20, width=320, height=180))
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.2) -> object:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

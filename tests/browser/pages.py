@@ -1,0 +1,31 @@
+"""What the browser tests read from the portal's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page
+
+ROWS = """() => [...document.querySelectorAll('#log tr.entry')].reverse().map((r) => ({
+  kind: r.cells[1].textContent, rendition: r.cells[2].textContent, pop: r.cells[3].textContent,
+  cache: r.dataset.cache, origin: r.cells[5].textContent, size: r.cells[6].textContent,
+}))"""
+
+
+def current_time(page: Page) -> float:
+    return float(page.evaluate("() => document.getElementById('video').currentTime"))
+
+
+def overlay(page: Page) -> list[dict[str, str]]:
+    """The delivery overlay's fetch rows, oldest first."""
+    return list(page.evaluate(ROWS))
+
+
+def player_state(page: Page) -> dict[str, Any]:
+    """What the player page reports: denied, fatal error, startup time, rebuffers."""
+    return dict(page.evaluate("() => ({...window.portalPlayer, player: undefined})"))
+
+
+def sign_in_and_play(page: Page, url: str) -> None:
+    page.goto(url)
+    page.locator("#signin-button").click()
