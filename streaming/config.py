@@ -587,8 +587,8 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
         for key in group.get("keys") or () if isinstance(group, dict) else ():
             value = key.get("public_key") if isinstance(key, dict) else None
             if isinstance(value, str) and value and not value.lstrip().startswith("-----BEGIN"):
-                key["public_key"] = str(base / value)
+                key["public_key"] = str((base / value).resolve())
     geo = data.get("geo_restriction")
     if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
-        geo["database"] = str(base / geo["database"])
+        geo["database"] = str((base / geo["database"]).resolve())
     return data

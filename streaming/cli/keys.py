@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from streaming import keys
+from streaming.config import Distribution
 
 keys_app = typer.Typer(help="Signing keys for private content (CloudFront-style key groups).")
 console = Console()
@@ -46,3 +47,23 @@ def generate_pair(private_path: Path, public_path: Path, kind: keys.KeyKind = "r
     keys.write_private_key(private, private_path)
     public_path.write_text(keys.public_pem(private.public_key()))
     return keys.key_id(private.public_key())
+
+
+def demo_signing_key(dist: Distribution) -> dict[str, str] | None:
+    """The demo's `signing` state: the first key-group key kept as a `<name>.pub.pem` file, whose
+    private key is the `<name>.pem` beside it. Missing files are created (the private one 0600)."""
+    for group in dist.key_groups:
+        for entry in group.keys:
+            public = Path(entry.public_key)
+            if entry.public_key.lstrip().startswith(keys.PEM_MARKER) or not public.name.endswith(".pub.pem"):
+                continue
+            private = public.with_name(public.name.removesuffix(".pub.pem") + ".pem")
+            if not public.exists():
+                if private.exists():
+                    public.write_text(keys.public_pem(keys.load_private_key(private).public_key()))
+                else:
+                    generate_pair(private, public)
+                    console.print(f"generated the demo signing key {private} (mode 0600)")
+            if private.exists():
+                return {"key_pair_id": entry.id, "private_key": str(private), "hash": "SHA1"}
+    return None

@@ -75,3 +75,33 @@ def test_bad_arguments_are_reported_not_raised(pair: tuple[Path, str, Verifier],
     assert runner.invoke(app, ["keys", "generate", "--out", str(tmp_path), "--type", "dsa"]).exit_code == 2
     missing = runner.invoke(app, ["sign", "url", "https://x/", "--key", str(tmp_path / "none.pem")])
     assert missing.exit_code != 0 and "cannot read private key" in str(missing.exception)
+
+
+def test_demo_content_is_private_by_default_except_posters() -> None:
+    """config/demo.toml: playlists, segments, keys and live need the viewers' keys; origins use OAC."""
+    from edge.classify import classify, routes
+    from streaming.config import load
+
+    dist = load(Path(__file__).resolve().parents[3] / "config" / "demo.toml")
+    table = routes(dist.behaviors)
+    for path in ("/hls/v1/master.m3u8", "/hls/v1/720p/seg_00001.ts", "/drm/v1/key", "/live/news/master.m3u8"):
+        assert classify(path, table).behavior.trusted_key_groups == ("viewers",), path
+    assert classify("/hls/v1/poster.jpg", table).behavior.trusted_key_groups == ()
+    assert all(origin.access_secret is not None for origin in dist.origins)
+
+
+def test_demo_signing_key_is_generated_once_beside_its_public_key(tmp_path: Path) -> None:
+    """The demo creates <name>.pem (0600) beside the configured <name>.pub.pem, then reuses it."""
+    from streaming.cli.keys import demo_signing_key
+    from tests.factories import distribution
+
+    public = tmp_path / "keys" / "demo.pub.pem"
+    dist = distribution(key_groups=[{"id": "viewers", "keys": [{"id": "KDEMO", "public_key": str(public)}]}])
+    first = demo_signing_key(dist)
+    assert first == {"key_pair_id": "KDEMO", "private_key": str(tmp_path / "keys" / "demo.pem"), "hash": "SHA1"}
+    assert stat.S_IMODE((tmp_path / "keys" / "demo.pem").stat().st_mode) == 0o600
+    pem = public.read_text()
+    assert demo_signing_key(dist) == first and public.read_text() == pem
+    public.unlink()  # a lost public key is derived again from the private one
+    assert demo_signing_key(dist) == first and public.read_text() == pem
+    assert demo_signing_key(distribution()) is None
