@@ -18,6 +18,7 @@ from streaming.cli.supervisor import Child, Supervisor, cli_argv
 from streaming.config import parse
 from tests.factories import distribution, write_config
 from tests.media import sources
+from tests.origin.seaweed import SeaweedFS, seaweedfs
 
 
 @pytest.fixture
@@ -79,3 +80,10 @@ def origin_processes(tmp: Path, doc: dict[str, Any]) -> Iterator[Supervisor]:
 def start_origin(sup: Supervisor, config: Path, region: str, url: str, tmp: Path) -> Child:
     argv = cli_argv("origin", "--config", str(config), "--region", region, "--data", str(tmp / "origin" / region))
     return sup.start(f"origin-{region}", argv, f"{url}/healthz")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One real SeaweedFS S3 gateway for the whole session."""
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
