@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
-from starlette.requests import Request, cookie_parser
-from starlette.responses import Response
+from starlette.requests import cookie_parser
 
 from edge.classify import Route
 from edge.firewall import Firewall
@@ -70,22 +69,6 @@ class ViewerFacts:
             headers=headers,
             cookies=cookie_parser(headers.get("cookie", "")),
             header_bytes=sum(len(k) + len(v) for k, v in headers.items()),
-        )
-
-    @classmethod
-    def from_request(cls, request: Request) -> ViewerFacts:
-        scope = request.scope
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        return cls(
-            method=request.method,
-            scheme=scope.get("scheme", "http"),
-            host=request.headers.get("host", ""),
-            raw_path=raw_path.partition("?")[0],
-            raw_query=scope.get("query_string", b"").decode("latin-1"),
-            client_ip=request.client.host if request.client else "",
-            headers=request.headers,
-            cookies=request.cookies,
-            header_bytes=sum(len(k) + len(v) for k, v in scope.get("headers", ())),
         )
 
     def url(self, query: str) -> str:
@@ -168,8 +151,3 @@ class Authorizer:
         query = f"?{facts.raw_query}" if facts.raw_query else ""
         return f"https://{authority}{facts.raw_path}{query}"
 
-
-def redirect_response(redirect: tuple[int, str], pop: str) -> Response:
-    """The viewer protocol policy's redirect to HTTPS (logged as a Redirect result)."""
-    status, location = redirect
-    return Response(status_code=status, headers={"Location": location, "X-Cache": f"Redirect from {pop}"})
