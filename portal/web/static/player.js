@@ -66,6 +66,8 @@ export class DeliveryPlayer extends EventTarget {
       } },
     }));
     this.telemetry = new Telemetry({ cid, st: live ? 'l' : 'v', pop: this.pop });
+    this.live = live;
+    this.notYetPublished = 0;
     this.trackPlayback(hls);
     hls.on(Hls.Events.MANIFEST_LOADED, (_, d) => this.report('master', '', d.url, d.stats, d.networkDetails));
     hls.on(Hls.Events.LEVEL_LOADED, (_, d) => this.report('playlist', this.rendition(d.level), d.details?.url, d.stats, d.networkDetails));
@@ -117,20 +119,26 @@ export class DeliveryPlayer extends EventTarget {
 
   onError(data) {
     const code = data.response?.code ?? data.networkDetails?.status ?? 0;
+    const url = data.url || data.frag?.url || data.context?.url || '';
     this.telemetry?.push({ ev: 'error', type: code === 403 ? 'accessDenied' : (data.type || 'otherError'),
       details: String(data.details || 'unknown').slice(0, 64), fatal: !!data.fatal, code });
+    if (data.networkDetails instanceof Response) this.report(data.frag ? 'segment' : 'playlist', '', url, data.stats, data.networkDetails);
     if (code === 403) {
-      this.report(data.frag ? 'segment' : 'playlist', '', data.url || data.frag?.url || data.context?.url, data.stats, data.networkDetails);
       this.hls.stopLoad();
-      this.emit('denied', { url: data.url || data.context?.url, pop: this.pop });
+      this.emit('denied', { url, pop: this.pop });
       return;
     }
     const network = data.type === Hls.ErrorTypes.NETWORK_ERROR;
     const edgeFailed = network && (code === 0 || code >= 500);
     if (edgeFailed && this.edges.length > 1) this.failover(`${data.details} (${code || 'no response'})`);
     if (!data.fatal) return;
+    const reload = () => (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR ? this.hls.loadSource(this.hls.url) : this.hls.startLoad());
     if (network && edgeFailed && this.failedPops.size < this.edges.length) {
-      data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR ? this.hls.loadSource(this.hls.url) : this.hls.startLoad();
+      reload();
+    } else if (network && code === 404 && this.live && this.notYetPublished++ < 15) {
+      // A channel that just started has no playlist yet: try again, like a viewer would.
+      this.emit('note', `live stream not published yet (404 from ${this.pop}); retrying`);
+      setTimeout(() => this.hls && reload(), 2000);
     } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       this.hls.recoverMediaError();
     } else {
