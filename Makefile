@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+NODE_STAMP := node_modules/.installed
 
 .PHONY: demo test lint bench clean
 
@@ -17,10 +18,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-demo: $(STAMP)
+# hls.js for the portal, pinned in package-lock.json; served from node_modules, never a CDN.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is required for the player (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/streaming demo
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -31,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .demo .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .data .pytest_cache .mypy_cache .ruff_cache node_modules
