@@ -111,8 +111,9 @@ class Fill:
             pos = start
             while end is None or pos <= end:
                 limit = self.received if end is None else min(self.received, end + 1)
-                if not self.done and head.length is not None and self.received >= head.length:
-                    limit = min(limit, head.length - 1)  # hold the last byte until verified
+                verified = self.done and self.error is None
+                if not verified and head.length is not None and self.received >= head.length:
+                    limit = min(limit, head.length - 1)  # the last byte waits for verification
                 if pos < limit:
                     data = self._read(pos, limit)
                     pos += len(data)

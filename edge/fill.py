@@ -162,7 +162,9 @@ class Filler:
         length = response.length
         in_memory = self.cache.holds_in_memory(length)
         spool = None if in_memory else self.cache.disk.spool()
-        fill.begin(Head(status, headers, length, response.origin.region, shareable(headers)), in_memory, spool)
+        # CloudFront caches even private/no-store answers for a MinTTL > 0 (behind access control).
+        shared = shareable(headers) or plan.behavior.ttl.min_ttl > 0
+        fill.begin(Head(status, headers, length, response.origin.region, shared), in_memory, spool)
         digest = Digest(headers)
         async for chunk in response.chunks():
             fill.append(chunk)

@@ -80,9 +80,13 @@ def running_topology(tmp: Path, doc: dict[str, Any]) -> Iterator[Topology]:
             argv = cli_argv("origin", "--config", str(config), "--region", o.region,
                             "--data", str(tmp / "origin" / o.region))  # fmt: skip
             sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")
+        if dist.control is not None:
+            argv = cli_argv("control", "--config", str(config), "--data", str(tmp / "control"))
+            sup.start("control", argv, f"{dist.control.url}/healthz")
         for e in dist.edges:
             argv = cli_argv("edge", "--config", str(config), "--pop", e.pop,
-                            "--cache-dir", str(tmp / "edge" / e.pop))  # fmt: skip
+                            "--cache-dir", str(tmp / "edge" / e.pop),
+                            "--access-log", str(tmp / "edge" / e.pop / "access.log"))  # fmt: skip
             sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")
         if dist.steering is not None:
             argv = cli_argv("steering", "--config", str(config))

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("streaming", "media", "origin", "edge", "portal", "experiments", "loadtest", "steering")
+PACKAGES = (
+    "streaming", "media", "origin", "edge", "portal", "experiments", "loadtest", "steering", "control",
+)
 
 # Who may import whom (besides itself and third-party libraries).
 ALLOWED = {
@@ -20,6 +22,7 @@ ALLOWED = {
     "experiments": {"streaming"},
     "loadtest": {"streaming"},  # a client of the edges: never the servers' internals
     "steering": {"streaming"},  # watches POPs over HTTP, never imports the edge
+    "control": {"streaming"},  # invalidations reach edges over HTTP, never by import
 }
 COMPOSITION_ROOT = "streaming/cli/"  # the CLI wires processes and may import any package
 SPAWNERS = {

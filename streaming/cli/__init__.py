@@ -166,6 +166,54 @@ def experiment(
     run_experiment(scenario, out, state, viewers)
 
 
+@app.command()
+def control(
+    config: ConfigOpt,
+    host: Annotated[str | None, typer.Option(help="Address (default: from the config).")] = None,
+    port: PortOpt = None,
+    data: Annotated[Path | None, typer.Option(help="Data directory (the invalidation database).")] = None,
+) -> None:
+    """Run the control plane: invalidations recorded durably and fanned out to every edge."""
+    from streaming.cli.control import serve_control
+
+    serve_control(config, host, port, data)
+
+
+@app.command()
+def invalidate(
+    paths: Annotated[list[str], typer.Argument(help="Paths to invalidate: /exact or /prefix*.")],
+    config: ConfigOpt,
+    wait: Annotated[bool, typer.Option(help="Wait until every edge applied it.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for completion.")] = 60.0,
+    caller_reference: Annotated[
+        str | None, typer.Option(help="Idempotency key: repeating it returns the same batch.")
+    ] = None,
+) -> None:
+    """Remove cached objects from every edge POP (quote wildcards: '/hls/abc/*')."""
+    from streaming.cli.invalidate import invalidate as run
+
+    run(config, paths, wait, timeout, caller_reference)
+
+
+@app.command()
+def report(
+    logs: Annotated[list[Path], typer.Argument(help="Edge access logs (JSON lines).")],
+    config: ConfigOpt,
+    top: Annotated[int, typer.Option(help="How many top objects to list.")] = 10,
+    month: Annotated[
+        str | None, typer.Option(help="Only this month, YYYY-MM (default: everything).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    control_data: Annotated[
+        Path | None, typer.Option(help="Control plane data dir (invalidations billed).")
+    ] = None,
+) -> None:
+    """Usage report per distribution and POP, with an estimated bill from the price table."""
+    from streaming.cli.report import run_report
+
+    run_report(config, logs, top, month, json_out, control_data)
+
+
 def main() -> None:
     """Console-script entry: one clear line and a non-zero exit for every expected failure."""
     try:

@@ -35,6 +35,8 @@ def _check_ports(dist: Distribution) -> None:
             raise ConfigError(f"port {edge.port} for edge {edge.pop} is already in use")
     if not port_free(dist.portal.host, dist.portal.port):
         raise ConfigError(f"port {dist.portal.port} for the portal is already in use")
+    if dist.control is not None and not port_free(dist.control.host, dist.control.port):
+        raise ConfigError(f"port {dist.control.port} for the control plane is already in use")
 
 
 def _sample(work: Path) -> Path:
@@ -87,11 +89,15 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
             for o in dist.origins:
                 argv = cli_argv("origin", "--config", str(config), "--region", o.region, "--data", str(data / "origin" / o.region))
                 origins.append((o, sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")))
+            if dist.control is not None:  # before the edges: they pull invalidations on start
+                argv = cli_argv("control", "--config", str(config), "--data", str(data / "control"))
+                sup.start("control", argv, f"{dist.control.url}/healthz")
             edges = []
             for e in dist.edges:
-                argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop))
+                argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop),
+                                "--access-log", str(data / "edge" / e.pop / "access.log"))  # fmt: skip
                 edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
-            for _, child in origins + edges:
+            for child in sup.children:
                 sup.wait_healthy(child)
             console.print(f"[green]{len(origins)} origins and {len(edges)} edges are up[/]")
 
