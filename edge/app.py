@@ -25,7 +25,7 @@ from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
 from edge.invalidation import ControlSync, Invalidator
 from edge.metrics import CONTENT_TYPE, EdgeMetrics
-from edge.origin_auth import OriginSigning
+from edge.origin_auth import OriginSigning, origin_verify
 from edge.origins import Origins
 from edge.pipeline import Pipeline
 from streaming.config import Distribution
@@ -66,6 +66,7 @@ def create_app(
     client = httpx.AsyncClient(
         transport=transport,
         auth=OriginSigning(dist, edge),  # origin access control: every origin request is signed
+        verify=origin_verify(dist.tls),  # origin protocol policy: https:// origins checked against the CA
         limits=httpx.Limits(max_connections=settings.max_origin_fetches),
         follow_redirects=False,
     )
@@ -93,6 +94,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(_flush_forever(log))]
+        origins.checker.start()  # active /healthz checks of every origin (and the shield)
         if sync is not None:
             await sync.try_sync()  # catch up on invalidations missed while down, before serving
             tasks.append(asyncio.create_task(sync.run()))
@@ -100,6 +102,7 @@ def create_app(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await origins.checker.close()
         await pipeline.collapser.drain()
         log.close()
         await client.aclose()
@@ -119,6 +122,7 @@ def create_app(
         return {
             "status": "ok", "role": "edge", "pop": edge.pop, "region": edge.region,
             "cache": cache.stats(), "invalidation_sequence": invalidator.sequence,
+            "tier": edge.role, "origins": origins.health.snapshot(),
         }  # fmt: skip
 
     @control.get("/metrics")

@@ -79,13 +79,13 @@ class Splice:
         return chunk
 
 
-def resume_start(origin: str, status: int, headers: dict[str, str], asked_from: int, total: int) -> int:
+def resume_start(origin: str, status: int, content_range: str | None, length: int | None, asked_from: int, total: int) -> int:
     """Where a resumed body starts: `asked_from` for a matching 206, 0 for a same-length 200."""
     if status == 206:
-        match = _CONTENT_RANGE.match(headers.get("content-range", ""))
+        match = _CONTENT_RANGE.match(content_range or "")
         if match and int(match.group(1)) == asked_from and int(match.group(3)) == total:
             return asked_from
-        raise OriginError(f"origin {origin} answered the resume with {headers.get('content-range')!r}, not {asked_from}-/{total}")
-    if status == 200 and headers.get("content-length") == str(total):
+        raise OriginError(f"origin {origin} answered the resume with {content_range!r}, not {asked_from}-/{total}")
+    if status == 200 and length == total:
         return 0
     raise OriginError(f"origin {origin} cannot resume the body (HTTP {status})")

@@ -6,13 +6,14 @@ checks are all signed without any of them knowing about it.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Generator
 
 import httpx
 
 from streaming import origin_access
-from streaming.config import Distribution, Edge, Secret
+from streaming.config import Distribution, Edge, Secret, TlsSettings
 
 
 class OriginSigning(httpx.Auth):
@@ -24,6 +25,9 @@ class OriginSigning(httpx.Auth):
             if origin.access_secret is not None:
                 scheme = origin.url.split("://", 1)[0]
                 self._secrets[(scheme, origin.host, origin.port)] = origin.access_secret
+        if (shield := dist.shield) is not None and edge.role == "pop":
+            # The Origin Shield answers POPs only; they sign with the distribution's secret.
+            self._secrets[(shield.url.split("://", 1)[0], shield.host, shield.port)] = dist.admin_token
         self._edge_id, self._clock = edge.pop, clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -34,3 +38,8 @@ class OriginSigning(httpx.Auth):
             headers = origin_access.sign(secret, request.method, target, self._edge_id, self._clock())
             request.headers.update(headers)
         yield request
+
+
+def origin_verify(tls: TlsSettings) -> ssl.SSLContext | bool:
+    """Origin protocol policy: verify https:// origins against the configured CA, else the system's."""
+    return ssl.create_default_context(cafile=tls.ca_file) if tls.ca_file else True

@@ -7,15 +7,19 @@ both when a response is opened and while its body streams.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
 
-from streaming.config import Distribution, Edge, Origin, OriginGroup
+from edge.failover import OVERLAP, RESUMABLE_METHODS, Splice, candidates, health_failure, resume_headers, resume_start
+from edge.health import Checker, Health
+from edge.shield import ORIGIN_REGION_HEADER, shield_origin
+from streaming.config import Distribution, Edge, HealthPolicy, Origin, OriginGroup
 from streaming.errors import OriginError, OriginTimeout, Unavailable
 
 log = logging.getLogger("edge.origins")
@@ -59,21 +63,50 @@ class OriginResponse:
     _response: httpx.Response = field(repr=False)
     on_close: Callable[[], None] | None = field(default=None, repr=False)
     _closed: bool = False
+    # Set by Origins for a resumable GET: opens the rest of the body on another member.
+    resume: Callable[
+        [OriginResponse, int, bytes, OriginError, frozenset[str]], Awaitable[tuple[OriginResponse, Splice]]
+    ] | None = field(default=None, repr=False)
+    _replacements: list[OriginResponse] = field(default_factory=list, repr=False)
 
     def kept_headers(self) -> dict[str, str]:
         return {k: v for k, v in self.headers.items() if k in KEPT_HEADERS}
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The raw body as it arrives (no decoding); a broken stream raises OriginError."""
-        with _translate(self.origin):
-            async for chunk in self._response.aiter_raw(CHUNK):
-                if chunk:
-                    yield chunk
+        """The raw body as it arrives (no decoding). A stream that breaks is resumed from another
+        member when that member verifiably has the same object (edge.failover), each member at
+        most once; otherwise the break raises OriginError, so a short body never passes as whole."""
+        current, splice, received, tail = self, None, 0, b""
+        broken: set[str] = set()
+        stream = current._response.aiter_raw(CHUNK)
+        while True:
+            try:
+                with _translate(current.origin):
+                    raw = await anext(stream, None)
+            except OriginError as exc:
+                if self.resume is None or self.length is None:
+                    raise
+                broken.add(current.origin.id)
+                current, splice = await self.resume(current, received, tail, exc, frozenset(broken))
+                self._replacements.append(current)
+                stream = current._response.aiter_raw(CHUNK)
+                continue
+            if raw is None:
+                break
+            chunk = splice.feed(raw) if splice is not None else raw  # raises on a different copy
+            if chunk:
+                received += len(chunk)
+                tail = (tail + chunk)[-OVERLAP:]
+                yield chunk
+        if splice is not None and not splice.verified:
+            raise OriginError(f"origin {current.origin.id} ended inside the resume overlap")
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
             try:
+                for replacement in self._replacements:
+                    await replacement._response.aclose()
                 await self._response.aclose()
             finally:
                 if self.on_close is not None:
@@ -96,8 +129,13 @@ class Origins:
 
     def __init__(self, dist: Distribution, edge: Edge, client: httpx.AsyncClient) -> None:
         self._dist, self._edge, self._client = dist, edge, client
+        self._shield = shield_origin(dist, edge)  # POPs send misses to the shield first
         self._order = {b.target: self._ordered(b.target) for b in dist.behaviors}
         self._groups = {b.target: dist.group(b.target) for b in dist.behaviors}
+        policies = _health_policies(dist, self._shield)
+        self.health = Health(policies)
+        watched = [*dist.origins, *([self._shield] if self._shield else [])]
+        self.checker = Checker(self.health, [(o.id, o.url, policies[o.id]) for o in watched], self.probe)
         self._slots = asyncio.Semaphore(dist.edge.max_origin_fetches)
         self.in_flight = 0
         self.via = f"1.1 {edge.pop} (streaming-cdn)"
@@ -105,10 +143,10 @@ class Origins:
     def _ordered(self, target: str) -> tuple[Origin, ...]:
         members = self._dist.group_members(target)
         group = self._dist.group(target)
-        if group is None or group.order == "pinned":
-            return members
-        # Nearest first: this edge's region, then the configured order (a stable sort).
-        return tuple(sorted(members, key=lambda o: o.region != self._edge.region))
+        if group is not None and group.order == "nearest":
+            # Nearest first: this edge's region, then the configured order (a stable sort).
+            members = tuple(sorted(members, key=lambda o: o.region != self._edge.region))
+        return (self._shield, *members) if self._shield is not None else members
 
     def members(self, target: str) -> tuple[Origin, ...]:
         return self._order[target]
@@ -136,24 +174,72 @@ class Origins:
         self._slots.release()
 
     async def _open_failover(self, request: OriginRequest, group: OriginGroup | None) -> OriginResponse:
+        """Members in order, known-down ones skipped (edge.failover); the last failover-status
+        answer is returned when no member does better, as CloudFront returns the secondary's."""
         failover = set(group.failover_status_codes) if group else set()
         members = self.members(request.target)
         if request.method not in FAILOVER_METHODS:
-            members = members[:1]
+            members = self._dist.group_members(request.target)[:1]  # never retried, never shielded
         last_error: OriginError | None = None
-        for origin in members:
+        held: OriginResponse | None = None
+        for origin in candidates(members, self.health):
             try:
                 response = await self._open_one(origin, group, request)
             except OriginError as exc:
+                self.health.failed(origin.id, exc.detail)
                 log.warning("%s; trying the next origin", exc.detail)
                 last_error = exc
                 continue
-            if response.status in failover and origin is not members[-1]:
+            if health_failure(response.status):
+                self.health.failed(origin.id, f"HTTP {response.status}")
+            else:
+                self.health.succeeded(origin.id)
+            if held is not None:
+                await held.aclose()
+            held = response
+            if response.status in failover:
                 log.warning("origin %s answered %s; failing over", origin.id, response.status)
-                await response.aclose()
                 continue
+            if request.method in RESUMABLE_METHODS and response.status == 200 and response.length:
+                response.resume = functools.partial(self._resume, request, group, members, response.length)
             return response
+        if held is not None:
+            return held
         raise last_error or OriginError("no origin configured")
+
+    async def _resume(
+        self, request: OriginRequest, group: OriginGroup | None, members: tuple[Origin, ...], total: int,
+        broken: OriginResponse, received: int, tail: bytes, error: OriginError, exclude: frozenset[str],
+    ) -> tuple[OriginResponse, Splice]:  # fmt: skip
+        """Open the rest of a broken body on another member, verified by edge.failover."""
+        self.health.failed(broken.origin.id, error.detail)
+        log.warning("%s after %d bytes of %s; resuming from the next origin", error.detail, received, request.path)
+        ranged = OriginRequest(request.target, request.method, request.path, request.query,
+                               resume_headers(request.headers, received, len(tail)))  # fmt: skip
+        others = tuple(o for o in members if o.id not in exclude)
+        for origin in candidates(others, self.health):
+            try:
+                response = await self._open_one(origin, group, ranged)
+            except OriginError as exc:
+                self.health.failed(origin.id, exc.detail)
+                continue
+            try:
+                start = resume_start(origin.id, response.status, response.headers.get("content-range"),
+                                     response.length, received - len(tail), total)  # fmt: skip
+            except OriginError:
+                await response._response.aclose()
+                raise
+            self.health.succeeded(origin.id)
+            return response, Splice(origin.id, received, tail, start)
+        raise error
+
+    async def probe(self, url: str, path: str, timeout: float) -> str | None:
+        """One active health check (edge.health.Checker): None when healthy, else why not."""
+        try:
+            response = await self._client.get(url + path, timeout=timeout)
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
+        return None if response.status_code == 200 else f"HTTP {response.status_code}"
 
     def origin_headers(self, origin: Origin, request: OriginRequest) -> dict[str, str]:
         """The headers one origin receives: the request's plus the edge's own Via.
@@ -175,14 +261,34 @@ class Origins:
             request.method, url, headers=self.origin_headers(origin, request), content=request.body,
             timeout=httpx.Timeout(read, connect=connect),
         )  # fmt: skip
-        with _translate(origin):
-            response = await self._client.send(outgoing, stream=True)
+        attempts = group.attempts if group and request.body is None else 1
+        for attempt in range(1, attempts + 1):
+            with _translate(origin):
+                try:
+                    response = await self._client.send(outgoing, stream=True)
+                    break
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    if attempt == attempts:
+                        raise
         headers = {
             k.lower(): v for k, v in response.headers.items()
             if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
         }  # fmt: skip
+        if origin is self._shield and (region := response.headers.get(ORIGIN_REGION_HEADER)):
+            origin = origin.model_copy(update={"region": region})  # the region that really filled it
         cookies = response.headers.get_list("set-cookie")
         length = response.headers.get("content-length")
         chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
         size = int(length) if length and length.isdigit() and not chunked else None
         return OriginResponse(response.status_code, headers, cookies, size, origin, started, response)
+
+
+def _health_policies(dist: Distribution, shield: Origin | None) -> dict[str, HealthPolicy]:
+    """Each origin's health policy comes from the first group listing it (else the defaults)."""
+    policies = {o.id: HealthPolicy() for o in dist.origins}
+    for group in reversed(dist.origin_groups):
+        for member in group.members:
+            policies[member] = group.health
+    if shield is not None:
+        policies[shield.id] = dist.origin_groups[0].health if dist.origin_groups else HealthPolicy()
+    return policies

@@ -31,6 +31,7 @@ from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, Origins
 from edge.relay import relay
+from edge import shield
 from edge.viewer import Viewer
 from streaming.config import Distribution, Edge
 from streaming.errors import (
@@ -49,6 +50,7 @@ CACHED_METHODS = frozenset({"GET", "HEAD"})
 FORWARDED_HEADERS = frozenset({"user-agent"})
 NOT_FORWARDED = frozenset({"host", "connection", "content-length", "transfer-encoding"})
 NO_FUNCTIONS = BehaviorFunctions()
+CLASSIFY_MEMO = 16384  # paths whose classification is remembered
 
 
 class Pipeline:
@@ -63,6 +65,7 @@ class Pipeline:
         self.metrics, self.access_log, self.invalidator = metrics, access_log, invalidator
         self.clock = clock
         self.routes = routes(dist.behaviors)
+        self._classified: dict[str, Classified] = {}  # path → behavior and kind, see _classify
         self.functions = {r.index: load(r.behavior) for r in self.routes}
         self.where = Where(dist.name, edge.pop, edge.region)
         self.collapser = Collapser()
@@ -85,7 +88,7 @@ class Pipeline:
         root = self.dist.default_root_object  # CloudFront: for `/` only, not subdirectories
         if root and viewer.path == "/":
             viewer.path = f"/{root}"
-        classified = classify(viewer.path, self.routes)
+        classified = self._classify(viewer.path)
         try:
             reply = await self._respond(viewer, classified, receive)
         except StreamingError as exc:
@@ -106,6 +109,17 @@ class Pipeline:
                 await reply.body.close()
             self._account(viewer, classified, reply, first_byte)
 
+    def _classify(self, path: str) -> Classified:
+        """classify(), remembered per path: players repeat the same few paths; the memo is
+        bounded, so a scan of random paths cannot grow it."""
+        classified = self._classified.get(path)
+        if classified is None:
+            classified = classify(path, self.routes)
+            if len(self._classified) >= CLASSIFY_MEMO:
+                self._classified.clear()
+            self._classified[path] = classified
+        return classified
+
     async def _respond(self, viewer: Viewer, classified: Classified, receive: Receive) -> Reply:
         behavior = classified.behavior
         if viewer.method not in behavior.allowed_methods:
@@ -115,7 +129,10 @@ class Pipeline:
             headers.update(edge_headers(self.edge.pop, Result.HIT, viewer, "", None))
             return Reply(204, headers, b"", Result.HIT, "Preflight")
         # authorize (preflights carry no credentials): before functions, cache and origin.
-        access = self.authorizer.authorize(ViewerFacts.of(viewer), classified.route)
+        if self.edge.role == "shield":  # only POPs talk to the shield, and they already checked
+            access = shield.admit(self.dist, ViewerFacts.of(viewer), self.clock())
+        else:
+            access = self.authorizer.authorize(ViewerFacts.of(viewer), classified.route)
         if access.redirect is not None:
             return self._redirect(viewer, *access.redirect)
         viewer.query = access.query  # signing parameters never reach the cache key or the origin

@@ -31,6 +31,11 @@ def test_viewers_go_to_the_nearest_pop_and_away_from_a_dead_one(steered: Topolog
     assert steered.dist.steering is not None
     base = steered.dist.steering.url
     iad, fra = steered.edge_url("iad"), steered.edge_url("fra")
+    deadline = time.monotonic() + 5  # the service may have checked the POPs before they were up
+    while time.monotonic() < deadline and any(
+        p["state"] != "up" for p in httpx.get(f"{base}/healthz").json()["pops"].values()
+    ):
+        time.sleep(0.1)
     response = _steer(base, "us-east")
     assert response.status_code == 302
     assert response.headers["location"] == f"{iad}/hls/abc/master.m3u8?x=1"
