@@ -31,8 +31,8 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check streaming origin edge media tests bench
-	$(BIN)/mypy streaming origin edge media
+	$(BIN)/ruff check streaming origin edge media portal tests bench
+	$(BIN)/mypy streaming origin edge media portal
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,4 +1,4 @@
-"""The demo web portal: library, player with a live delivery overlay, uploads, telemetry, demo controls.
+"""The demo web portal: library, player with live delivery overlay, uploads, telemetry, controls.
 
 Imports only `streaming`; the CLI (`streaming portal`) wires it into a process.
 """

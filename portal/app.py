@@ -53,7 +53,9 @@ def create_app(
         yield
         await client.aclose()
 
-    app = FastAPI(title="portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     install_error_handler(app)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
@@ -72,7 +74,10 @@ def create_app(
             "name": dist.name,
             "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
-            "live": [{"channel": c.name, "path": f"/live/{c.name}/master.m3u8"} for c in dist.live_channels],
+            "live": [
+                {"channel": c.name, "path": f"/live/{c.name}/master.m3u8"}
+                for c in dist.live_channels
+            ],
             "login": {"url": "/api/login"} if signer is not None else None,
             "controls": demo is not None,
         }

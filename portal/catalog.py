@@ -66,7 +66,9 @@ class Catalog:
         for origin in self.origins:
             if video["regions"].get(origin.region) in ("packaging", "ready"):
                 try:
-                    head = await self.client.head(origin.url + video["master_path"], timeout=ORIGIN_TIMEOUT)
+                    head = await self.client.head(
+                        origin.url + video["master_path"], timeout=ORIGIN_TIMEOUT
+                    )
                 except httpx.HTTPError:
                     continue
                 if head.status_code == 200:

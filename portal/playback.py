@@ -31,7 +31,9 @@ def behavior_for(behaviors: tuple[Behavior, ...], path: str) -> Behavior:
 def is_private(dist: Distribution, directory: str) -> bool:
     """True when the master, media playlists or segments under `directory` need signed access."""
     probes = ("master.m3u8", "360p/index.m3u8", "360p/seg_00001.ts", "360p/1.ts")
-    return any(behavior_for(dist.behaviors, f"{directory}/{name}").trusted_key_groups for name in probes)
+    return any(
+        behavior_for(dist.behaviors, f"{directory}/{name}").trusted_key_groups for name in probes
+    )
 
 
 def playback(dist: Distribution, video: str | None, live: str | None) -> dict[str, object]:
@@ -44,7 +46,14 @@ def playback(dist: Distribution, video: str | None, live: str | None) -> dict[st
     else:
         channels = [c.name for c in dist.live_channels]
         if live not in channels:
-            raise NotFound(f"no live channel {live!r}; the distribution has: {', '.join(channels) or 'none'}")
+            raise NotFound(
+                f"no live channel {live!r}; the distribution has: {', '.join(channels) or 'none'}"
+            )
         directory = f"/live/{live}"
         cid, kind = str(live), "live"
-    return {"cid": cid, "kind": kind, "path": f"{directory}/master.m3u8", "private": is_private(dist, directory)}
+    return {
+        "cid": cid,
+        "kind": kind,
+        "path": f"{directory}/master.m3u8",
+        "private": is_private(dist, directory),
+    }

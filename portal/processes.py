@@ -13,7 +13,7 @@ import json
 import os
 import signal
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -24,7 +24,7 @@ from streaming.errors import ConfigError, Conflict, NotFound
 Action = Literal["kill", "pause", "restore"]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
@@ -63,7 +63,9 @@ def read_state(path: Path) -> list[Process]:
     """The demo's processes from its state file (empty while the demo has not written it)."""
     state = load_state(path)
     found = [
-        Process(f"origin-{o['region']}", "origin", o["region"], o["url"], o["pid"], o.get("argv", []))
+        Process(
+            f"origin-{o['region']}", "origin", o["region"], o["url"], o["pid"], o.get("argv", [])
+        )
         for o in state.get("origins", [])
     ]
     found += [
@@ -129,8 +131,14 @@ class DemoProcesses:
     def list(self) -> list[dict[str, object]]:
         self._refresh()
         return [
-            {"name": p.name, "role": p.role, "place": p.place, "url": p.url, "pid": p.pid,
-             "status": status_of(p).value}  # fmt: skip
+            {
+                "name": p.name,
+                "role": p.role,
+                "place": p.place,
+                "url": p.url,
+                "pid": p.pid,
+                "status": status_of(p).value,
+            }  # fmt: skip
             for p in self._processes.values()
         ]
 
@@ -164,7 +172,9 @@ class DemoProcesses:
 
     async def _restart(self, process: Process) -> Status:
         if self.restarter is None or not process.argv:
-            raise Conflict(f"{process.name} cannot be restarted: the portal has no restarter or argv")
+            raise Conflict(
+                f"{process.name} cannot be restarted: the portal has no restarter or argv"
+            )
         restarter, argv = self.restarter, list(process.argv)
         pid = await anyio.to_thread.run_sync(
             lambda: restarter.restart(process.name, argv, f"{process.url}/healthz")

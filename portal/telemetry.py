@@ -22,7 +22,9 @@ from streaming.errors import BadRequest
 log = logging.getLogger("portal.telemetry")
 
 MAX_BEACON_BYTES = 64 * 1024
-ErrorType = Literal["networkError", "mediaError", "muxError", "keySystemError", "otherError", "accessDenied"]
+ErrorType = Literal[
+    "networkError", "mediaError", "muxError", "keySystemError", "otherError", "accessDenied"
+]
 Token = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 

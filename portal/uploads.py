@@ -41,14 +41,19 @@ async def forward(
         headers["content-length"] = length
     try:
         answer = await client.post(
-            f"{origin.url}/videos", content=request.stream(), headers=headers, timeout=UPLOAD_TIMEOUT
+            f"{origin.url}/videos",
+            content=request.stream(),
+            headers=headers,
+            timeout=UPLOAD_TIMEOUT,
         )
     except httpx.HTTPError as exc:
         raise OriginError(f"origin {origin.region} failed during the upload: {exc!r}") from None
     try:
         body = answer.json()
     except ValueError:
-        raise OriginError(f"origin {origin.region} answered {answer.status_code} without JSON") from None
+        raise OriginError(
+            f"origin {origin.region} answered {answer.status_code} without JSON"
+        ) from None
     if answer.status_code == 202:
         body = {**body, "region": origin.region, "status_url": f"/api/videos/{body['id']}"}
     return JSONResponse(body, status_code=answer.status_code)

@@ -14,14 +14,17 @@ from media.samples import make_clip
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
 ]  # fmt: skip
 VIEWPORT = {"width": 1400, "height": 860}
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(clip: Path, long_clip: Path) -> Iterator[Browser]:
+    """One Chromium for the session. The clips are made first: ffmpeg helpers call asyncio.run,
+    which cannot run once Playwright's event loop does."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
     with sync_playwright() as playwright:

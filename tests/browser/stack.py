@@ -53,7 +53,9 @@ def write_state(topology: Topology, path: Path, private_key: Path, key_id: str) 
     dist = topology.dist
     state = {
         "origins": [entry(f"origin-{o.region}", region=o.region, url=o.url) for o in dist.origins],
-        "edges": [entry(f"edge-{e.pop}", pop=e.pop, region=e.region, url=e.url) for e in dist.edges],
+        "edges": [
+            entry(f"edge-{e.pop}", pop=e.pop, region=e.region, url=e.url) for e in dist.edges
+        ],
         "signing": {"key_pair_id": key_id, "private_key": str(private_key), "hash": "SHA1"},
     }
     path.write_text(json.dumps(state, indent=2))
@@ -72,5 +74,7 @@ def portal_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
         write_state(topology, state, key_file, key_id)
         portal = topology.dist.portal.url
         argv = cli_argv("portal", "--config", str(topology.config), "--state", str(state))
-        topology.supervisor.wait_healthy(topology.supervisor.start("portal", argv, f"{portal}/healthz"))
+        topology.supervisor.wait_healthy(
+            topology.supervisor.start("portal", argv, f"{portal}/healthz")
+        )
         yield Stack(topology, portal, state)

@@ -1,4 +1,4 @@
-"""The live channel in real Chromium: plays through an edge with signed cookies and keeps advancing."""
+"""The live channel in real Chromium: plays through an edge with signed cookies, keeps advancing."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def published(origin: str, segments: int = 3) -> bool:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with portal_stack(tmp_path_factory.mktemp("live"), live_channels=[CHANNEL]) as stack:
         for origin in stack.topology.dist.origins:
-            wait_for(lambda: published(origin.url), 40, f"the channel on origin {origin.region}")
+            url = origin.url
+            wait_for(lambda: published(url), 40, f"the channel on origin {origin.region}")  # noqa: B023
         yield stack
 
 

@@ -21,13 +21,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, long_clip: Path, clip: Path
-) -> Iterator[tuple[Stack, str]]:
-    """One topology for the module, with a 20 s video ready in both regions.
-
-    (`clip` is made here, before Playwright's event loop runs, for the upload test.)
-    """
+def stack(tmp_path_factory: pytest.TempPathFactory, long_clip: Path) -> Iterator[tuple[Stack, str]]:
+    """One topology for the module, with a 20 s video ready in both regions."""
     with portal_stack(tmp_path_factory.mktemp("player")) as stack:
         topology = stack.topology
         video = upload(topology.origin_url("us-east"), long_clip)
@@ -36,8 +31,10 @@ def stack(
         yield stack, video
 
 
-def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(stack: tuple[Stack, str], page: Page) -> None:
-    """After sign-in the video plays through the POP of the deep link: Misses first, Hits on replay."""
+def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(
+    stack: tuple[Stack, str], page: Page
+) -> None:
+    """After sign-in the video plays through the deep link's POP: Misses first, Hits on replay."""
     portal, video = stack
     sign_in_and_play(page, portal.player(f"video={video}&pop=iad"))
     start = wait_for(lambda: current_time(page) > 0 and current_time(page), 20, "playback to start")
@@ -49,15 +46,18 @@ def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(stack: tuple
     assert all(row["cache"] == "Miss" and row["origin"] == "us-east" for row in first)
 
     page.locator("#replay").click()  # same objects again: now the edge has them
-    wait_for(lambda: sum(r["cache"] == "Hit" for r in overlay(page)) >= 3, 15, "Hit entries after replay")
-    hits = [row for row in overlay(page)[len(first):] if row["kind"] == "segment"]
+    wait_for(
+        lambda: sum(r["cache"] == "Hit" for r in overlay(page)) >= 3, 15, "Hit entries after replay"
+    )
+    hits = [row for row in overlay(page)[len(first) :] if row["kind"] == "segment"]
     assert hits and all(row["cache"] == "Hit" for row in hits)
     ratio = re.search(r"(\d+)% of (\d+)", page.locator('#ratios [data-pop="iad"]').inner_text())
     assert ratio and 0 < int(ratio[1]) < 100 and int(ratio[2]) == len(overlay(page))
 
     page.close()  # pagehide sends the last telemetry beacon
-    wait_for(lambda: 'player_sessions_total{pop="iad",stream="vod"}' in httpx.get(f"{portal.portal}/metrics").text,
-             10, "the player's startup beacon in /metrics")  # fmt: skip
+    series = 'player_sessions_total{pop="iad",stream="vod"}'
+    metrics = f"{portal.portal}/metrics"
+    wait_for(lambda: series in httpx.get(metrics).text, 10, "the startup beacon in /metrics")
 
 
 def test_viewer_without_cookies_sees_access_denied(stack: tuple[Stack, str], page: Page) -> None:
@@ -73,10 +73,14 @@ def test_viewer_without_cookies_sees_access_denied(stack: tuple[Stack, str], pag
     assert page.locator("#signin").is_visible()  # the way out: sign in
 
 
-def test_killing_the_primary_origin_mid_playback_keeps_playing(stack: tuple[Stack, str], page: Page) -> None:
-    """The demo control kills fra's nearest origin while playing; the edge fails over, playback goes on."""
+def test_killing_the_primary_origin_mid_playback_keeps_playing(
+    stack: tuple[Stack, str], page: Page
+) -> None:
+    """The demo control kills fra's nearest origin mid-play; the edge fails over, play goes on."""
     portal, video = stack
-    page.on("dialog", lambda dialog: dialog.accept(TOKEN))  # the controls ask once for the admin token
+    page.on(
+        "dialog", lambda dialog: dialog.accept(TOKEN)
+    )  # the controls ask once for the admin token
     sign_in_and_play(page, portal.player(f"video={video}&pop=fra"))
     wait_for(lambda: current_time(page) > 1, 20, "playback to start")
     before = len(overlay(page))
@@ -84,17 +88,23 @@ def test_killing_the_primary_origin_mid_playback_keeps_playing(stack: tuple[Stac
         page.locator('[data-name="origin-eu-west"] button[data-action="kill"]').click()
         page.locator('[data-name="origin-eu-west"][data-status="stopped"]').wait_for(timeout=10_000)
         killed_at = current_time(page)
-        wait_for(lambda: current_time(page) > killed_at + 8, 25, "playback to go on 8 s past the kill")
+        wait_for(
+            lambda: current_time(page) > killed_at + 8, 25, "playback to go on 8 s past the kill"
+        )
         assert player_state(page)["fatal"] is None
         after = [row for row in overlay(page)[before:] if row["kind"] == "segment"]
         assert after and all(row["origin"] == "us-east" and row["pop"] == "fra" for row in after)
     finally:
         restore = f"{portal.portal}/api/demo/processes/origin-eu-west/restore"
         httpx.post(restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30)
-    assert httpx.get(f"{portal.topology.origin_url('eu-west')}/healthz", timeout=5).status_code == 200
+    assert (
+        httpx.get(f"{portal.topology.origin_url('eu-west')}/healthz", timeout=5).status_code == 200
+    )
 
 
-def test_uploaded_clip_becomes_playable_on_the_page(stack: tuple[Stack, str], page: Page, clip: Path) -> None:
+def test_uploaded_clip_becomes_playable_on_the_page(
+    stack: tuple[Stack, str], page: Page, clip: Path
+) -> None:
     """A file dropped on the upload page is uploaded with progress, packaged, and plays there."""
     portal, _ = stack
     page.goto(f"{portal.portal}/upload")
@@ -109,7 +119,9 @@ def test_uploaded_clip_becomes_playable_on_the_page(stack: tuple[Stack, str], pa
         base64.b64encode(clip.read_bytes()).decode(),
     )
     page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
-    wait_for(lambda: page.evaluate("() => window.portalUpload.playing"), 60, "the uploaded clip to play")
+    wait_for(
+        lambda: page.evaluate("() => window.portalUpload.playing"), 60, "the uploaded clip to play"
+    )
     wait_for(lambda: current_time(page) > 1, 15, "the uploaded clip's currentTime to advance")
     upload_state = page.evaluate("() => window.portalUpload")
     assert upload_state["error"] is None and upload_state["id"]

@@ -70,9 +70,10 @@ def demo_state(tmp_path: Path) -> Iterator[tuple[Path, list[DemoChild]]]:
             children.append(DemoChild(f"{role}-{place}", f"http://127.0.0.1:{port}", argv, process))
         for child in children:
             wait_answering(child.url)
+        origin, edge = ({"url": c.url, "pid": c.process.pid, "argv": c.argv} for c in children)
         state = {
-            "origins": [{"region": "us-east", "url": children[0].url, "pid": children[0].process.pid, "argv": children[0].argv}],
-            "edges": [{"pop": "iad", "region": "us-east", "url": children[1].url, "pid": children[1].process.pid, "argv": children[1].argv}],
+            "origins": [{"region": "us-east", **origin}],
+            "edges": [{"pop": "iad", "region": "us-east", **edge}],
         }  # fmt: skip
         path = tmp_path / "state.json"
         path.write_text(json.dumps(state))

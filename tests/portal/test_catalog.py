@@ -14,11 +14,12 @@ from tests.factories import distribution
 pytestmark = pytest.mark.anyio
 DIST = distribution(regions=("us-east", "eu-west"))
 US, EU = (o.url for o in DIST.origins)
-READY = {"id": "vaaaaaaaaaaaaaaaa", "state": "ready", "progress": 1.0, "error": None, "filename": "a.mp4",
-         "created": 2.0, "master_path": "/hls/vaaaaaaaaaaaaaaaa/master.m3u8",
+READY = {"id": "vaaaaaaaaaaaaaaaa", "state": "ready", "progress": 1.0, "error": None,
+         "filename": "a.mp4", "created": 2.0, "master_path": "/hls/vaaaaaaaaaaaaaaaa/master.m3u8",
          "poster_path": "/hls/vaaaaaaaaaaaaaaaa/poster.jpg"}  # fmt: skip
 PACKAGING = {"id": "vbbbbbbbbbbbbbbbb", "state": "packaging", "progress": 0.4, "error": None,
-             "filename": "b.mp4", "created": 3.0, "master_path": "/hls/vbbbbbbbbbbbbbbbb/master.m3u8"}  # fmt: skip
+             "filename": "b.mp4", "created": 3.0,
+             "master_path": "/hls/vbbbbbbbbbbbbbbbb/master.m3u8"}  # fmt: skip
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -69,7 +70,9 @@ async def test_a_dead_origin_only_hides_its_own_view() -> None:
 
 async def test_a_packaging_video_is_playable_once_its_master_exists() -> None:
     """Progressive playback starts when the origin serves the provisional master playlist."""
-    assert (await origins(listing(PACKAGING, master=404), dead).video(PACKAGING["id"]))["playable"] is False
+    assert (await origins(listing(PACKAGING, master=404), dead).video(PACKAGING["id"]))[
+        "playable"
+    ] is False
     video = await origins(listing(PACKAGING, master=200), dead).video(PACKAGING["id"])
     assert video["playable"] is True and video["state"] == "packaging"
 

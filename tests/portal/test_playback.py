@@ -19,8 +19,12 @@ VIDEO = "v0123456789abcdef"
 def private_doc(*patterns: str) -> dict[str, Any]:
     """The test distribution with the behaviors matching `patterns` behind a key group."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    doc = distribution_doc(key_groups=[{"id": "viewers", "keys": [{"id": "K1", "public_key": pem.decode()}]}])
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    doc = distribution_doc(
+        key_groups=[{"id": "viewers", "keys": [{"id": "K1", "public_key": pem.decode()}]}]
+    )
     for behavior in doc["behaviors"]:
         if behavior["path_pattern"] in patterns:
             behavior["trusted_key_groups"] = ["viewers"]

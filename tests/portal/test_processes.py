@@ -22,7 +22,9 @@ Controls = tuple[httpx.AsyncClient, list[DemoChild], Supervisor]
 
 
 @pytest.fixture
-async def controls(tmp_path: Path, demo_state: tuple[Path, list[DemoChild]]) -> AsyncIterator[Controls]:
+async def controls(
+    tmp_path: Path, demo_state: tuple[Path, list[DemoChild]]
+) -> AsyncIterator[Controls]:
     state, children = demo_state
     with Supervisor(tmp_path / "logs") as supervisor:
         app = create_app(distribution(), tmp_path, state, SupervisorRestarter(supervisor))
@@ -35,7 +37,9 @@ async def listed(client: httpx.AsyncClient) -> dict[str, dict[str, object]]:
     return {p["name"]: p for p in answer.json()["processes"]}
 
 
-async def act(client: httpx.AsyncClient, name: str, action: str, **kwargs: object) -> httpx.Response:
+async def act(
+    client: httpx.AsyncClient, name: str, action: str, **kwargs: object
+) -> httpx.Response:
     return await client.post(f"/api/demo/processes/{name}/{action}", **kwargs)  # type: ignore[arg-type]
 
 
@@ -108,7 +112,9 @@ async def test_bad_requests_get_a_reason(
 
 def test_a_recycled_pid_is_never_signalled() -> None:
     """A PID whose command line is not the recorded argv counts as stopped, so kill is refused."""
-    impostor = Process("edge-iad", "edge", "iad", "http://127.0.0.1:1", os.getpid(), ["not", "this"])
+    impostor = Process(
+        "edge-iad", "edge", "iad", "http://127.0.0.1:1", os.getpid(), ["not", "this"]
+    )
     assert status_of(impostor) is Status.STOPPED
 
 

@@ -31,8 +31,12 @@ class FakeOrigin:
         request.read()
         self.received.append(request)
         if self.status != 202:
-            return httpx.Response(self.status, json={"error": "payload_too_large", "detail": "too big"})
-        return httpx.Response(202, json={"id": "vdddddddddddddddd", "status_url": "/videos/vdddddddddddddddd"})
+            return httpx.Response(
+                self.status, json={"error": "payload_too_large", "detail": "too big"}
+            )
+        return httpx.Response(
+            202, json={"id": "vdddddddddddddddd", "status_url": "/videos/vdddddddddddddddd"}
+        )
 
 
 def app_with(us: FakeOrigin, eu: FakeOrigin, tmp_path: Path) -> httpx.AsyncClient:
@@ -48,9 +52,15 @@ async def test_upload_is_forwarded_with_the_admin_token(tmp_path: Path) -> None:
     """The multipart body arrives intact at the origin, which gets the bearer token; 202 relayed."""
     us, eu = FakeOrigin(), FakeOrigin()
     async with app_with(us, eu, tmp_path) as client:
-        answer = await client.post("/api/videos", files={"file": ("clip.mp4", b"\x00video" * 1000)}, headers=AUTH)
+        answer = await client.post(
+            "/api/videos", files={"file": ("clip.mp4", b"\x00video" * 1000)}, headers=AUTH
+        )
     assert answer.status_code == 202
-    assert answer.json() == {"id": "vdddddddddddddddd", "status_url": "/api/videos/vdddddddddddddddd", "region": "us-east"}
+    assert answer.json() == {
+        "id": "vdddddddddddddddd",
+        "status_url": "/api/videos/vdddddddddddddddd",
+        "region": "us-east",
+    }
     (sent,) = us.received
     assert sent.headers["authorization"] == f"Bearer {TOKEN}"
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
@@ -70,8 +80,16 @@ async def test_a_dead_primary_sends_the_upload_to_the_next_region(tmp_path: Path
     ("kwargs", "status", "reason"),
     [
         ({"files": {"file": ("c.mp4", b"x")}}, 401, "admin token is required"),
-        ({"files": {"file": ("c.mp4", b"x")}, "headers": {"authorization": "Bearer wrong"}}, 403, "not valid"),
-        ({"content": b"raw", "headers": {**AUTH, "content-type": "video/mp4"}}, 400, "multipart/form-data"),
+        (
+            {"files": {"file": ("c.mp4", b"x")}, "headers": {"authorization": "Bearer wrong"}},
+            403,
+            "not valid",
+        ),
+        (
+            {"content": b"raw", "headers": {**AUTH, "content-type": "video/mp4"}},
+            400,
+            "multipart/form-data",
+        ),
     ],
 )
 async def test_bad_uploads_are_refused_before_any_origin_sees_them(
