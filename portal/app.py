@@ -23,6 +23,7 @@ from portal.catalog import Catalog
 from portal.login import login_router, signer_from_state
 from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter, load_state
+from portal.steer import steer
 from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
 from streaming.config import Distribution
 from streaming.errors import BadRequest, NotFound, PayloadTooLarge
@@ -43,7 +44,7 @@ def create_app(
     """Build the portal; `vendor_dir` holds hls.js, `state_path` enables the demo controls."""
     client = httpx.AsyncClient(transport=transport, follow_redirects=False)
     catalog = Catalog(dist, client)
-    metrics = PlayerMetrics(tuple(e.pop for e in dist.edges))
+    metrics = PlayerMetrics(tuple(e.pop for e in dist.pops))
     demo = DemoProcesses(state_path, restarter) if state_path is not None else None
     # The demo writes its signing key into the state file before it starts the portal.
     signer = signer_from_state(load_state(state_path)) if state_path is not None else None
@@ -72,7 +73,7 @@ def create_app(
     async def config() -> dict[str, Any]:
         return {
             "name": dist.name,
-            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges],
+            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.pops],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
             "live": [
                 {"channel": c.name, "path": f"/live/{c.name}/master.m3u8"}
@@ -85,6 +86,10 @@ def create_app(
     @app.get("/api/playback")
     async def stream(video: str | None = None, live: str | None = None) -> dict[str, object]:
         return playback(dist, video, live)
+
+    @app.get("/api/steer")
+    async def steering(region: str | None = None) -> dict[str, Any]:
+        return await steer(dist, client, region)
 
     @app.get("/api/library")
     async def library() -> dict[str, Any]:

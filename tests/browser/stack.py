@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from streaming import keys
-from streaming.cli.supervisor import cli_argv
+from streaming.cli.supervisor import cli_argv, free_port
 from tests.factories import Topology, distribution_doc, running_topology
 
 KEY_GROUP = "viewers"
@@ -31,7 +31,8 @@ class Stack:
 
 
 def private_doc(public_pem: str, key_id: str, **overrides: Any) -> dict[str, Any]:
-    """Every /hls and /live path needs signed cookies; the portal's origin may send them."""
+    """Every /hls and /live path needs signed cookies, the portal's origin may send them, and a
+    steering service ranks the POPs for each viewer."""
     doc = distribution_doc(
         regions=("us-east", "eu-west"), pops=(("iad", "us-east"), ("fra", "eu-west")), **overrides
     )
@@ -40,6 +41,7 @@ def private_doc(public_pem: str, key_id: str, **overrides: Any) -> dict[str, Any
     for behavior in doc["behaviors"][:-1]:
         behavior["trusted_key_groups"] = [KEY_GROUP]
     doc["cors"] = {"allowed_origins": [f"http://127.0.0.1:{doc['portal']['port']}"]}
+    doc["steering"] = {"url": f"http://127.0.0.1:{free_port()}"}
     return doc
 
 

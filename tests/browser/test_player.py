@@ -128,3 +128,40 @@ def test_uploaded_clip_becomes_playable_on_the_page(
     assert "Uploaded dropped.mp4" in page.locator("#upload-label").inner_text()
     assert page.locator("#upload-bar").get_attribute("style") == "width: 100%;"
     assert any(row["kind"] == "segment" for row in overlay(page))
+
+
+def test_without_a_pop_the_steering_service_picks_the_viewers_nearest(
+    stack: tuple[Stack, str], page: Page
+) -> None:
+    """?region=eu-west and no ?pop: the steering service's nearest healthy POP (fra) serves it."""
+    portal, video = stack
+    sign_in_and_play(page, portal.player(f"video={video}&region=eu-west"))
+    wait_for(lambda: current_time(page) > 1, 20, "playback to start")
+    assert {row["pop"] for row in overlay(page)} == {"fra"}
+    assert "steering chose fra for region eu-west" in page.locator("#log").inner_text()
+    assert page.locator("#pop").input_value() == "fra"
+
+
+def test_killing_the_edge_mid_playback_moves_the_player_to_another_pop(
+    stack: tuple[Stack, str], page: Page
+) -> None:
+    """The demo control kills the POP in use; the player switches to the next POP and plays on."""
+    portal, video = stack
+    page.on("dialog", lambda dialog: dialog.accept(TOKEN))
+    sign_in_and_play(page, portal.player(f"video={video}&pop=fra"))
+    wait_for(lambda: current_time(page) > 1, 20, "playback to start")
+    try:
+        page.locator('[data-name="edge-fra"] button[data-action="kill"]').click()
+        page.locator('[data-name="edge-fra"][data-status="stopped"]').wait_for(timeout=10_000)
+        killed_at = current_time(page)
+        wait_for(
+            lambda: current_time(page) > killed_at + 8, 25, "playback to go on 8 s past the kill"
+        )
+        assert player_state(page)["fatal"] is None
+        assert "edge fra failed" in page.locator("#log").inner_text()
+        assert page.locator("#pop").input_value() == "iad"
+        assert overlay(page)[-1]["pop"] == "iad"
+    finally:
+        restore = f"{portal.portal}/api/demo/processes/edge-fra/restore"
+        httpx.post(restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert httpx.get(f"{portal.topology.edge_url('fra')}/healthz", timeout=5).status_code == 200

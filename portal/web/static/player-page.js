@@ -15,10 +15,9 @@ function banner(id, text) {
   $(id).classList.toggle('show', !!text);
 }
 
-function choosePop(edges) {
-  const byName = edges.find((e) => e.pop === params.get('pop'));
-  const byRegion = edges.find((e) => e.region === params.get('region'));
-  return (byName || byRegion || edges[0]).pop;
+/** POPs for a viewer in `region`, best first: the steering service's answer, or the config's. */
+function steer(region) {
+  return getJSON(`/api/steer${region ? `?region=${encodeURIComponent(region)}` : ''}`);
 }
 
 async function defaultStream() {
@@ -43,7 +42,7 @@ function wireCharts(player) {
   });
 }
 
-function wirePickers(edges, player) {
+function wirePickers(edges, player, overlay) {
   const regions = [...new Set(edges.map((e) => e.region))];
   $('region').replaceChildren(...regions.map((r) => el('option', { value: r }, r)));
   $('pop').replaceChildren(...edges.map((e) => el('option', { value: e.pop }, `${e.pop} · ${e.region}`)));
@@ -55,7 +54,12 @@ function wirePickers(edges, player) {
   };
   show(player.pop);
   $('pop').addEventListener('change', () => player.setPop($('pop').value));
-  $('region').addEventListener('change', () => player.setPop(edges.find((e) => e.region === $('region').value).pop));
+  $('region').addEventListener('change', async () => {
+    const steered = await steer($('region').value);
+    player.preference = steered.edges.map((e) => e.pop);
+    overlay.note(`${steered.source} chose ${steered.edges[0].pop} for region ${$('region').value}`);
+    player.setPop(steered.edges[0].pop);
+  });
   player.addEventListener('pop', (e) => show(e.detail));
 }
 
@@ -75,9 +79,14 @@ async function main() {
   $('title').textContent = stream.kind === 'live' ? `Live: ${stream.cid}` : stream.cid;
 
   const overlay = new DeliveryOverlay($('log'), $('ratios'), config.edges);
+  // A deep link's ?pop= wins; otherwise steering picks the nearest healthy POP for ?region=.
+  const chosen = config.edges.find((e) => e.pop === params.get('pop'));
+  const steered = await steer(params.get('region'));
   const player = new DeliveryPlayer($('video'), {
-    edges: config.edges, pop: choosePop(config.edges), credentials: stream.private ? 'include' : 'omit',
+    edges: config.edges, pop: chosen ? chosen.pop : steered.edges[0].pop, credentials: stream.private ? 'include' : 'omit',
   });
+  player.preference = steered.edges.map((e) => e.pop);
+  if (!chosen) overlay.note(`${steered.source} chose ${player.pop} for region ${steered.region || 'unknown'}`);
   window.portalPlayer.player = player;
   player.addEventListener('entry', (e) => overlay.add(e.detail));
   player.addEventListener('note', (e) => overlay.note(e.detail));
@@ -96,7 +105,7 @@ async function main() {
     if (config.login && stream.private) $('signin').classList.add('show');
   });
   wireCharts(player);
-  wirePickers(config.edges, player);
+  wirePickers(config.edges, player, overlay);
   if (config.controls) new DemoControls($('procs'), { onAction: (text) => overlay.note(text) });
   else $('procs').replaceChildren(el('p', { class: 'muted' }, 'Off: the portal was started without the demo state file.'));
 

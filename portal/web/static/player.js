@@ -149,7 +149,9 @@ export class DeliveryPlayer extends EventTarget {
   /** The current edge failed: move to the next POP that has not failed yet. */
   failover(reason) {
     this.failedPops.add(this.pop);
-    const next = this.edges.find((e) => !this.failedPops.has(e.pop));
+    // Nearest first when steering ranked the POPs for this viewer, config order otherwise.
+    const order = (this.preference || []).map((pop) => this.edges.find((e) => e.pop === pop)).filter(Boolean);
+    const next = [...order, ...this.edges].find((e) => !this.failedPops.has(e.pop));
     if (!next) return;
     const from = this.pop;
     this.setPop(next.pop);
