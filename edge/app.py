@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+from http.cookiejar import DefaultCookiePolicy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,6 +71,9 @@ def create_app(
         limits=httpx.Limits(max_connections=settings.max_origin_fetches),
         follow_redirects=False,
     )
+    # One client serves every viewer: a cookie one origin answer set must never ride along on
+    # the next viewer's request, so its jar accepts nothing.
+    client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     cache = TieredCache(
         MemoryCache(settings.memory_cache_bytes), DiskCache(root, settings.disk_cache_bytes),
         settings.memory_object_bytes,

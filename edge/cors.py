@@ -26,10 +26,13 @@ class Cors:
         return self.enabled and origin is not None and (self._any or origin in self._origins)
 
     def headers(self, origin: str | None, behavior: Behavior) -> dict[str, str]:
-        """Headers for an actual (non-preflight) response to a viewer that sent `Origin`."""
+        """Headers for an actual (non-preflight) response to a viewer that sent `Origin`.
+
+        The caller adds `Vary: Origin` to every response, allowed or not, merged with its own.
+        """
         if not self.enabled:
             return {}
-        out = {"vary": "Origin"}
+        out: dict[str, str] = {}
         if self.allowed(origin):
             assert origin is not None
             out["access-control-allow-origin"] = origin
@@ -44,7 +47,7 @@ class Cors:
     def preflight(self, origin: str | None, behavior: Behavior) -> dict[str, str]:
         """Headers for a 204 answer to an OPTIONS preflight (empty when the origin is refused)."""
         if not self.allowed(origin):
-            return {"vary": "Origin"}
+            return {}
         out = self.headers(origin, behavior)
         out["access-control-allow-methods"] = self._methods
         out["access-control-allow-headers"] = self._headers

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
@@ -36,6 +37,7 @@ HOP_BY_HOP = frozenset({
 })  # fmt: skip
 FAILOVER_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # as CloudFront: others never retry
 CHUNK = 64 * 1024
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 @dataclass(slots=True)
@@ -255,7 +257,8 @@ class Origins:
     ) -> OriginResponse:
         connect = group.connect_timeout if group else 2.0
         read = group.response_timeout if group else 10.0
-        url = origin.url + request.path + (f"?{request.query}" if request.query else "")
+        # The path is decoded (ASGI); encode it once more so the origin sees what the viewer sent.
+        url = origin.url + quote(request.path, safe=PATH_SAFE) + (f"?{request.query}" if request.query else "")
         started = time.monotonic()
         outgoing = self._client.build_request(
             request.method, url, headers=self.origin_headers(origin, request), content=request.body,

@@ -26,7 +26,7 @@ from edge.cors import Cors
 from edge.deliver import Reply, Result, Stream, edge_headers, from_entry, from_fill, send_reply
 from edge.fill import Filler, Plan, backoff, conditional
 from edge.functions import BehaviorFunctions, FunctionResponse, load
-from edge.functions.hooks import Hooks, Where
+from edge.functions.hooks import Hooks, Where, country_source
 from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, Origins
@@ -78,13 +78,11 @@ class Pipeline:
         self.error_pages = {
             c.error_code: c for c in dist.custom_error_responses if c.response_page_path
         }
-        self.country_header = dist.geo_restriction.country_header.lower()
+        self.countries = self.authorizer.countries or country_source(dist.geo_restriction)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one viewer request, then log and count it."""
         viewer = Viewer.from_scope(scope)
-        if self.country_header:
-            viewer.country = viewer.headers.get(self.country_header)
         root = self.dist.default_root_object  # CloudFront: for `/` only, not subdirectories
         if root and viewer.path == "/":
             viewer.path = f"/{root}"
@@ -136,7 +134,10 @@ class Pipeline:
         if access.redirect is not None:
             return self._redirect(viewer, *access.redirect)
         viewer.query = access.query  # signing parameters never reach the cache key or the origin
-        hooks = Hooks(self.functions[classified.route.index], self.where, viewer, behavior.path_pattern, self.metrics)
+        functions = self.functions[classified.route.index]
+        if functions and self.countries is not None:  # the functions' context knows the country
+            viewer.country = self.countries.country(viewer.client_ip, viewer.headers)
+        hooks = Hooks(functions, self.where, viewer, behavior.path_pattern, self.metrics)
         generated = hooks.viewer_request()
         if generated is not None:
             return self._generated(viewer, generated)
@@ -320,8 +321,9 @@ class Pipeline:
     def _decorate(self, viewer: Viewer, classified: Classified, reply: Reply) -> None:
         """CORS on every response (errors too), and X-Cache: Error for any status >= 400."""
         if self.cors.enabled:
+            vary = _vary(reply.headers.get("vary"), "Origin")
             reply.headers.update(self.cors.headers(viewer.origin, classified.behavior))
-            reply.headers["vary"] = _vary(reply.headers.get("vary"), "Origin")
+            reply.headers["vary"] = vary
         if reply.status >= 400 and reply.result is not Result.FUNCTION:
             reply.result = Result.ERROR
             reply.headers["x-cache"] = f"{Result.ERROR.value} from {self.edge.pop}"

@@ -21,13 +21,24 @@ from edge.functions import (
     run_request,
     run_response,
 )
+from edge.geo import CountryLookup, HeaderCountries, MaxMindCountries
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest
 from edge.viewer import Viewer
+from streaming.config import GeoRestriction
 from streaming.errors import EdgeFunctionError
 
 # Headers a viewer-response function does not see and cannot change (CloudFront: read-only).
 PROTECTED = READ_ONLY_HEADERS | {"age", "x-origin-region", "content-range"}
+
+
+def country_source(settings: GeoRestriction) -> CountryLookup | None:
+    """Where functions learn the viewer's country, also when geo restriction itself is off."""
+    if settings.country_header:
+        return HeaderCountries(settings.country_header)
+    if settings.database:
+        return MaxMindCountries(settings.database)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,10 +238,12 @@ class EdgeStack:
     def access_log(self, pop: str = "iad") -> Path:
         return self.tmp / "edge" / pop / "access.log"
 
-    def start_edge(self, pop: str = "iad") -> None:
+    def start_edge(self, pop: str = "iad", wait: bool = True) -> None:
         argv = cli_argv("edge", "--config", str(self.config), "--pop", pop, "--cache-dir",
                         str(self.cache_dir(pop)), "--access-log", str(self.access_log(pop)))  # fmt: skip
-        self.supervisor.wait_healthy(self.supervisor.start(f"edge-{pop}", argv, f"{self.url(pop)}/healthz"))
+        child = self.supervisor.start(f"edge-{pop}", argv, f"{self.url(pop)}/healthz")
+        if wait:
+            self.supervisor.wait_healthy(child)
 
     def stop_edge(self, pop: str = "iad") -> None:
         for child in self.supervisor.children:
@@ -264,6 +266,18 @@ class EdgeStack:
                 samples[name] = float(value)
         return samples
 
+    def sample(self, name: str, pop: str = "iad", **labels: str) -> float:
+        """The sum of every sample of metric `name` whose labels include `labels`."""
+        total = 0.0
+        for key, value in self.metrics(pop).items():
+            metric, _, rest = key.partition("{")
+            if metric != name:
+                continue
+            found = dict(part.split("=", 1) for part in rest.rstrip("}").split(",") if "=" in part)
+            if all(found.get(k) == f'"{v}"' for k, v in labels.items()):
+                total += value
+        return total
+
     def clear(self, pop: str = "iad") -> None:
         httpx.post(f"{self.url(pop)}/admin/cache/clear", headers=AUTH, timeout=5).raise_for_status()
 
@@ -275,9 +289,11 @@ def edge_stack(tmp: Path, doc: dict[str, Any], control: bool = False) -> Iterato
     with Supervisor(tmp / "logs") as sup:
         stack = EdgeStack(config, doc, sup, tmp)
         if control:
-            stack.start_control()
+            stack.start_control()  # first: edges pull invalidations when they start
         for edge in doc["edges"]:
-            stack.start_edge(edge["pop"])
+            stack.start_edge(edge["pop"], wait=False)
+        for child in sup.children:
+            sup.wait_healthy(child)
         yield stack
 
 
