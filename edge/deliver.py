@@ -179,6 +179,10 @@ async def send_reply(send: Send, reply: Reply) -> None:
         await send({"type": "http.response.body", "body": body, "more_body": False})
         reply.sent = len(body)
         return
+    # An empty chunk puts the head on the wire now under every server (granian holds it until
+    # the first body bytes): a body that fails before its first byte is then a cut response,
+    # never a server-made 500 that hides the edge's headers.
+    await send({"type": "http.response.body", "body": b"", "more_body": True})
     async for chunk in _chunks(body):
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         reply.sent += len(chunk)

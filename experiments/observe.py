@@ -29,6 +29,8 @@ class Observer:
     t0: float  # wall-clock start of the run
     interval: float = 0.1
     events: list[HealthEvent] = field(default_factory=list)
+    # The last /healthz origin counters of each edge: requests it sent to each origin (or shield).
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
     _last: dict[tuple[str, str], str] = field(default_factory=dict)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -54,6 +56,8 @@ class Observer:
             for origin_id, info in origins.items():
                 if isinstance(info, dict):
                     self._record(pop, origin_id, str(info.get("state")), float(info.get("since") or now))
+                    sent = int(info.get("ok", 0)) + int(info.get("failed", 0))
+                    self.totals.setdefault(pop, {})[origin_id] = sent
 
     def _record(self, pop: str, subject: str, state: str, at: float) -> None:
         key = (pop, subject)

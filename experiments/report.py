@@ -95,6 +95,12 @@ def _first(events: Sequence[HealthEvent], subject: str, state: str, after: float
     return found
 
 
+def origin_requests(totals: dict[str, dict[str, int]], origins: Sequence[str]) -> dict[str, Any]:
+    """Requests that reached each real origin, from every edge's own counters (a shield's included)."""
+    per_origin = {o: sum(edge.get(o, 0) for edge in totals.values()) for o in origins}
+    return {"total": sum(per_origin.values()), "by_origin": per_origin, "by_edge": totals}
+
+
 def build(
     scenario: dict[str, Any], audience: Audience, applied: Sequence[Applied],
     events: Sequence[HealthEvent], duration: float, extra: dict[str, Any] | None = None,
@@ -144,6 +150,8 @@ def text(report: dict[str, Any]) -> str:
         f"skipped segments {s['skipped_segments']}",
         f"  fills by origin {s['fills_by_origin']}; errors by status {s['errors_by_status'] or '{}'}",
     ]
+    if requests := report.get("origin_requests"):
+        lines.append(f"  requests that reached the origins: {requests['total']} {requests['by_origin']}")
     for fault in report["faults"]:
         line = f"  t={fault['applied']:>6.2f}s {fault['action']:<13} {fault['target']:<18} {fault['detail']}"
         for key in ("time_to_mark_down", "time_to_recover", "traffic_back", "last_viewer_error"):

@@ -68,7 +68,7 @@ class Viewers(_Model):
     count: Annotated[int, Field(ge=1, le=500)] = 20
     mode: Literal["realtime", "stress"] = "realtime"
     content: Literal["vod", "live"] = "vod"
-    ramp: Annotated[float, Field(ge=0, le=60)] = 1.0  # seconds over which viewers join
+    ramp: Annotated[float, Field(ge=0, le=60)] = 5.0  # seconds over which viewers join
     max_requests: Annotated[int, Field(ge=1, le=1_000_000)] = 50_000
     request_timeout: Annotated[float, Field(gt=0, le=60)] = 6.0
     retries: Annotated[int, Field(ge=0, le=10)] = 3  # per object, like a player's retry policy
@@ -89,8 +89,9 @@ class Topology(_Model):
     shield: Identifier | None = None  # region of an Origin Shield POP, None for no shield
     steering: bool = False
     proxies: bool = True  # reach every origin through a fault proxy
-    segment_duration: Annotated[float, Field(gt=0.5, le=10)] = 2.0
-    clip_seconds: Annotated[float, Field(gt=1, le=120)] = 8.0
+    # Short segments and a clip longer than the ramp spread viewers over many objects.
+    segment_duration: Annotated[float, Field(gt=0.5, le=10)] = 1.0
+    clip_seconds: Annotated[float, Field(gt=1, le=120)] = 20.0
     # Short edge TTLs keep fills flowing so the origins are exercised all along the run.
     cache_ttl: Annotated[float, Field(gt=0, le=86400)] = 1.0
     group: dict[str, object] = {}  # overrides for the origin group (timeouts, attempts, health)

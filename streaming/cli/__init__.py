@@ -57,11 +57,12 @@ def edge(
     access_log: Annotated[
         str | None, typer.Option(help="JSON-lines access log: a file, '-' for stdout.")
     ] = None,
+    server: Annotated[str, typer.Option(help="HTTP server: granian (default, faster) or uvicorn.")] = "granian",
 ) -> None:
     """Run one edge POP."""
     from streaming.cli.serve import serve_edge
 
-    serve_edge(config, pop, host, port, cache_dir, access_log)
+    serve_edge(config, pop, host, port, cache_dir, access_log, server)
 
 
 @app.command()

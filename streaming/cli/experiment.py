@@ -166,7 +166,8 @@ async def _run_topology(
         if scenario.viewers.steering and dist.steering is not None:
             pathways = SteeringPathways(dist.steering.url, [e.region for e in dist.pops], client)
         watched = {e.pop: e.url for e in dist.edges}
-        return await _play(scenario, master_path, pathways, references, controls, watched, _proxy_stats(controls))
+        return await _play(scenario, master_path, pathways, references, controls, watched, _proxy_stats(controls),
+                           [o.id for o in dist.origins])  # fmt: skip
 
 
 async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[str, Any]:
@@ -187,14 +188,16 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
     master_path = state["videos"][0]["master_path"]
     references = await _references(state["origins"][0]["url"], master_path)
     try:
-        return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges), lambda: {})
+        origin_ids = [o["region"] for o in state["origins"]]
+        return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges),
+                           lambda: {}, origin_ids)  # fmt: skip
     finally:
         controls.resume_all()
 
 
 async def _play(
     scenario: Scenario, master_path: str, pathways: Pathways, references: dict[str, str], controls: Controls,
-    watched: dict[str, str], proxy_stats: Any,
+    watched: dict[str, str], proxy_stats: Any, origin_ids: list[str],
 ) -> dict[str, Any]:  # fmt: skip
     """Viewers, fault timeline and health observer on one clock; then the report data."""
     v = scenario.viewers
@@ -211,8 +214,9 @@ async def _play(
     await watching
     return report.build(
         scenario.model_dump(mode="json"), audience, applied, observer.events, scenario.duration,
-        {"proxies": proxy_stats(), "master_path": master_path},
-    )
+        {"proxies": proxy_stats(), "master_path": master_path,
+         "origin_requests": report.origin_requests(observer.totals, origin_ids)},
+    )  # fmt: skip
 
 
 def _proxy_stats(controls: Controls) -> Any:
@@ -250,20 +254,27 @@ async def _publish(out: Path, origin_urls: list[str], seconds: float) -> str:
     return f"/hls/{video_id}/master.m3u8"
 
 
-async def _wait_live(origin_urls: list[str], master_path: str, timeout: float) -> None:
-    """Live channels start with the origins; wait until each serves a master with segments."""
+async def _wait_live(origin_urls: list[str], master_path: str, timeout: float, segments: int = 4) -> None:
+    """Live channels start with the origins; wait until each lists a few segments to join at."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2) as client:
         for url in origin_urls:
-            while (await _status(client, url + master_path)) != 200:
+            while await _live_segments(client, url, master_path) < segments:
                 if time.monotonic() > deadline:
                     raise MediaError(f"live channel not ready on {url} after {timeout:.0f}s")
                 await asyncio.sleep(0.3)
 
 
-async def _status(client: httpx.AsyncClient, url: str) -> int:
+async def _live_segments(client: httpx.AsyncClient, url: str, master_path: str) -> int:
+    """How many segments the first variant's live playlist lists (0 while it is not there)."""
+    import m3u8
+
     try:
-        return (await client.get(url)).status_code
+        master = await client.get(url + master_path)
+        if master.status_code != 200 or not (variants := m3u8.loads(master.text).playlists):
+            return 0
+        media = await client.get(f"{url}{master_path.rsplit('/', 1)[0]}/{variants[0].uri}")
+        return len(m3u8.loads(media.text).segments) if media.status_code == 200 else 0
     except httpx.HTTPError:
         return 0
 

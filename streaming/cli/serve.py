@@ -1,4 +1,4 @@
-"""Run one origin or edge under uvicorn (uvloop + httptools)."""
+"""Run one origin under uvicorn (uvloop + httptools), or one edge under granian or uvicorn."""
 
 from __future__ import annotations
 
@@ -12,15 +12,43 @@ from streaming.cli.supervisor import port_free
 from streaming.errors import ConfigError
 
 
-def _run(app: object, host: str, port: int) -> None:
+SERVERS = ("granian", "uvicorn")  # the edge runs granian by default: cheaper per hit (docs/performance.md)
+
+
+def _run(app: object, host: str, port: int, server: str = "uvicorn") -> None:
+    if server not in SERVERS:
+        raise ConfigError(f"--server: expected one of {', '.join(SERVERS)}, not {server!r}")
     if not port_free(host, port):
         raise ConfigError(f"port {port} on {host} is already in use")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if server == "granian":
+        _run_granian(app, host, port)
+        return
     uvicorn.run(
         app,  # type: ignore[arg-type]
         host=host, port=port, loop="uvloop", http="httptools",
         log_level="warning", access_log=False, timeout_graceful_shutdown=3,
     )  # fmt: skip
+
+
+def _run_granian(app: object, host: str, port: int) -> None:
+    """granian's embedded ASGI server: Rust HTTP/1.1 I/O driving our app on this process's loop."""
+    import asyncio
+    import signal
+
+    import uvloop
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    server = Server(app, address=host, port=port, interface=Interfaces.ASGI, backlog=1024, log_enabled=False)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)  # graceful: lifespan shutdown runs
+        await server.serve()
+
+    uvloop.run(main())
 
 
 def serve_origin(path: Path, region: str, host: str, port: int | None, data: Path | None) -> None:
@@ -34,11 +62,12 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
 
 def serve_edge(
     path: Path, pop: str, host: str, port: int | None, cache_dir: Path | None,
-    access_log: str | None = None,
+    access_log: str | None = None, server: str = "granian",
 ) -> None:  # fmt: skip
     """Load the config and serve the edge POP `pop` with its disk tier under `cache_dir`."""
     from edge.app import create_app
 
     dist = config_module.load(path)
     edge = dist.edge_by_pop(pop)
-    _run(create_app(dist, pop, cache_dir=cache_dir, access_log=access_log), host, port or edge.port)
+    app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
+    _run(app, host, port or edge.port, server)
