@@ -161,8 +161,10 @@ def render(results: dict[str, Any]) -> str:
     rows = [
         ("1 MB segment hit, req/s", lambda r: f"{r['segment']['requests_per_s']:,.0f}"),
         ("1 MB segment hit, p99 ms", lambda r: f"{r['segment']['p99_ms']:.2f}"),
+        ("1 MB segment hit, server CPU µs/request", lambda r: f"{r['segment']['cpu_us_per_request']:.0f}"),
         ("playlist hit, req/s", lambda r: f"{r['playlist']['requests_per_s']:,.0f}"),
         ("playlist hit, p99 ms", lambda r: f"{r['playlist']['p99_ms']:.2f}"),
+        ("playlist hit, server CPU µs/request", lambda r: f"{r['playlist']['cpu_us_per_request']:.0f}"),
         (
             "flash crowd: origin requests per object (max)",
             lambda r: str(r["flash"]["max_per_object"]),
@@ -185,7 +187,9 @@ def render(results: dict[str, Any]) -> str:
             ratio = _ratio(results, ours, workload)
             if ratio is not None:
                 verdict = "met" if ratio >= goal else "NOT met"
-                line = f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx (goal {goal}x: {verdict})"
+                cpu = t["nginx"][workload]["cpu_us_per_request"] / t[ours][workload]["cpu_us_per_request"]
+                line = (f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx requests/s "
+                        f"(goal {goal}x: {verdict}); by server CPU per request {cpu:.2f}x")  # fmt: skip
                 console.print(line.replace("**", ""))
                 md.append(line)
     if "soak" in results:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -82,16 +84,37 @@ def mixed(running: Running, master: str, viewers: int, seconds: float) -> dict[s
     }
 
 
+def _group(pid: int) -> list[Path]:
+    """/proc/<pid> of every process in the process group led by `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pid:
+                found.append(stat.parent)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process group (all threads, all forked workers)."""
+    total = 0
+    for proc in _group(pid):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and every process in its group (Varnish forks a child)."""
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in _group(pid):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pid:  # fields[2] is the process group id
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, IndexError, ValueError):
+            status = (proc / "status").read_text()
+        except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):

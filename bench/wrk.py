@@ -18,6 +18,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx plus socket errors
+    cpu_us_per_request: float = float("nan")  # server CPU time per response: robust to noise
 
 
 def _ms(text: str) -> float:
@@ -64,4 +65,5 @@ def median_of(results: list[WrkResult]) -> WrkResult:
     return WrkResult(
         statistics.median(r.requests_per_s for r in results), middle.mb_per_s, middle.p50_ms,
         middle.p99_ms, sum(r.errors for r in results),
+        statistics.median(r.cpu_us_per_request for r in results),
     )  # fmt: skip
