@@ -37,6 +37,8 @@ def _check_ports(dist: Distribution) -> None:
         raise ConfigError(f"port {dist.portal.port} for the portal is already in use")
     if dist.control is not None and not port_free(dist.control.host, dist.control.port):
         raise ConfigError(f"port {dist.control.port} for the control plane is already in use")
+    if dist.steering is not None and not port_free(dist.steering.host, dist.steering.port):
+        raise ConfigError(f"port {dist.steering.port} for the steering service is already in use")
 
 
 def _sample(work: Path) -> Path:
@@ -97,6 +99,8 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop),
                                 "--access-log", str(data / "edge" / e.pop / "access.log"))  # fmt: skip
                 edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
+            if dist.steering is not None:  # viewers' way in: the nearest healthy POP
+                sup.start("steering", cli_argv("steering", "--config", str(config)), f"{dist.steering.url}/healthz")
             for child in sup.children:
                 sup.wait_healthy(child)
             console.print(f"[green]{len(origins)} origins and {len(edges)} edges are up[/]")
@@ -115,6 +119,7 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 "config": str(config.resolve()),
                 "videos": [{"id": video_id, "master_path": master}],
                 "signing": signing,  # the portal's login signs viewer cookies with this key
+                "steering_url": dist.steering.url if dist.steering is not None else None,
             }
             state_path.parent.mkdir(parents=True, exist_ok=True)
             state_path.write_text(json.dumps(state, indent=2))
@@ -147,6 +152,8 @@ def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> N
     for v in state["videos"]:  # type: ignore[attr-defined]
         for e in state["edges"]:  # type: ignore[attr-defined]
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
+    if state.get("steering_url"):
+        console.print(f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)")
     console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")  # type: ignore[attr-defined]
     if state.get("signing"):
         key = state["signing"]["private_key"]  # type: ignore[index]
