@@ -146,7 +146,7 @@ class Authorizer:
 
     def _https_url(self, facts: ViewerFacts) -> str:
         host = facts.host.rsplit(":", 1)[0] if not facts.host.endswith("]") else facts.host
-        port = getattr(self.edge, "https_port", None)
+        port = self.edge.https_port
         authority = host if port in (None, 443) else f"{host}:{port}"
         query = f"?{facts.raw_query}" if facts.raw_query else ""
         return f"https://{authority}{facts.raw_path}{query}"

@@ -145,6 +145,7 @@ class Edge(_Model):
     host: str = "127.0.0.1"
     # A `shield` is the Origin Shield tier: POPs send their misses to it instead of the origins.
     role: Literal["pop", "shield"] = "pop"
+    https_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # HTTPS + HTTP/2 (needs [tls])
 
     @property
     def url(self) -> str:
@@ -270,6 +271,14 @@ class GeoRestriction(_Model):
         if self.mode != "none" and not (self.database or self.country_header):
             raise ValueError("geo_restriction needs a database or a country_header")
         return self
+
+
+class TlsSettings(_Model):
+    """Certificates from `streaming certs` (paths relative to the config file)."""
+
+    cert_file: str = ""  # served by edges with an https_port, and by https:// origins
+    key_file: str = ""
+    ca_file: str = ""  # the CA edges trust for https:// origins (else the system's)
 
 
 class Firewall(_Model):
@@ -464,6 +473,7 @@ class Distribution(_Model):
     key_groups: tuple[KeyGroup, ...] = ()
     geo_restriction: GeoRestriction = GeoRestriction()
     firewall: Firewall = Firewall()
+    tls: TlsSettings = TlsSettings()
     origin: OriginSettings = OriginSettings()
     edge: EdgeSettings = EdgeSettings()
     live_channels: tuple[LiveChannel, ...] = ()
@@ -474,6 +484,13 @@ class Distribution(_Model):
     control: ControlSettings | None = None
     steering: SteeringSettings | None = None
     pricing: Pricing = Pricing()
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Distribution:
+        https = [e.pop for e in self.edges if e.https_port] + [o.id for o in self.origins if o.url.startswith("https:")]
+        if https and not (self.tls.cert_file and self.tls.key_file):
+            raise ValueError(f"tls: cert_file and key_file are needed for HTTPS on {', '.join(https)}; run `streaming certs`")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Distribution:
@@ -588,6 +605,10 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
             value = key.get("public_key") if isinstance(key, dict) else None
             if isinstance(value, str) and value and not value.lstrip().startswith("-----BEGIN"):
                 key["public_key"] = str((base / value).resolve())
+    tls = data.get("tls")
+    for field in ("cert_file", "key_file", "ca_file") if isinstance(tls, dict) else ():
+        if isinstance(tls.get(field), str) and tls[field]:  # type: ignore[union-attr]
+            tls[field] = str((base / tls[field]).resolve())  # type: ignore[index]
     geo = data.get("geo_restriction")
     if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
         geo["database"] = str((base / geo["database"]).resolve())

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from streaming.cli.certs import run_certs
 from streaming.cli.keys import keys_app
 from streaming.cli.sign import sign_app
 from streaming.errors import StreamingError
@@ -27,6 +28,7 @@ app = typer.Typer(
 err = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(sign_app, name="sign")
+app.command("certs")(run_certs)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Distribution TOML file.")]
 HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]

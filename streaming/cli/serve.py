@@ -57,6 +57,11 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
 
     dist = config_module.load(path)
     origin = dist.origin_by_region(region)
+    if origin.url.startswith("https:"):  # origin protocol policy: edges reach it over TLS
+        from streaming.cli.https import serve_tls
+
+        serve_tls(create_app(dist, region, data), dist.tls, host, None, port or origin.port)
+        return
     _run(create_app(dist, region, data), host, port or origin.port)
 
 
@@ -69,5 +74,11 @@ def serve_edge(
 
     dist = config_module.load(path)
     edge = dist.edge_by_pop(pop)
+    if edge.https_port is not None:  # HTTPS with HTTP/2 beside plain HTTP, one app: hypercorn
+        from streaming.cli.https import serve_tls
+
+        app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
+        serve_tls(app, dist.tls, host, port or edge.port, edge.https_port)
+        return
     app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
     _run(app, host, port or edge.port, server)
