@@ -125,10 +125,12 @@ class Player:
     """Runs `load.count` viewers of `master_path` until the duration or the request budget ends."""
 
     def __init__(
-        self, load: Load, master_path: str, pathways: Pathways, references: dict[str, str] | None = None
-    ) -> None:
+        self, load: Load, master_path: str, pathways: Pathways, references: dict[str, str] | None = None,
+        headers: dict[str, dict[str, str]] | None = None,
+    ) -> None:  # fmt: skip
         self.load, self.master_path, self.pathways = load, master_path, pathways
         self.references = references or {}
+        self.headers = headers or {}  # per edge base URL, e.g. signed cookies for private content
         self.audience = Audience()
         self._requests = 0
         self._t0 = 0.0
@@ -184,7 +186,7 @@ class Player:
         start = self.since_start(started)
         status, body, error, headers = 0, b"", "", httpx.Headers()
         try:
-            response = await client.get(base + path)
+            response = await client.get(base + path, headers=self.headers.get(base))
             status, body, headers = response.status_code, response.content, response.headers
             if status >= 400:
                 error = f"HTTP {status}"

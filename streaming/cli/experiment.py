@@ -186,11 +186,13 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
     controls = Controls(None, pids)
     edges = [(e["pop"], e["url"]) for e in state["edges"]]
     master_path = state["videos"][0]["master_path"]
-    references = await _references(state["origins"][0]["url"], master_path)
+    headers = _demo_cookies(state, master_path)
+    # Through an edge: the demo's origins may only answer signed edge requests.
+    references = await _references(edges[0][1], master_path, headers.get(edges[0][1]))
     try:
         origin_ids = [o["region"] for o in state["origins"]]
         return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges),
-                           lambda: {}, origin_ids)  # fmt: skip
+                           lambda: {}, origin_ids, headers)  # fmt: skip
     finally:
         controls.resume_all()
 
@@ -198,12 +200,13 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
 async def _play(
     scenario: Scenario, master_path: str, pathways: Pathways, references: dict[str, str], controls: Controls,
     watched: dict[str, str], proxy_stats: Any, origin_ids: list[str],
+    headers: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Viewers, fault timeline and health observer on one clock; then the report data."""
     v = scenario.viewers
     load = Load(v.count, scenario.duration, v.mode, v.content, v.ramp, v.max_requests, v.request_timeout,
                 v.retries, v.buffer_segments)  # fmt: skip
-    player = Player(load, master_path, pathways, references)
+    player = Player(load, master_path, pathways, references, headers)
     t0 = (time.time(), time.monotonic())
     observer = Observer(watched, t0[0])
     stop = asyncio.Event()
@@ -279,14 +282,33 @@ async def _live_segments(client: httpx.AsyncClient, url: str, master_path: str) 
         return 0
 
 
-async def _references(origin_url: str, master_path: str) -> dict[str, str]:
-    """sha256 of every VOD object straight from an origin, to catch a corrupt or short body."""
+def _demo_cookies(state: dict[str, Any], master_path: str) -> dict[str, dict[str, str]]:
+    """Signed cookies per edge for a demo whose content is private (the state names the key)."""
+    signing = state.get("signing")
+    if not signing:
+        return {}
+    from streaming.keys import load_private_key
+    from streaming.policy import Policy
+    from streaming.signing import Signer
+
+    signer = Signer(signing["key_pair_id"], load_private_key(Path(signing["private_key"])))
+    directory = master_path.rsplit("/", 1)[0]
+    headers = {}
+    for edge in state["edges"]:
+        policy = Policy(resource=f"{edge['url']}{directory}/*", date_less_than=int(time.time() + 3600))
+        cookies = signer.cookies(policy)
+        headers[edge["url"]] = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    return headers
+
+
+async def _references(base_url: str, master_path: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """sha256 of every VOD object, fetched once before any fault, to catch a corrupt or short body."""
     import m3u8
 
     refs: dict[str, str] = {}
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         async def get(path: str) -> bytes:
-            body = (await client.get(origin_url + path)).content
+            body = (await client.get(base_url + path)).content
             refs[path] = hashlib.sha256(body).hexdigest()
             return body
 
