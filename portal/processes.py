@@ -22,6 +22,7 @@ import anyio
 from streaming.errors import ConfigError, Conflict, NotFound
 
 Action = Literal["kill", "pause", "restore"]
+SIGNAL_SETTLE_SECONDS = 2.0
 
 
 class Status(StrEnum):
@@ -106,6 +107,15 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         pass
 
 
+async def _signalled(process: Process, sig: signal.Signals, want: Status) -> Status:
+    """Send `sig`, then wait (bounded) until /proc shows its effect: signals land asynchronously."""
+    _signal(process.pid, sig)
+    with anyio.move_on_after(SIGNAL_SETTLE_SECONDS):
+        while status_of(process) is not want:
+            await anyio.sleep(0.01)
+    return status_of(process)
+
+
 class DemoProcesses:
     """The table of controllable processes, refreshed from the state file when it changes."""
 
@@ -150,22 +160,19 @@ class DemoProcesses:
         return self._processes[name]
 
     async def act(self, name: str, action: Action) -> Status:
-        """Apply `action` to the named process and return its new status."""
+        """Apply `action` to the named process and return its status once the kernel shows it."""
         process = self.get(name)
         current = status_of(process)
         if action == "pause":
             if current is not Status.RUNNING:
                 raise Conflict(f"{name} is {current.value}, only a running process can be paused")
-            _signal(process.pid, signal.SIGSTOP)
-            return Status.PAUSED
+            return await _signalled(process, signal.SIGSTOP, Status.PAUSED)
         if action == "kill":
             if current is Status.STOPPED:
                 raise Conflict(f"{name} is already stopped")
-            _signal(process.pid, signal.SIGKILL)
-            return Status.STOPPED
+            return await _signalled(process, signal.SIGKILL, Status.STOPPED)
         if current is Status.PAUSED:
-            _signal(process.pid, signal.SIGCONT)
-            return Status.RUNNING
+            return await _signalled(process, signal.SIGCONT, Status.RUNNING)
         if current is Status.RUNNING:
             raise Conflict(f"{name} is already running")
         return await self._restart(process)
