@@ -184,7 +184,10 @@ def live(job: LiveJob) -> list[str]:
             "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
             "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
             "-output_ts_offset", str(job.epoch_start),
-            "-f", "segment", "-segment_format", "mpegts", "-segment_time", str(seg),
+            # One continuous TS cut into files (continuity counters run on across segments, as
+            # players reading the playlist expect); PAT/PMT precede every keyframe anyway.
+            "-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0",
+            "-segment_time", str(seg),
             "-segment_start_number", str(job.epoch_start // seg),
             "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
             str(out / "chunk_%d.ts"),
