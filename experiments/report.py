@@ -65,40 +65,42 @@ def _status_label(sample: Sample) -> str:
 def fault_figures(
     applied: Sequence[Applied], events: Sequence[HealthEvent], samples: Sequence[Sample]
 ) -> list[dict[str, Any]]:
-    """Per fault: how long until each edge marked the origin down, or up again and refilling from it."""
+    """Per fault: how long until each edge marked the origin down, or up again and refilling from it.
+
+    Each fault's window ends where the next fault on the same target begins: a recovery that
+    never happened before the next outage is "not observed", not credited to a later one.
+    """
     figures = []
-    for fault in applied:
+    for i, fault in enumerate(applied):
         kind, _, name = fault.target.partition(":")
+        until = next((f.applied for f in applied[i + 1 :] if f.target == fault.target), math.inf)
         entry: dict[str, Any] = {**asdict(fault)}
         if kind == "origin" and fault.action in OUTAGE_ACTIONS:
-            entry["time_to_mark_down"] = _first(events, name, "down", fault.applied)
+            entry["time_to_mark_down"] = _first(events, name, "down", fault.applied, until)
         elif kind == "origin" and fault.action in RECOVERY_ACTIONS:
-            entry["time_to_recover"] = _first(events, name, "up", fault.applied)
-            back = [s.start for s in samples if s.start >= fault.applied and s.cache == "Miss" and s.origin_region == name]
+            entry["time_to_recover"] = _first(events, name, "up", fault.applied, until)
+            back = [s.start for s in samples
+                    if fault.applied <= s.start < until and s.cache == "Miss" and s.origin_region == name]  # fmt: skip
             entry["traffic_back"] = round(min(back) - fault.applied, 3) if back else None
         elif kind in ("edge", "shield") and fault.action in OUTAGE_ACTIONS:
             pop = name if kind == "edge" else "shield"
-            entry["time_to_mark_down"] = _first(events, pop, "down", fault.applied)
-            failed = [s.start for s in samples if s.start >= fault.applied and s.error and s.pop == pop]
+            entry["time_to_mark_down"] = _first(events, pop, "down", fault.applied, until)
+            failed = [s.start for s in samples if fault.applied <= s.start < until and s.error and s.pop == pop]
             entry["viewer_errors_after"] = len(failed)
             entry["last_viewer_error"] = round(max(failed) - fault.applied, 3) if failed else None
         figures.append(entry)
     return figures
 
 
-def _first(events: Sequence[HealthEvent], subject: str, state: str, after: float) -> dict[str, float]:
-    """Seconds from `after` until each POP first reported `subject` in `state`."""
+def _first(
+    events: Sequence[HealthEvent], subject: str, state: str, after: float, until: float = math.inf
+) -> dict[str, float]:
+    """Seconds from `after` until each POP first reported `subject` in `state` (before `until`)."""
     found: dict[str, float] = {}
     for event in events:
-        if event.subject == subject and event.state == state and event.at >= after - 0.05:
+        if event.subject == subject and event.state == state and after - 0.05 <= event.at < until:
             found.setdefault(event.pop, round(max(0.0, event.at - after), 3))
     return found
-
-
-def origin_requests(totals: dict[str, dict[str, int]], origins: Sequence[str]) -> dict[str, Any]:
-    """Requests that reached each real origin, from every edge's own counters (a shield's included)."""
-    per_origin = {o: sum(edge.get(o, 0) for edge in totals.values()) for o in origins}
-    return {"total": sum(per_origin.values()), "by_origin": per_origin, "by_edge": totals}
 
 
 def build(

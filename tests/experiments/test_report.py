@@ -64,3 +64,13 @@ def test_files_json_text_and_png_are_written(tmp_path: Path) -> None:
     assert "1 viewer-visible errors" in summary and "time to mark down: iad 0.30s, fra 0.51s" in summary
     png = plot.draw(built, tmp_path / "timeline.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_a_recovery_is_not_credited_to_a_later_fault() -> None:
+    """heal then truncate at the same second: the heal's recovery is 'not observed', not the later one."""
+    faults = [Applied(6, 6.0, "delay", "origin:us-east", ""), Applied(14, 14.0, "heal", "origin:us-east", ""),
+              Applied(14, 14.01, "truncate", "origin:us-east", ""), Applied(22, 22.0, "heal", "origin:us-east", "")]  # fmt: skip
+    events = [HealthEvent(7.5, "iad", "us-east", "down"), HealthEvent(23.4, "iad", "us-east", "up")]
+    figures = report.fault_figures(faults, events, [])
+    assert figures[0]["time_to_mark_down"] == {"iad": 1.5}
+    assert figures[1]["time_to_recover"] == {} and figures[3]["time_to_recover"] == {"iad": 1.4}
