@@ -118,6 +118,10 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 "admin_token": dist.admin_token.reveal(),
                 "config": str(config.resolve()),
                 "videos": [{"id": video_id, "master_path": master}],
+                "live": [
+                    {"channel": c.name, "master_path": f"/live/{c.name}/master.m3u8"}
+                    for c in dist.live_channels
+                ],
                 "signing": signing,  # the portal's login signs viewer cookies with this key
                 "steering_url": dist.steering.url if dist.steering is not None else None,
             }
@@ -152,6 +156,8 @@ def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> N
     for v in state["videos"]:  # type: ignore[attr-defined]
         for e in state["edges"]:  # type: ignore[attr-defined]
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
+    for channel in state.get("live", []):  # type: ignore[attr-defined]
+        console.print(f"  live {channel['channel']}: {state['edges'][0]['url']}{channel['master_path']}")  # type: ignore[index]
     if state.get("steering_url"):
         console.print(f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)")
     console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")  # type: ignore[attr-defined]
