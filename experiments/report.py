@@ -103,6 +103,12 @@ def _first(
     return found
 
 
+def origin_requests(totals: dict[str, dict[str, int]], origins: Sequence[str]) -> dict[str, Any]:
+    """Requests that reached each real origin, from every edge's own counters (a shield's included)."""
+    per_origin = {o: sum(edge.get(o, 0) for edge in totals.values()) for o in origins}
+    return {"total": sum(per_origin.values()), "by_origin": per_origin, "by_edge": totals}
+
+
 def build(
     scenario: dict[str, Any], audience: Audience, applied: Sequence[Applied],
     events: Sequence[HealthEvent], duration: float, extra: dict[str, Any] | None = None,

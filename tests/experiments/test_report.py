@@ -74,3 +74,10 @@ def test_a_recovery_is_not_credited_to_a_later_fault() -> None:
     figures = report.fault_figures(faults, events, [])
     assert figures[0]["time_to_mark_down"] == {"iad": 1.5}
     assert figures[1]["time_to_recover"] == {} and figures[3]["time_to_recover"] == {"iad": 1.4}
+
+
+def test_origin_requests_count_only_real_origins_across_edges() -> None:
+    """POP→shield requests are not origin requests; the shield's and POPs' direct ones are."""
+    totals = {"iad": {"shield": 40, "us-east": 2}, "fra": {"shield": 38, "us-east": 1}, "shield": {"us-east": 30}}
+    counted = report.origin_requests(totals, ["us-east", "eu-west"])
+    assert counted["total"] == 33 and counted["by_origin"] == {"us-east": 33, "eu-west": 0}
