@@ -367,7 +367,6 @@ class EdgeSettings(_Model):
     compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
     compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
     access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
-    workers: Annotated[int, Field(ge=1, le=64)] = 1  # processes per POP sharing the disk tier
 
 
 class CustomErrorResponse(_Model):
