@@ -90,3 +90,17 @@ def test_botocore_signed_url_plays_through_the_real_edge(private: tuple[Topology
     assert response.status_code == 200 and response.text.startswith("#EXTM3U")
     tampered = httpx.get(url.replace("master.m3u8", "master.m3u8?x=1").replace("?Expires", "&Expires"), timeout=10)
     assert tampered.status_code == 403
+
+
+def test_secrets_and_signatures_never_reach_the_process_logs(private: tuple[Topology, str]) -> None:
+    """After signed traffic, no process log holds the OAC secret, the admin token or a signature."""
+    topo, video_id = private
+    edge = topo.edge_url("iad")
+    headers = cookie_header(edge, video_id)
+    url = signer("alice").signed_url(f"{edge}/hls/{video_id}/master.m3u8", expires=int(time.time()) + 60)
+    for request in (lambda: httpx.get(url, timeout=10), lambda: httpx.get(f"{edge}/hls/{video_id}/master.m3u8", headers=headers, timeout=10)):
+        assert request().status_code == 200
+    signature = url.split("Signature=")[1].split("&")[0]
+    logs = "".join(child.log_path.read_text(errors="replace") for child in topo.supervisor.children)
+    for secret in ("e2e-origin-secret", "test-admin-token", signature, headers["cookie"].split("Signature=")[1][:40]):
+        assert secret not in logs
