@@ -49,11 +49,10 @@ class Fill:
         self.done = False
         self.error: StreamingError | None = None
         self.entry: Entry | None = None  # set when the complete body was committed
-        self.waiters = 0
         self._chunks: list[bytes] | None = None
         self._fd: int | None = None
         self.spool: Path | None = None
-        self._readers = 0
+        self._holders = 0  # viewers that may still read the body (see hold/release)
         self._changed = asyncio.Event()
 
     # -- producer side -------------------------------------------------------------------
@@ -106,27 +105,30 @@ class Fill:
         """Bytes [start, end] (inclusive) as they arrive; raises OriginError if the fill breaks."""
         head = self.head.result()
         assert isinstance(head, Head)
-        self._readers += 1
-        try:
-            pos = start
-            while end is None or pos <= end:
-                limit = self.received if end is None else min(self.received, end + 1)
-                verified = self.done and self.error is None
-                if not verified and head.length is not None and self.received >= head.length:
-                    limit = min(limit, head.length - 1)  # the last byte waits for verification
-                if pos < limit:
-                    data = self._read(pos, limit)
-                    pos += len(data)
-                    yield data
-                    continue
-                if self.done:
-                    if self.error is not None:
-                        raise self.error
-                    return
-                await self._changed.wait()
-        finally:
-            self._readers -= 1
-            self._maybe_close()
+        pos = start
+        while end is None or pos <= end:
+            limit = self.received if end is None else min(self.received, end + 1)
+            verified = self.done and self.error is None
+            if not verified and head.length is not None and self.received >= head.length:
+                limit = min(limit, head.length - 1)  # the last byte waits for verification
+            if pos < limit:
+                data = self._read(pos, limit)
+                pos += len(data)
+                yield data
+                continue
+            if self.done:
+                if self.error is not None:
+                    raise self.error
+                return
+            await self._changed.wait()
+
+    def hold(self) -> None:
+        """A viewer got this fill: keep its spool readable until it calls `release`."""
+        self._holders += 1
+
+    def release(self) -> None:
+        self._holders -= 1
+        self._maybe_close()
 
     def _read(self, start: int, stop: int) -> bytes:
         if self._chunks is not None:
@@ -135,7 +137,7 @@ class Fill:
         return os.pread(self._fd, min(stop - start, READ_CHUNK), start)
 
     def _maybe_close(self) -> None:
-        if self.done and self._readers == 0 and self._fd is not None:
+        if self.done and self._holders <= 0 and self._fd is not None:
             os.close(self._fd)
             self._fd = None
             if self.entry is None and self.spool is not None:
@@ -172,13 +174,17 @@ class Collapser:
         return self._inflight.get(key)
 
     def join(self, key: str, path: str, produce: Callable[[Fill], Awaitable[None]]) -> tuple[Fill, bool]:
-        """The fill for `key`, started by this call unless one is in flight: (fill, joined)."""
+        """The fill for `key`, started by this call unless one is in flight: (fill, joined).
+
+        The caller holds the fill and must `release()` it once it no longer reads the body.
+        """
         fill = self._inflight.get(key)
         if fill is not None:
             self.collapsed += 1
-            fill.waiters += 1
+            fill.hold()
             return fill, True
         fill = Fill(key, path)
+        fill.hold()
         self._inflight[key] = fill
 
         async def run() -> None:

@@ -103,8 +103,7 @@ class Pipeline:
             log.warning("response for %s cut after %d bytes: %s", viewer.path, reply.sent, exc)
             reply.detail = "OriginReadError"
         finally:
-            if isinstance(reply.body, Stream):
-                await reply.body.close()
+            await _discard(reply)
             self._account(viewer, classified, reply, first_byte)
 
     def _classify(self, path: str) -> Classified:
@@ -161,8 +160,8 @@ class Pipeline:
                 entry.hits += 1
                 return self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
             if entry.within_swr(now):
-                if self.collapser.get(key) is None:
-                    self._start_fill(viewer, classified, key, entry, hooks)
+                if self.collapser.get(key) is None:  # refresh in the background, nobody waits
+                    self._start_fill(viewer, classified, key, entry, hooks)[0].release()
                 self.metrics.stale.labels("while-revalidate").inc()
                 return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleWhileRevalidate", now)
             if now < entry.backoff_until and entry.within_sie(now):
@@ -171,6 +170,19 @@ class Pipeline:
         fill, joined = self._start_fill(viewer, classified, key, entry, hooks)
         if joined:
             self.metrics.collapsed.inc()
+        reply: Reply | None = None
+        try:
+            reply = await self._from_fill(viewer, classified, entry, fill, joined, hooks, now)
+            return reply
+        finally:
+            if reply is None or not _reads(reply, fill):
+                fill.release()  # this viewer will not stream the fill's body
+
+    async def _from_fill(
+        self, viewer: Viewer, classified: Classified, entry: Entry | None, fill: Fill, joined: bool,
+        hooks: Hooks, now: float,
+    ) -> Reply:  # fmt: skip
+        """Answer from an in-flight fill: its body as it streams, a refreshed or stale copy."""
         try:
             head = await fill.wait_head()
         except StreamingError as exc:
@@ -310,9 +322,9 @@ class Pipeline:
             log.warning("custom error page %s unavailable: %s", page.response_page_path, exc.detail)
             return reply
         if page_reply.status != 200:
-            if isinstance(page_reply.body, Stream):
-                await page_reply.body.close()
+            await _discard(page_reply)
             return reply
+        await _discard(reply)
         page_reply.status = page.response_code or reply.status
         page_reply.headers["x-cache"] = reply.headers["x-cache"]
         page_reply.result, page_reply.detail = reply.result, reply.detail
@@ -365,6 +377,21 @@ class Pipeline:
             content_length=int(length) if length and length.isdigit() else None,
             range_=reply.range, origin_region=headers.get("x-origin-region", ""),
         ))  # fmt: skip
+
+
+def _reads(reply: Reply, fill: Fill) -> bool:
+    """Whether the reply's body streams from `fill` (then sending it releases the fill)."""
+    return isinstance(reply.body, tuple) and reply.body[0] is fill
+
+
+async def _discard(reply: Reply) -> None:
+    """Let go of what a reply's body holds: a relayed origin response, a fill."""
+    body = reply.body
+    if isinstance(body, Stream):
+        await body.close()
+    elif isinstance(body, tuple) and isinstance(body[0], Fill):
+        body[0].release()
+        reply.body = b""
 
 
 def _vary(current: str | None, name: str) -> str:

@@ -112,3 +112,30 @@ def test_slices_span_chunks_without_copying_whole_chunks() -> None:
     assert _slice(chunks, 3, 6) is chunks[1]
     assert _slice(chunks, 2, 7) == b"cdefg"
     assert _slice(chunks, 8, 9) == b"i"
+
+
+def test_a_spooled_fill_stays_readable_for_every_holder_until_released(tmp_path: Path) -> None:
+    """A viewer that starts streaming after the fill ended (and after others finished) still
+    reads every byte; the spool goes away only when the last holder releases it."""
+
+    async def run() -> None:
+        disk = DiskCache(tmp_path, 1 << 20)
+        collapser = Collapser()
+
+        async def produce(fill: Fill) -> None:
+            fill.begin(HEAD, in_memory=False, spool=disk.spool())
+            fill.append(b"0123456789ab")
+            fill.finish()
+
+        early, _ = collapser.join("k", "/k", produce)
+        late, joined = collapser.join("k", "/k", produce)
+        assert joined and late is early
+        await early.wait_done()
+        assert await collect(early) == b"0123456789ab"
+        early.release()
+        assert early.spool is not None and early.spool.exists()
+        assert await collect(late) == b"0123456789ab"
+        late.release()
+        assert not early.spool.exists()
+
+    asyncio.run(run())
