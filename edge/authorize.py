@@ -33,12 +33,18 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar: what a client sends unencode
 class ViewerLike(Protocol):
     """The viewer request as the pipeline holds it (edge.viewer.Viewer)."""
 
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    client_ip: str
-    scheme: str
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def client_ip(self) -> str: ...
+    @property
+    def scheme(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,4 +156,3 @@ class Authorizer:
         authority = host if port in (None, 443) else f"{host}:{port}"
         query = f"?{facts.raw_query}" if facts.raw_query else ""
         return f"https://{authority}{facts.raw_path}{query}"
-

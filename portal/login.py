@@ -62,7 +62,7 @@ def signer_from_state(state: dict[str, Any]) -> Signer | None:
 def resource_for(dist: Distribution, video: str | None, live: str | None) -> tuple[str, str]:
     """(stream name, Resource pattern) for exactly one of a video id or a live channel."""
     if (video is None) == (live is None):
-        raise BadRequest("log in to exactly one stream: {\"video\": <id>} or {\"live\": <channel>}")
+        raise BadRequest('log in to exactly one stream: {"video": <id>} or {"live": <channel>}')
     if video is not None:
         paths.video_id(video)
         return video, f"*://*/*/{video}/*"
@@ -93,7 +93,9 @@ def login_router(
             raise BadRequest("ttl must be positive")
         expires = int(clock()) + seconds
         cookies = signer.cookies(Policy(resource, expires))
-        response = JSONResponse({"stream": stream, "resource": resource, "expires": expires, "cookies": sorted(cookies)})
+        response = JSONResponse(
+            {"stream": stream, "resource": resource, "expires": expires, "cookies": sorted(cookies)}
+        )
         for name, value in cookies.items():
             _set(response, request, name, value)
         return response

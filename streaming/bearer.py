@@ -24,7 +24,13 @@ def algorithm_for(key: object) -> str:
     return "RS256" if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) else "ES256"
 
 
-def issue(private_key: PrivateKeyType, kid: str, expires: int, resource: str | None = None, **claims: object) -> str:
+def issue(
+    private_key: PrivateKeyType,
+    kid: str,
+    expires: int,
+    resource: str | None = None,
+    **claims: object,
+) -> str:
     """A bearer token valid until `expires` (epoch seconds), optionally for one resource pattern."""
     body: dict[str, object] = {"exp": expires, **claims}
     if resource is not None:
@@ -71,6 +77,8 @@ def _check(claims: dict[str, object], kid: str, url: str, now: float) -> Grant:
         raise AccessDenied("expired", "the bearer token has expired")
     if not_before is not None and (not isinstance(not_before, int | float) or now < not_before):
         raise AccessDenied("not_yet_valid", "the bearer token is not valid yet")
-    if resource is not None and (not isinstance(resource, str) or not (resource == "*" or resource_matches(resource, url))):
+    if resource is not None and (
+        not isinstance(resource, str) or not (resource == "*" or resource_matches(resource, url))
+    ):
         raise AccessDenied("resource_not_covered", "the bearer token does not cover this URL")
     return Grant(kid, "bearer", int(expires), True)

@@ -23,7 +23,9 @@ SKEW_SECONDS = 300  # SigV4 allows 5 minutes of clock difference too
 
 def _digest(secret: Secret, method: str, target: str, timestamp: str, edge_id: str) -> str:
     message = "\n".join(("CDN-HMAC-SHA256", method.upper(), target, timestamp, edge_id))
-    return hmac.new(secret.reveal().encode(), message.encode("latin-1", "replace"), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret.reveal().encode(), message.encode("latin-1", "replace"), hashlib.sha256
+    ).hexdigest()
 
 
 def sign(secret: Secret, method: str, target: str, edge_id: str, now: float) -> dict[str, str]:
@@ -36,9 +38,7 @@ def sign(secret: Secret, method: str, target: str, edge_id: str, now: float) -> 
     }
 
 
-def verify(
-    secret: Secret, method: str, target: str, headers: Mapping[str, str], now: float
-) -> str:
+def verify(secret: Secret, method: str, target: str, headers: Mapping[str, str], now: float) -> str:
     """Return the signing edge's id, or raise AccessDenied: `unsigned`, `stale`, `bad_signature`."""
     edge_id = headers.get(EDGE_HEADER, "")
     timestamp = headers.get(DATE_HEADER, "")
@@ -48,7 +48,9 @@ def verify(
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise AccessDenied("malformed", f"{DATE_HEADER} is not an epoch time")
     if abs(now - int(timestamp)) > SKEW_SECONDS:
-        raise AccessDenied("stale", f"the request was signed more than {SKEW_SECONDS}s away from now")
+        raise AccessDenied(
+            "stale", f"the request was signed more than {SKEW_SECONDS}s away from now"
+        )
     expected = _digest(secret, method, target, timestamp, edge_id)
     if not hmac.compare_digest(expected.encode(), signature.encode("latin-1", "replace")):
         raise AccessDenied("bad_signature", "the origin request signature does not match")

@@ -74,7 +74,9 @@ class Signer:
     def _tail(self) -> list[tuple[str, str]]:
         return [("Hash-Algorithm", "SHA256")] if self.hash == "SHA256" else []
 
-    def signed_url(self, url: str, *, expires: int | None = None, policy: Policy | None = None) -> str:
+    def signed_url(
+        self, url: str, *, expires: int | None = None, policy: Policy | None = None
+    ) -> str:
         """`url` plus Expires|Policy, Signature, Key-Pair-Id (botocore's order), Hash-Algorithm."""
         if (expires is None) == (policy is None):
             raise ValueError("pass exactly one of expires (canned) or policy (custom)")
@@ -99,7 +101,10 @@ class Signer:
         return self._cookies([("Expires", str(expires))], canned_policy(url, expires))
 
     def _cookies(self, first: list[tuple[str, str]], message: bytes) -> dict[str, str]:
-        pairs = first + [("Signature", b64encode(self.sign(message))), ("Key-Pair-Id", self.key_pair_id)]
+        pairs = first + [
+            ("Signature", b64encode(self.sign(message))),
+            ("Key-Pair-Id", self.key_pair_id),
+        ]
         return {COOKIE_PREFIX + k: v for k, v in pairs + self._tail()}
 
 
@@ -213,7 +218,9 @@ class Verifier:
     def _verified_policy(
         self, key_id: str, key: PublicKeyType, hash_name: str, message: bytes, signature: bytes
     ) -> Policy:
-        cache_key = hashlib.sha256(b"\0".join((key_id.encode(), hash_name.encode(), message))).digest()
+        cache_key = hashlib.sha256(
+            b"\0".join((key_id.encode(), hash_name.encode(), message))
+        ).digest()
         cached = self._verified.get(cache_key)
         if cached is not None and hmac.compare_digest(cached[0], signature):
             self._verified.move_to_end(cache_key)

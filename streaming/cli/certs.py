@@ -36,16 +36,24 @@ def issue_for(dist: Distribution, out: Path, extra: tuple[str, ...] = ()) -> dic
 
 def run_certs(
     config: Annotated[Path, typer.Option("--config", "-c", help="Distribution TOML file.")],
-    out: Annotated[Path, typer.Option(help="Directory for ca.pem and the distribution's certificate.")] = Path(
-        ".demo/tls"
-    ),
-    name: Annotated[list[str] | None, typer.Option("--name", help="Another DNS name or IP to include.")] = None,
+    out: Annotated[
+        Path, typer.Option(help="Directory for ca.pem and the distribution's certificate.")
+    ] = Path(".demo/tls"),
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="Another DNS name or IP to include.")
+    ] = None,
 ) -> None:
     """Issue a local CA (kept across runs) and a certificate for the distribution's names."""
     dist = config_module.load(config)
     settings = issue_for(dist, out, tuple(name or ()))
-    console.print(f"CA certificate: {settings['ca_file']}  (trust it in browsers: it signs for these names)")
-    console.print(f"certificate:    {settings['cert_file']}  for {', '.join(names_for(dist, tuple(name or ())))}")
-    console.print("\nAdd to the distribution file (and an https_port to each edge):\n", style="bold")
+    console.print(
+        f"CA certificate: {settings['ca_file']}  (trust it in browsers: it signs for these names)"
+    )
+    console.print(
+        f"certificate:    {settings['cert_file']}  for {', '.join(names_for(dist, tuple(name or ())))}"
+    )
+    console.print(
+        "\nAdd to the distribution file (and an https_port to each edge):\n", style="bold"
+    )
     body = "\n".join(f'{k} = "{Path(v).resolve()}"' for k, v in settings.items())
     console.print(f"[tls]\n{body}", highlight=False, markup=False)

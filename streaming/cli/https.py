@@ -27,7 +27,9 @@ def tls_config(tls: TlsSettings, host: str, https_port: int, http_port: int | No
         try:
             open(path, "rb").close()
         except OSError as exc:
-            raise ConfigError(f"tls.{field}: cannot read {path} ({exc.strerror}); run `streaming certs`") from None
+            raise ConfigError(
+                f"tls.{field}: cannot read {path} ({exc.strerror}); run `streaming certs`"
+            ) from None
     config = Config()
     config.bind = [f"{host}:{https_port}"]
     config.insecure_bind = [f"{host}:{http_port}"] if http_port is not None else []
@@ -38,7 +40,9 @@ def tls_config(tls: TlsSettings, host: str, https_port: int, http_port: int | No
     return config
 
 
-def serve_tls(app: object, tls: TlsSettings, host: str, http_port: int | None, https_port: int) -> None:
+def serve_tls(
+    app: object, tls: TlsSettings, host: str, http_port: int | None, https_port: int
+) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully (lifespan shutdown runs)."""
     for port in (p for p in (http_port, https_port) if p is not None):
         if not port_free(host, port):

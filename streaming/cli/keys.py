@@ -17,9 +17,9 @@ console = Console()
 
 @keys_app.command("generate")
 def generate(
-    out: Annotated[Path, typer.Option(help="Directory for <name>.pem (private) and <name>.pub.pem.")] = Path(
-        "keys"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Directory for <name>.pem (private) and <name>.pub.pem.")
+    ] = Path("keys"),
     name: Annotated[str, typer.Option(help="File name stem.")] = "signing",
     kind: Annotated[str, typer.Option("--type", help="rsa (RSA-2048) or ecdsa (P-256).")] = "rsa",
     force: Annotated[bool, typer.Option(help="Overwrite an existing key pair.")] = False,
@@ -29,7 +29,9 @@ def generate(
         raise typer.BadParameter("must be rsa or ecdsa", param_hint="--type")
     private_path, public_path = out / f"{name}.pem", out / f"{name}.pub.pem"
     if private_path.exists() and not force:
-        raise typer.BadParameter(f"{private_path} exists; pass --force to replace it", param_hint="--name")
+        raise typer.BadParameter(
+            f"{private_path} exists; pass --force to replace it", param_hint="--name"
+        )
     key_id = generate_pair(private_path, public_path, kind)  # type: ignore[arg-type]
     console.print(f"private key: {private_path} (mode 0600, keep it secret)")
     console.print(f"public key:  {public_path}")
@@ -55,7 +57,9 @@ def demo_signing_key(dist: Distribution) -> dict[str, str] | None:
     for group in dist.key_groups:
         for entry in group.keys:
             public = Path(entry.public_key)
-            if entry.public_key.lstrip().startswith(keys.PEM_MARKER) or not public.name.endswith(".pub.pem"):
+            if entry.public_key.lstrip().startswith(keys.PEM_MARKER) or not public.name.endswith(
+                ".pub.pem"
+            ):
                 continue
             private = public.with_name(public.name.removesuffix(".pub.pem") + ".pem")
             if not public.exists():

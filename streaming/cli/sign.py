@@ -16,14 +16,18 @@ from streaming.signing import Signer
 
 sign_app = typer.Typer(help="Sign URLs, cookies and bearer tokens with a private key.")
 
-KeyOpt = Annotated[Path, typer.Option("--key", help="Private key PEM (from `streaming keys generate`).")]
+KeyOpt = Annotated[
+    Path, typer.Option("--key", help="Private key PEM (from `streaming keys generate`).")
+]
 KeyIdOpt = Annotated[
     str | None, typer.Option("--key-pair-id", help="Public key id (default: derived from the key).")
 ]
 ExpiresOpt = Annotated[int, typer.Option("--expires-in", min=1, help="Seconds until it expires.")]
 HashOpt = Annotated[str, typer.Option("--hash", help="SHA1 (CloudFront default) or SHA256.")]
 IpOpt = Annotated[str | None, typer.Option("--ip", help="Only this IPv4 address or CIDR.")]
-StartOpt = Annotated[int | None, typer.Option("--starts-in", min=0, help="Valid only after N seconds.")]
+StartOpt = Annotated[
+    int | None, typer.Option("--starts-in", min=0, help="Valid only after N seconds.")
+]
 
 
 def signer_for(key: Path, key_pair_id: str | None, hash_name: str) -> Signer:
@@ -34,22 +38,35 @@ def signer_for(key: Path, key_pair_id: str | None, hash_name: str) -> Signer:
     return Signer(key_pair_id or keys.key_id(private.public_key()), private, hash_name)  # type: ignore[arg-type]
 
 
-def custom_policy(resource: str | None, expires_in: int, ip: str | None, starts_in: int | None) -> Policy:
+def custom_policy(
+    resource: str | None, expires_in: int, ip: str | None, starts_in: int | None
+) -> Policy:
     now = int(time.time())
     try:
         network = ipaddress.IPv4Network(ip, strict=False) if ip else None
     except ValueError:
-        raise typer.BadParameter(f"{ip!r} is not an IPv4 address or CIDR", param_hint="--ip") from None
-    return Policy(resource, now + expires_in, now + starts_in if starts_in is not None else None, network)
+        raise typer.BadParameter(
+            f"{ip!r} is not an IPv4 address or CIDR", param_hint="--ip"
+        ) from None
+    return Policy(
+        resource, now + expires_in, now + starts_in if starts_in is not None else None, network
+    )
 
 
 @sign_app.command("url")
 def url(
-    target: Annotated[str, typer.Argument(help="The URL viewers will request, e.g. https://cdn.demo.test/hls/<id>/master.m3u8")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The URL viewers will request, e.g. https://cdn.demo.test/hls/<id>/master.m3u8"
+        ),
+    ],
     key: KeyOpt,
     key_pair_id: KeyIdOpt = None,
     expires_in: ExpiresOpt = 3600,
-    resource: Annotated[str | None, typer.Option(help="Custom-policy Resource with * and ? wildcards.")] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="Custom-policy Resource with * and ? wildcards.")
+    ] = None,
     ip: IpOpt = None,
     starts_in: StartOpt = None,
     hash_name: HashOpt = "SHA1",
@@ -59,19 +76,27 @@ def url(
     if resource is None and ip is None and starts_in is None:
         typer.echo(signer.signed_url(target, expires=int(time.time()) + expires_in))
     else:
-        typer.echo(signer.signed_url(target, policy=custom_policy(resource or target, expires_in, ip, starts_in)))
+        typer.echo(
+            signer.signed_url(
+                target, policy=custom_policy(resource or target, expires_in, ip, starts_in)
+            )
+        )
 
 
 @sign_app.command("cookies")
 def cookies(
-    resource: Annotated[str, typer.Option(help="Resource pattern, e.g. '*://cdn.demo.test/hls/<id>/*'.")],
+    resource: Annotated[
+        str, typer.Option(help="Resource pattern, e.g. '*://cdn.demo.test/hls/<id>/*'.")
+    ],
     key: KeyOpt,
     key_pair_id: KeyIdOpt = None,
     expires_in: ExpiresOpt = 3600,
     ip: IpOpt = None,
     starts_in: StartOpt = None,
     hash_name: HashOpt = "SHA1",
-    output: Annotated[str, typer.Option("--format", help="header (a Cookie header), set-cookie or json.")] = "header",
+    output: Annotated[
+        str, typer.Option("--format", help="header (a Cookie header), set-cookie or json.")
+    ] = "header",
 ) -> None:
     """Print custom-policy signed cookies covering `--resource`."""
     signer = signer_for(key, key_pair_id, hash_name)
@@ -92,7 +117,9 @@ def token(
     key: KeyOpt,
     key_pair_id: KeyIdOpt = None,
     expires_in: ExpiresOpt = 3600,
-    resource: Annotated[str | None, typer.Option(help="Limit the token to a Resource pattern.")] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="Limit the token to a Resource pattern.")
+    ] = None,
 ) -> None:
     """Print a JWT bearer token (RS256 or ES256, kid = key pair id) for `Authorization: Bearer`."""
     private = keys.load_private_key(key)

@@ -54,7 +54,9 @@ def every_path(edge: str, video_id: str, headers: dict[str, str]) -> list[str]:
     return found
 
 
-def test_cookies_play_every_file_through_the_edge_while_the_origin_refuses(private: tuple[Topology, str]) -> None:
+def test_cookies_play_every_file_through_the_edge_while_the_origin_refuses(
+    private: tuple[Topology, str],
+) -> None:
     """Each HLS file: 200 via the edge with cookies, 403 straight from the origin (OAC)."""
     topo, video_id = private
     edge, origin = topo.edge_url("iad"), topo.origin_url("us-east")
@@ -68,12 +70,16 @@ def test_cookies_play_every_file_through_the_edge_while_the_origin_refuses(priva
         assert direct.status_code == 403 and direct.json()["reason"] == "unsigned", path
 
 
-def test_viewers_without_or_with_foreign_cookies_get_403_reasons(private: tuple[Topology, str]) -> None:
+def test_viewers_without_or_with_foreign_cookies_get_403_reasons(
+    private: tuple[Topology, str],
+) -> None:
     """No cookies → missing; cookies for another video → resource_not_covered; X-Cache says Error."""
     topo, video_id = private
     edge = topo.edge_url("iad")
     anonymous = httpx.get(f"{edge}/hls/{video_id}/master.m3u8", timeout=10)
-    foreign = httpx.get(f"{edge}/hls/{video_id}/master.m3u8", headers=cookie_header(edge, "vother"), timeout=10)
+    foreign = httpx.get(
+        f"{edge}/hls/{video_id}/master.m3u8", headers=cookie_header(edge, "vother"), timeout=10
+    )
     assert (anonymous.status_code, anonymous.json()["reason"]) == (403, "missing")
     assert (foreign.status_code, foreign.json()["reason"]) == (403, "resource_not_covered")
     assert anonymous.headers["x-cache"] == foreign.headers["x-cache"] == "Error from iad"
@@ -83,12 +89,18 @@ def test_botocore_signed_url_plays_through_the_real_edge(private: tuple[Topology
     """A canned URL from the AWS SDK for the edge's address is accepted by the running edge."""
     topo, video_id = private
     key = private_key("alice")
-    boto = CloudFrontSigner(key_id("alice"), lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))  # type: ignore[union-attr, call-arg]
+    boto = CloudFrontSigner(
+        key_id("alice"), lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1())
+    )  # type: ignore[union-attr, call-arg]
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
-    url = boto.generate_presigned_url(f"{topo.edge_url('iad')}/hls/{video_id}/master.m3u8", date_less_than=expires)
+    url = boto.generate_presigned_url(
+        f"{topo.edge_url('iad')}/hls/{video_id}/master.m3u8", date_less_than=expires
+    )
     response = httpx.get(url, timeout=10)
     assert response.status_code == 200 and response.text.startswith("#EXTM3U")
-    tampered = httpx.get(url.replace("master.m3u8", "master.m3u8?x=1").replace("?Expires", "&Expires"), timeout=10)
+    tampered = httpx.get(
+        url.replace("master.m3u8", "master.m3u8?x=1").replace("?Expires", "&Expires"), timeout=10
+    )
     assert tampered.status_code == 403
 
 
@@ -97,10 +109,20 @@ def test_secrets_and_signatures_never_reach_the_process_logs(private: tuple[Topo
     topo, video_id = private
     edge = topo.edge_url("iad")
     headers = cookie_header(edge, video_id)
-    url = signer("alice").signed_url(f"{edge}/hls/{video_id}/master.m3u8", expires=int(time.time()) + 60)
-    for request in (lambda: httpx.get(url, timeout=10), lambda: httpx.get(f"{edge}/hls/{video_id}/master.m3u8", headers=headers, timeout=10)):
+    url = signer("alice").signed_url(
+        f"{edge}/hls/{video_id}/master.m3u8", expires=int(time.time()) + 60
+    )
+    for request in (
+        lambda: httpx.get(url, timeout=10),
+        lambda: httpx.get(f"{edge}/hls/{video_id}/master.m3u8", headers=headers, timeout=10),
+    ):
         assert request().status_code == 200
     signature = url.split("Signature=")[1].split("&")[0]
     logs = "".join(child.log_path.read_text(errors="replace") for child in topo.supervisor.children)
-    for secret in ("e2e-origin-secret", "test-admin-token", signature, headers["cookie"].split("Signature=")[1][:40]):
+    for secret in (
+        "e2e-origin-secret",
+        "test-admin-token",
+        signature,
+        headers["cookie"].split("Signature=")[1][:40],
+    ):
         assert secret not in logs

@@ -42,10 +42,16 @@ def tls(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[s
     tmp = tmp_path_factory.mktemp("https")
     doc = distribution_doc(domain_names=["cdn.demo.test", "*.cdn.demo.test"])
     origin_port, https_port = free_port(), free_port()
-    doc["origins"][0].update(url=f"https://127.0.0.1:{origin_port}", access_secret="tls-origin-secret")
+    doc["origins"][0].update(
+        url=f"https://127.0.0.1:{origin_port}", access_secret="tls-origin-secret"
+    )
     doc["edges"][0]["https_port"] = https_port
     doc["behaviors"] = [
-        {"path_pattern": "/hls/*.m3u8", "target": "all", "viewer_protocol_policy": "redirect-to-https"},
+        {
+            "path_pattern": "/hls/*.m3u8",
+            "target": "all",
+            "viewer_protocol_policy": "redirect-to-https",
+        },
         {"path_pattern": "/hls/*", "target": "all", "viewer_protocol_policy": "https-only"},
         {"path_pattern": "*", "target": "all"},
     ]
@@ -61,9 +67,17 @@ def tls(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[s
         sup.wait_healthy(sup.start("edge", cli_argv("edge", "--config", str(config), "--pop", edge.pop,
                                                     "--cache-dir", str(tmp / "cache")), f"{edge.url}/healthz"))  # fmt: skip
         with clip.open("rb") as fh:
-            video = httpx.post(f"{origin.url}/videos", files={"file": fh}, headers=AUTH, verify=trust(ca), timeout=30).json()["id"]
+            video = httpx.post(
+                f"{origin.url}/videos",
+                files={"file": fh},
+                headers=AUTH,
+                verify=trust(ca),
+                timeout=30,
+            ).json()["id"]
         deadline = time.monotonic() + 60
-        while httpx.get(f"{origin.url}/videos/{video}", verify=trust(ca)).json()["state"] != "ready":
+        while (
+            httpx.get(f"{origin.url}/videos/{video}", verify=trust(ca)).json()["state"] != "ready"
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         yield {"ca": ca, "http": edge.url, "https": f"https://127.0.0.1:{https_port}",
@@ -74,7 +88,9 @@ def test_edge_serves_http2_over_tls_from_a_tls_origin(tls: dict[str, str]) -> No
     """HTTP/2 with a certificate the local CA signed; the edge fetched the file over verified TLS."""
     with httpx.Client(http2=True, verify=trust(tls["ca"]), timeout=10) as client:
         master = client.get(f"{tls['https']}/hls/{tls['video']}/master.m3u8")
-        again = client.get(f"{tls['https']}/hls/{tls['video']}/master.m3u8", headers={"host": "eu.cdn.demo.test"})
+        again = client.get(
+            f"{tls['https']}/hls/{tls['video']}/master.m3u8", headers={"host": "eu.cdn.demo.test"}
+        )
     assert master.status_code == 200 and master.http_version == "HTTP/2"
     assert master.text.startswith("#EXTM3U") and master.headers["x-cache"] == "Miss from iad"
     assert again.status_code == 200 and again.headers["x-cache"] == "Hit from iad"
@@ -84,7 +100,10 @@ def test_viewer_protocol_policies_on_the_plain_port(tls: dict[str, str]) -> None
     """redirect-to-https sends GET to the HTTPS port with 301; https-only refuses with 403."""
     master = httpx.get(f"{tls['http']}/hls/{tls['video']}/master.m3u8?x=1", timeout=10)
     assert master.status_code == 301
-    assert master.headers["location"] == f"https://127.0.0.1:{tls['https_port']}/hls/{tls['video']}/master.m3u8?x=1"
+    assert (
+        master.headers["location"]
+        == f"https://127.0.0.1:{tls['https_port']}/hls/{tls['video']}/master.m3u8?x=1"
+    )
     segment = httpx.get(f"{tls['http']}/hls/{tls['video']}/poster.jpg", timeout=10)
     assert (segment.status_code, segment.json()["reason"]) == (403, "https_required")
 
@@ -92,7 +111,9 @@ def test_viewer_protocol_policies_on_the_plain_port(tls: dict[str, str]) -> None
 def test_unknown_host_is_refused_and_the_origin_wants_the_edge(tls: dict[str, str]) -> None:
     """A Host outside domain_names gets 403; the TLS origin still refuses unsigned viewers."""
     with httpx.Client(http2=True, verify=trust(tls["ca"]), timeout=10) as client:
-        foreign = client.get(f"{tls['https']}/hls/{tls['video']}/master.m3u8", headers={"host": "evil.test"})
+        foreign = client.get(
+            f"{tls['https']}/hls/{tls['video']}/master.m3u8", headers={"host": "evil.test"}
+        )
         direct = client.get(f"{tls['origin']}/hls/{tls['video']}/master.m3u8")
     assert (foreign.status_code, foreign.json()["reason"]) == (403, "unknown_host")
     assert (direct.status_code, direct.json()["reason"]) == (403, "unsigned")

@@ -46,7 +46,9 @@ class Origin:
         m3u8 = scope["path"].endswith(".m3u8")
         body = b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-ENDLIST\n" if m3u8 else b"TS" * 100
         kind = "application/vnd.apple.mpegurl" if m3u8 else "video/mp2t"
-        await Response(body, headers={"content-type": kind, "cache-control": "max-age=60"})(scope, receive, send)
+        await Response(body, headers={"content-type": kind, "cache-control": "max-age=60"})(
+            scope, receive, send
+        )
 
 
 def private_doc(**behavior: Any) -> dict[str, Any]:
@@ -55,7 +57,12 @@ def private_doc(**behavior: Any) -> dict[str, Any]:
         domain_names=["cdn.test", "*.cdn.test"],
         key_groups=[key_group("viewers", "alice", "bob")],
         behaviors=[
-            {"path_pattern": "/hls/*", "target": "all", "trusted_key_groups": ["viewers"], **behavior},
+            {
+                "path_pattern": "/hls/*",
+                "target": "all",
+                "trusted_key_groups": ["viewers"],
+                **behavior,
+            },
             {"path_pattern": "*", "target": "all"},
         ],
     )
@@ -81,7 +88,9 @@ def cache_dir(tmp_path: Path) -> None:
     CACHE_DIR = tmp_path / "edge-cache"
 
 
-async def edge_client(doc: dict[str, Any], origin: Origin, base: str = "http://cdn.test") -> httpx.AsyncClient:
+async def edge_client(
+    doc: dict[str, Any], origin: Origin, base: str = "http://cdn.test"
+) -> httpx.AsyncClient:
     from streaming.config import parse
 
     doc["edge"] = {**doc.get("edge", {}), "cache_dir": str(CACHE_DIR)}
@@ -109,7 +118,12 @@ def as_header(cookies: dict[str, str]) -> dict[str, str]:
 async def test_cookies_open_every_file_of_their_video_only(client: httpx.AsyncClient) -> None:
     """Custom-policy cookies for /hls/v1/* cover master, media playlist, segments and key only."""
     cookies = hls_cookies()
-    for path in ("/hls/v1/master.m3u8", "/hls/v1/720p/index.m3u8", "/hls/v1/720p/seg_00001.ts", "/hls/v1/key.bin"):
+    for path in (
+        "/hls/v1/master.m3u8",
+        "/hls/v1/720p/index.m3u8",
+        "/hls/v1/720p/seg_00001.ts",
+        "/hls/v1/key.bin",
+    ):
         response = await client.get(path, headers=cookies)
         assert response.status_code == 200, (path, response.text)
     outside = await client.get("/hls/v2/master.m3u8", headers=cookies)
@@ -118,7 +132,9 @@ async def test_cookies_open_every_file_of_their_video_only(client: httpx.AsyncCl
     assert outside.headers["x-cache"] == "Error from iad"
 
 
-async def test_no_credentials_is_403_even_when_the_object_is_cached(client: httpx.AsyncClient) -> None:
+async def test_no_credentials_is_403_even_when_the_object_is_cached(
+    client: httpx.AsyncClient,
+) -> None:
     """Authorization runs before the cache lookup: a cached object is not served to an anonymous viewer."""
     assert (await client.get("/hls/v1/master.m3u8", headers=hls_cookies())).status_code == 200
     anonymous = await client.get("/hls/v1/master.m3u8")
@@ -126,12 +142,21 @@ async def test_no_credentials_is_403_even_when_the_object_is_cached(client: http
     assert anonymous.headers["x-cache"] == "Error from iad"
 
 
-async def test_signing_params_never_reach_origin_nor_split_the_cache(client: httpx.AsyncClient, origin: Origin) -> None:
+async def test_signing_params_never_reach_origin_nor_split_the_cache(
+    client: httpx.AsyncClient, origin: Origin
+) -> None:
     """Two differently signed URLs for one object: one origin fetch without signing params, then a Hit."""
-    first = signer("alice").signed_url("http://cdn.test/hls/v1/a.ts?lang=en", expires=int(time.time()) + 60)
-    second = signer("bob").signed_url("http://cdn.test/hls/v1/a.ts?lang=en", expires=int(time.time()) + 90)
+    first = signer("alice").signed_url(
+        "http://cdn.test/hls/v1/a.ts?lang=en", expires=int(time.time()) + 60
+    )
+    second = signer("bob").signed_url(
+        "http://cdn.test/hls/v1/a.ts?lang=en", expires=int(time.time()) + 90
+    )
     one = await client.get(first.removeprefix("http://cdn.test"))
-    two = await client.get(second.removeprefix("http://cdn.test"), headers={"authorization": "Bearer x", **hls_cookies()})
+    two = await client.get(
+        second.removeprefix("http://cdn.test"),
+        headers={"authorization": "Bearer x", **hls_cookies()},
+    )
     assert (one.status_code, two.status_code) == (200, 200)
     assert two.headers["x-cache"] == "Hit from iad"
     assert len(origin.seen) == 1
@@ -162,16 +187,29 @@ async def test_host_outside_the_domain_names_is_refused(origin: Origin) -> None:
 
 async def test_viewer_protocol_policy_redirects_or_refuses_plain_http(origin: Origin) -> None:
     """redirect-to-https: 301 for GET/HEAD, 307 otherwise; https-only: 403 over HTTP, 200 over HTTPS."""
-    async with await edge_client(private_doc(viewer_protocol_policy="redirect-to-https", allowed_methods=["GET", "HEAD", "OPTIONS", "POST"]), origin) as c:
+    async with await edge_client(
+        private_doc(
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=["GET", "HEAD", "OPTIONS", "POST"],
+        ),
+        origin,
+    ) as c:
         get = await c.get("/hls/v1/master.m3u8?x=1")
-        assert (get.status_code, get.headers["location"]) == (301, "https://cdn.test/hls/v1/master.m3u8?x=1")
+        assert (get.status_code, get.headers["location"]) == (
+            301,
+            "https://cdn.test/hls/v1/master.m3u8?x=1",
+        )
         assert get.headers["x-cache"] == "Redirect from iad"
         assert (await c.post("/hls/v1/master.m3u8")).status_code == 307
     async with await edge_client(private_doc(viewer_protocol_policy="https-only"), origin) as c:
         refused = await c.get("/hls/v1/master.m3u8")
         assert (refused.status_code, refused.json()["reason"]) == (403, "https_required")
-    async with await edge_client(private_doc(viewer_protocol_policy="https-only"), origin, "https://cdn.test") as c:
-        cookies = as_header(signer("alice").cookies(Policy("https://cdn.test/hls/v1/*", int(time.time()) + 60)))
+    async with await edge_client(
+        private_doc(viewer_protocol_policy="https-only"), origin, "https://cdn.test"
+    ) as c:
+        cookies = as_header(
+            signer("alice").cookies(Policy("https://cdn.test/hls/v1/*", int(time.time()) + 60))
+        )
         assert (await c.get("/hls/v1/master.m3u8", headers=cookies)).status_code == 200
 
 
@@ -179,7 +217,9 @@ async def test_rate_limit_answers_429_with_retry_after(origin: Origin) -> None:
     """Past the burst, a client gets 429 with Retry-After, and the origin is not bothered."""
     async with await edge_client(private_doc(rate_limit={"rate": 0.2, "burst": 3}), origin) as c:
         cookies = hls_cookies()
-        statuses = [(await c.get("/hls/v1/master.m3u8", headers=cookies)).status_code for _ in range(5)]
+        statuses = [
+            (await c.get("/hls/v1/master.m3u8", headers=cookies)).status_code for _ in range(5)
+        ]
         limited = await c.get("/hls/v1/master.m3u8", headers=cookies)
     assert statuses == [200, 200, 200, 429, 429]
     assert limited.headers["retry-after"] == "5" and limited.headers["x-cache"] == "Error from iad"
@@ -188,14 +228,20 @@ async def test_rate_limit_answers_429_with_retry_after(origin: Origin) -> None:
 
 async def test_jwt_bearer_is_an_alternative_on_opted_in_behaviors(origin: Origin) -> None:
     """With jwt_bearer, an RS256 token from a trusted key opens the content; a forged one is 403."""
-    token = bearer.issue(private_key("alice"), key_id("alice"), int(time.time()) + 60, "*://cdn.test/hls/*")
+    token = bearer.issue(
+        private_key("alice"), key_id("alice"), int(time.time()) + 60, "*://cdn.test/hls/*"
+    )
     forged = bearer.issue(private_key("mallory"), key_id("alice"), int(time.time()) + 60)
     async with await edge_client(private_doc(jwt_bearer=True), origin) as c:
-        assert (await c.get("/hls/v1/a.ts", headers={"authorization": f"Bearer {token}"})).status_code == 200
+        assert (
+            await c.get("/hls/v1/a.ts", headers={"authorization": f"Bearer {token}"})
+        ).status_code == 200
         bad = await c.get("/hls/v1/a.ts", headers={"authorization": f"Bearer {forged}"})
         assert (bad.status_code, bad.json()["reason"]) == (403, "bad_signature")
     async with await edge_client(private_doc(), origin) as c:
-        assert (await c.get("/hls/v1/a.ts", headers={"authorization": f"Bearer {token}"})).status_code == 403
+        assert (
+            await c.get("/hls/v1/a.ts", headers={"authorization": f"Bearer {token}"})
+        ).status_code == 403
 
 
 async def test_oversized_url_and_headers_get_414_and_431(client: httpx.AsyncClient) -> None:
@@ -207,7 +253,11 @@ async def test_oversized_url_and_headers_get_414_and_431(client: httpx.AsyncClie
 async def test_geo_and_firewall_rules_refuse_with_reasons(origin: Origin) -> None:
     """A deny-listed country (trusted header) and a denied path are 403 with their reasons."""
     doc = private_doc()
-    doc["geo_restriction"] = {"mode": "deny", "countries": ["US"], "country_header": "CloudFront-Viewer-Country"}
+    doc["geo_restriction"] = {
+        "mode": "deny",
+        "countries": ["US"],
+        "country_header": "CloudFront-Viewer-Country",
+    }
     doc["firewall"] = {"deny_paths": ["*.php"]}
     async with await edge_client(doc, origin) as c:
         geo = await c.get("/thumbnails/x.jpg", headers={"cloudfront-viewer-country": "US"})

@@ -21,7 +21,11 @@ def test_size_limits_give_414_and_431() -> None:
 
 def test_denied_cidrs_and_paths_are_403_with_reasons() -> None:
     """Addresses inside a denied CIDR (v4 or v6) and paths matching a rule are refused."""
-    wall = Firewall(Settings(deny_cidrs=("203.0.113.0/24", "2001:db8::/32"), deny_paths=("/hls/*/secret*", "*.php")))
+    wall = Firewall(
+        Settings(
+            deny_cidrs=("203.0.113.0/24", "2001:db8::/32"), deny_paths=("/hls/*/secret*", "*.php")
+        )
+    )
     for ip, path, reason in [
         ("203.0.113.9", "/hls/v1/master.m3u8", "ip_denied"),
         ("2001:db8::1", "/x", "ip_denied"),

@@ -70,12 +70,16 @@ def test_deny_list_blocks_listed_countries_only() -> None:
 
 def test_trusted_header_wins_when_configured(country_db: Path) -> None:
     """With country_header set the country comes from that header, sanitised to two letters."""
-    lookup = lookup_for(GeoRestriction(mode="deny", countries=("US",), country_header="CloudFront-Viewer-Country"))
+    lookup = lookup_for(
+        GeoRestriction(mode="deny", countries=("US",), country_header="CloudFront-Viewer-Country")
+    )
     assert isinstance(lookup, HeaderCountries)
     assert lookup.country("192.0.2.1", {"cloudfront-viewer-country": "us"}) == "US"
     assert lookup.country("192.0.2.1", {"cloudfront-viewer-country": "USA"}) is None
     assert lookup_for(GeoRestriction()) is None
-    assert isinstance(lookup_for(GeoRestriction(mode="allow", database=str(country_db))), MaxMindCountries)
+    assert isinstance(
+        lookup_for(GeoRestriction(mode="allow", database=str(country_db))), MaxMindCountries
+    )
 
 
 def test_geo_restriction_without_a_source_is_a_config_error() -> None:

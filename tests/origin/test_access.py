@@ -27,22 +27,39 @@ def client(secret: Secret | None) -> httpx.AsyncClient:
     async def ok(request: object) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    paths = ["/hls/{p:path}", "/live/{p:path}", "/drm/{p:path}", "/thumbnails/{p:path}", "/healthz", "/videos"]
+    paths = [
+        "/hls/{p:path}",
+        "/live/{p:path}",
+        "/drm/{p:path}",
+        "/thumbnails/{p:path}",
+        "/healthz",
+        "/videos",
+    ]
     app = Starlette(routes=[Route(p, ok) for p in paths])
     wrapped = OriginAccess(app, secret)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://origin")
 
 
-@pytest.mark.parametrize("path", ["/hls/v1/master.m3u8", "/live/news/1.ts", "/drm/v1/key", "/thumbnails/v1/t.jpg"])
+@pytest.mark.parametrize(
+    "path", ["/hls/v1/master.m3u8", "/live/news/1.ts", "/drm/v1/key", "/thumbnails/v1/t.jpg"]
+)
 async def test_viewer_content_needs_an_edge_signature(path: str) -> None:
     """Unsigned requests for content paths are 403 `unsigned`; the same request signed is served."""
     async with client(SECRET) as c:
         unsigned = await c.get(path + "?x=1")
-        signed = await c.get(path + "?x=1", headers=origin_access.sign(SECRET, "GET", path + "?x=1", "iad", time.time()))
-        replayed_elsewhere = await c.get(path, headers=origin_access.sign(SECRET, "GET", path + "?x=1", "iad", time.time()))
+        signed = await c.get(
+            path + "?x=1",
+            headers=origin_access.sign(SECRET, "GET", path + "?x=1", "iad", time.time()),
+        )
+        replayed_elsewhere = await c.get(
+            path, headers=origin_access.sign(SECRET, "GET", path + "?x=1", "iad", time.time())
+        )
     assert (unsigned.status_code, unsigned.json()["reason"]) == (403, "unsigned")
     assert signed.status_code == 200
-    assert (replayed_elsewhere.status_code, replayed_elsewhere.json()["reason"]) == (403, "bad_signature")
+    assert (replayed_elsewhere.status_code, replayed_elsewhere.json()["reason"]) == (
+        403,
+        "bad_signature",
+    )
 
 
 async def test_health_and_api_stay_open_and_no_secret_means_open() -> None:

@@ -31,14 +31,20 @@ def anyio_backend() -> str:
 def portal(dist: Distribution | None = None, **kw: object) -> httpx.AsyncClient:
     app = FastAPI()
     install_error_handler(app)
-    app.include_router(login_router(dist or distribution(), signer("alice"), clock=lambda: NOW, **kw))  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8300")
+    app.include_router(
+        login_router(dist or distribution(), signer("alice"), clock=lambda: NOW, **kw)
+    )  # type: ignore[arg-type]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8300"
+    )
 
 
 def edge_accepts(cookies: httpx.Cookies, url: str, now: float = NOW) -> str:
     """What an edge trusting `viewers` says to these cookies for `url`."""
     try:
-        VERIFIER.verify(SignedRequest(url, "127.0.0.1", credentials({}, dict(cookies))), ("viewers",), now)
+        VERIFIER.verify(
+            SignedRequest(url, "127.0.0.1", credentials({}, dict(cookies))), ("viewers",), now
+        )
     except AccessDenied as exc:
         return exc.reason
     return "ok"
@@ -57,8 +63,14 @@ async def test_video_login_cookies_open_playlists_segments_and_key_of_that_video
                 "http://127.0.0.1:8202/hls/v0123456789abcdef/720p/seg_00001.ts",
                 "http://127.0.0.1:8203/drm/v0123456789abcdef/key"):  # fmt: skip
         assert edge_accepts(jar, url) == "ok", url
-    assert edge_accepts(jar, "http://127.0.0.1:8201/hls/vfedcba9876543210/master.m3u8") == "resource_not_covered"
-    assert edge_accepts(jar, "http://127.0.0.1:8201/hls/v0123456789abcdef/master.m3u8", NOW + 3600) == "expired"
+    assert (
+        edge_accepts(jar, "http://127.0.0.1:8201/hls/vfedcba9876543210/master.m3u8")
+        == "resource_not_covered"
+    )
+    assert (
+        edge_accepts(jar, "http://127.0.0.1:8201/hls/v0123456789abcdef/master.m3u8", NOW + 3600)
+        == "expired"
+    )
 
 
 async def test_live_login_covers_the_channel_and_unknown_channels_are_404() -> None:
@@ -94,16 +106,22 @@ async def test_logout_expires_the_cookies() -> None:
     async with portal() as client:
         response = await client.post("/api/logout")
     assert response.status_code == 204
-    assert any(c.startswith("CloudFront-Policy=") and "Max-Age=0" in c for c in response.headers.get_list("set-cookie"))
+    assert any(
+        c.startswith("CloudFront-Policy=") and "Max-Age=0" in c
+        for c in response.headers.get_list("set-cookie")
+    )
 
 
 def test_signer_comes_from_the_demo_state(tmp_path: Path) -> None:
     """The state's signing section (key id, private key path, hash) builds the portal's signer."""
     pem = tmp_path / "demo.pem"
     keys.write_private_key(private_key("alice"), pem)
-    signer_ = signer_from_state({"signing": {"key_pair_id": key_id("alice"), "private_key": str(pem), "hash": "SHA256"}})
-    assert signer_ is not None and signer_.hash == "SHA256" and signer_.key_pair_id == key_id("alice")
+    signer_ = signer_from_state(
+        {"signing": {"key_pair_id": key_id("alice"), "private_key": str(pem), "hash": "SHA256"}}
+    )
+    assert (
+        signer_ is not None and signer_.hash == "SHA256" and signer_.key_pair_id == key_id("alice")
+    )
     assert signer_from_state({}) is None
     with pytest.raises(ConfigError, match="signing.private_key"):
         signer_from_state({"signing": {"key_pair_id": "K"}})
-

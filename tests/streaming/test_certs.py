@@ -61,7 +61,9 @@ def test_issue_for_a_distribution_reuses_the_ca_and_keeps_keys_private(tmp_path:
     for key in ("ca-key.pem", f"{dist.name}-key.pem"):
         assert stat.S_IMODE((tmp_path / key).stat().st_mode) == 0o600
     ca = certs.load(tmp_path / "ca.pem", tmp_path / "ca-key.pem")
-    leaf = certs.Issued(ca.key, x509.load_pem_x509_certificate(Path(second["cert_file"]).read_bytes()))
+    leaf = certs.Issued(
+        ca.key, x509.load_pem_x509_certificate(Path(second["cert_file"]).read_bytes())
+    )
     assert verifies(ca, leaf, "extra.test") and verifies(ca, leaf, "eu.cdn.demo.test")
     assert {"cdn.demo.test", "*.cdn.demo.test", "127.0.0.1", "localhost"} <= set(names_for(dist))
 

@@ -15,7 +15,9 @@ NOW = 1_800_000_000.0
 def test_signed_request_verifies_and_names_the_edge() -> None:
     """Headers from sign() verify for the same method and target and return the edge id."""
     headers = origin_access.sign(SECRET, "GET", "/hls/v1/master.m3u8?x=1", "iad", NOW)
-    assert origin_access.verify(SECRET, "GET", "/hls/v1/master.m3u8?x=1", headers, NOW + 10) == "iad"
+    assert (
+        origin_access.verify(SECRET, "GET", "/hls/v1/master.m3u8?x=1", headers, NOW + 10) == "iad"
+    )
 
 
 @pytest.mark.parametrize(
