@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal import uploads
 from portal.catalog import Catalog
+from portal.edges import edge_stats
 from portal.login import login_router, signer_from_state
 from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter, load_state
@@ -90,6 +91,10 @@ def create_app(
     @app.get("/api/steer")
     async def steering(region: str | None = None) -> dict[str, Any]:
         return await steer(dist, client, region)
+
+    @app.get("/api/edges")
+    async def edges() -> dict[str, Any]:
+        return {"edges": await edge_stats(dist, client)}
 
     @app.get("/api/library")
     async def library() -> dict[str, Any]:

@@ -54,6 +54,13 @@ def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(
     ratio = re.search(r"(\d+)% of (\d+)", page.locator('#ratios [data-pop="iad"]').inner_text())
     assert ratio and 0 < int(ratio[1]) < 100 and int(ratio[2]) == len(overlay(page))
 
+    edge_wide = page.locator('#ratios [data-pop="iad"] .edge-ratio')
+    wait_for(
+        lambda: re.search(r"edge: [1-9]\d*% req", edge_wide.inner_text()),
+        10,
+        "iad's /metrics ratio",
+    )
+
     page.close()  # pagehide sends the last telemetry beacon
     series = 'player_sessions_total{pop="iad",stream="vod"}'
     metrics = f"{portal.portal}/metrics"

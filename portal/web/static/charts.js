@@ -1,7 +1,7 @@
 // Small time-series line charts on a plain canvas: the last `windowSeconds` of samples, y from 0.
 
 export class LineChart {
-  constructor(canvas, { color = '#4aa3ff', windowSeconds = 60, format = (v) => v.toFixed(1), label = null } = {}) {
+  constructor(canvas, { color = '#4aa3ff', windowSeconds = 30, format = (v) => v.toFixed(1), label = null } = {}) {
     this.canvas = canvas;
     this.color = color;
     this.windowSeconds = windowSeconds;

@@ -49,13 +49,25 @@ export class DeliveryOverlay {
     while (this.tbody.children.length > MAX_ROWS) this.tbody.lastElementChild.remove();
   }
 
+  /** What each edge served to every viewer, from its /metrics: [{pop, up, hit_ratio_requests, ...}]. */
+  setEdgeStats(stats) {
+    this.edgeStats = new Map(stats.map((s) => [s.pop, s]));
+    this.renderRatios();
+  }
+
   renderRatios() {
     this.ratiosBox.replaceChildren(...[...this.perPop].map(([pop, s]) => {
       const ratio = s.total ? s.hits / s.total : 0;
+      const edge = this.edgeStats?.get(pop);
+      const edgeText = !edge ? '' : edge.up
+        ? `edge: ${Math.round(edge.hit_ratio_requests * 100)}% req · ${Math.round(edge.hit_ratio_bytes * 100)}% bytes`
+        : 'edge down';
       return el('div', { class: 'ratio', dataset: { pop } },
         el('span', {}, pop),
-        el('div', { class: 'track' }, el('div', { class: 'fill', style: `width:${(ratio * 100).toFixed(1)}%` })),
-        el('span', { class: 'muted' }, s.total ? `${Math.round(ratio * 100)}% of ${s.total}` : 'no requests'));
+        el('div', { class: 'track', title: 'hit ratio of this player\'s requests' },
+          el('div', { class: 'fill', style: `width:${(ratio * 100).toFixed(1)}%` })),
+        el('span', { class: 'muted player-ratio' }, s.total ? `${Math.round(ratio * 100)}% of ${s.total}` : 'no requests'),
+        el('span', { class: `muted edge-ratio${edge && !edge.up ? ' Error' : ''}`, title: 'all viewers, from the edge\'s /metrics' }, edgeText));
     }));
   }
 }

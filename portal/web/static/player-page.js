@@ -105,6 +105,9 @@ async function main() {
     if (config.login && stream.private) $('signin').classList.add('show');
   });
   wireCharts(player);
+  const refreshEdges = () => getJSON('/api/edges').then(({ edges }) => overlay.setEdgeStats(edges)).catch(() => {});
+  refreshEdges();
+  setInterval(refreshEdges, 3000);
   wirePickers(config.edges, player, overlay);
   if (config.controls) new DemoControls($('procs'), { onAction: (text) => overlay.note(text) });
   else $('procs').replaceChildren(el('p', { class: 'muted' }, 'Off: the portal was started without the demo state file.'));
