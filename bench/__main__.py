@@ -106,7 +106,7 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
         console.print(
             f"segment {segment} ({segment_size} B), playlist {playlist} ({playlist_size} B)"
         )
-        for name in args.targets.split(","):
+        for name in [n for n in args.targets.split(",") if n]:
             cold = origin.upload(small)  # a video no cache has seen, for the flash crowd
             running = _start(name, sup, work, origin, server_cpu, found)
             if running is None:
@@ -122,7 +122,8 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
                 )
                 r[label] = result.__dict__
                 console.print(
-                    f"  {label}: {result.requests_per_s:,.0f} req/s, p99 {result.p99_ms:.2f} ms"
+                    f"  {label}: {result.requests_per_s:,.0f} req/s, p99 {result.p99_ms:.2f} ms, "
+                    f"{result.cpu_us_per_request:.0f} µs server CPU/request"
                 )
             r["mixed"] = workloads.mixed(running, master, args.mixed_viewers, args.mixed_seconds)
             r["rss_mb"] = workloads.rss_mb(running.child.pid)
@@ -151,6 +152,8 @@ def render(results: dict[str, Any]) -> str:
     """Print the side-by-side table and return the markdown for docs/performance.md."""
     t = results["targets"]
     names = list(t)
+    if not names:  # a soak-only run rewrites only its own section
+        return "\n".join(_soak(results["soak"])) + "\n" if "soak" in results else ""
     table = Table(title="edge benchmark (requests/s, median of runs)")
     table.add_column("workload")
     for n in names:
@@ -224,7 +227,7 @@ def _soak(s: dict[str, Any]) -> list[str]:
         f"{s['rss_max_mb']} MB max, {s['rss_end_mb']} MB at the end; slope over the second half "
         f"**{s['slope_mb_per_min_second_half']} MB/min** (whole run {s['slope_mb_per_min_all']} MB/min). "
         f"{s['requests']:,} requests, {s['errors']} errors, rebuffer ratio {s['rebuffer_ratio']}, "
-        f"startup p95 {s['startup_p95_ms']} ms.",
+        f"startup p95 {s['startup_p95_ms']} ms. Edge cache at the end: `{s['edge_cache']}`.",
     ]
 
 

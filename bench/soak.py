@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Any
 
+import httpx
+
 from bench.targets import Running
 from bench.workloads import rss_mb
 from loadtest import report
@@ -54,6 +56,7 @@ def soak(
         stop.set()
         sampler.join()
     second_half = [s for s in samples if s[0] >= seconds / 2]
+    cache = httpx.get(f"{running.url}/healthz", timeout=10).json().get("cache")
     return {
         "viewers": viewers,
         "seconds": seconds,
@@ -66,5 +69,6 @@ def soak(
         "errors": summary["errors"],
         "rebuffer_ratio": summary["viewers"]["rebuffer_ratio"],
         "startup_p95_ms": summary["viewers"]["startup_ms"].get("p95"),
+        "edge_cache": cache,
         "samples": samples,
     }

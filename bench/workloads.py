@@ -33,11 +33,16 @@ def hit(
     binary: str, running: Running, path: str, cpu: str, seconds: float, runs: int,
     headers: dict[str, str] | None = None,
 ) -> wrk.WrkResult:  # fmt: skip
-    """Median of `runs` wrk runs on one cached object."""
+    """Median of `runs` wrk runs on one cached object, with the server's CPU time per request."""
     warm(running, path, headers)
-    return wrk.median_of(
-        [wrk.run(binary, running.url + path, cpu, seconds, headers=headers) for _ in range(runs)]
-    )
+    results = []
+    for _ in range(runs):
+        before = cpu_seconds(running.child.pid)
+        result = wrk.run(binary, running.url + path, cpu, seconds, headers=headers)
+        used = cpu_seconds(running.child.pid) - before
+        per_request = used / max(1.0, result.requests_per_s * seconds) * 1e6
+        results.append(dataclasses.replace(result, cpu_us_per_request=round(per_request, 1)))
+    return wrk.median_of(results)
 
 
 def flash_crowd(

@@ -131,6 +131,6 @@ async def test_live_viewer_starts_behind_the_edge_and_reloads_at_the_target_dura
     reloads = [t for t, p in channel.requests if p == "/live/low.m3u8"]
     assert 3 <= len(reloads) <= 5  # the first load plus one per second of a 3.5 s run
     gaps = [b - a for a, b in zip(reloads[1:], reloads[2:], strict=False)]
-    assert all(0.8 < gap < 1.5 for gap in gaps), gaps
+    assert all(0.9 < gap < 2.0 for gap in gaps), gaps  # one target duration (+ slack for load)
     assert recorder.sessions == 1 and recorder.stalls == 0 and recorder.startup[0] < 0.5
     assert recorder.x_cache["Hit"] == len(segments)
