@@ -28,6 +28,7 @@ class Observer:
     edges: dict[str, str]  # pop -> base URL
     t0: float  # wall-clock start of the run
     interval: float = 0.1
+    steering: str | None = None  # the steering service's URL: its view of each POP
     events: list[HealthEvent] = field(default_factory=list)
     # The last /healthz origin counters of each edge: requests it sent to each origin (or shield).
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -37,7 +38,10 @@ class Observer:
         """Poll until `stop` is set; bounded by the run itself."""
         async with httpx.AsyncClient(timeout=httpx.Timeout(0.5)) as client:
             while not stop.is_set():
-                await asyncio.gather(*(self._poll(client, pop, url) for pop, url in self.edges.items()))
+                polls = [self._poll(client, pop, url) for pop, url in self.edges.items()]
+                if self.steering is not None:
+                    polls.append(self._poll_steering(client, self.steering))
+                await asyncio.gather(*polls)
                 try:
                     await asyncio.wait_for(stop.wait(), self.interval)
                 except TimeoutError:
@@ -58,6 +62,14 @@ class Observer:
                     self._record(pop, origin_id, str(info.get("state")), float(info.get("since") or now))
                     sent = int(info.get("ok", 0)) + int(info.get("failed", 0))
                     self.totals.setdefault(pop, {})[origin_id] = sent
+
+    async def _poll_steering(self, client: httpx.AsyncClient, url: str) -> None:
+        try:
+            pops = (await client.get(f"{url}/healthz")).json().get("pops", {})
+        except (httpx.HTTPError, ValueError):
+            return
+        for pop, info in pops.items():
+            self._record("steering", pop, str(info.get("state")), float(info.get("since") or time.time()))
 
     def _record(self, pop: str, subject: str, state: str, at: float) -> None:
         key = (pop, subject)

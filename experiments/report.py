@@ -84,20 +84,37 @@ def fault_figures(
             entry["traffic_back"] = round(min(back) - fault.applied, 3) if back else None
         elif kind in ("edge", "shield") and fault.action in OUTAGE_ACTIONS:
             pop = name if kind == "edge" else "shield"
-            entry["time_to_mark_down"] = _first(events, pop, "down", fault.applied, until)
+            # Who noticed: the observer's own /healthz poll, the steering service, the other POPs.
+            entry["time_to_mark_down"] = {
+                **{"observer" if k == pop else k: v for k, v in _first(events, "edge", "down", fault.applied, until, pop).items()},
+                **_first(events, pop, "down", fault.applied, until),
+            }  # fmt: skip
             failed = [s.start for s in samples if fault.applied <= s.start < until and s.error and s.pop == pop]
             entry["viewer_errors_after"] = len(failed)
-            entry["last_viewer_error"] = round(max(failed) - fault.applied, 3) if failed else None
+            if kind == "edge":
+                entry["last_viewer_error"] = round(max(failed) - fault.applied, 3) if failed else None
+        elif kind in ("edge", "shield") and fault.action in RECOVERY_ACTIONS:
+            pop = name if kind == "edge" else "shield"
+            entry["time_to_recover"] = {
+                **{"observer" if k == pop else k: v for k, v in _first(events, "edge", "up", fault.applied, until, pop).items()},
+                **_first(events, pop, "up", fault.applied, until),
+            }  # fmt: skip
+            if kind == "edge":  # viewers never talk to a shield; its POPs' health says it is back
+                back = [s.start for s in samples if fault.applied <= s.start < until and not s.error and s.pop == pop]
+                entry["traffic_back"] = round(min(back) - fault.applied, 3) if back else None
         figures.append(entry)
     return figures
 
 
 def _first(
-    events: Sequence[HealthEvent], subject: str, state: str, after: float, until: float = math.inf
-) -> dict[str, float]:
+    events: Sequence[HealthEvent], subject: str, state: str, after: float, until: float = math.inf,
+    pop: str | None = None,
+) -> dict[str, float]:  # fmt: skip
     """Seconds from `after` until each POP first reported `subject` in `state` (before `until`)."""
     found: dict[str, float] = {}
     for event in events:
+        if pop is not None and event.pop != pop:
+            continue
         if event.subject == subject and event.state == state and after - 0.05 <= event.at < until:
             found.setdefault(event.pop, round(max(0.0, event.at - after), 3))
     return found

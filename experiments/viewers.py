@@ -83,17 +83,20 @@ class StaticPathways:
 class SteeringPathways:
     """Asks the steering service for the nearest healthy edge of the viewer's region.
 
-    After a failure the viewer asks again and skips the edge that just failed, the way a
-    player switches pathway while the steering service has not yet noticed the POP is down.
+    The answer is kept for `ttl` seconds, like a DNS answer. After a failure the viewer asks at
+    once and skips the edge that just failed, the way a player switches pathway while the
+    steering service has not yet noticed the POP is down.
     """
 
-    def __init__(self, steering_url: str, regions: Sequence[str], client: httpx.AsyncClient) -> None:
-        self._url, self._regions, self._client = steering_url, list(regions), client
+    def __init__(self, steering_url: str, regions: Sequence[str], client: httpx.AsyncClient, ttl: float = 5.0) -> None:
+        self._url, self._regions, self._client, self._ttl = steering_url, list(regions), client, ttl
         self._current: dict[int, tuple[str, str]] = {}
+        self._asked: dict[int, float] = {}
 
     async def choose(self, viewer: int, failed: str | None) -> tuple[str, str]:
         current = self._current.get(viewer)
-        if current is not None and current[1] != failed:
+        fresh = time.monotonic() - self._asked.get(viewer, 0.0) < self._ttl
+        if current is not None and current[1] != failed and fresh:
             return current
         region = self._regions[viewer % len(self._regions)]
         try:
@@ -104,7 +107,7 @@ class SteeringPathways:
         usable = [e for e in edges if e[1] != failed] or edges or ([current] if current else [])
         if not usable:
             raise RuntimeError("the steering service returned no edge")
-        self._current[viewer] = usable[0]
+        self._current[viewer], self._asked[viewer] = usable[0], time.monotonic()
         return usable[0]
 
 

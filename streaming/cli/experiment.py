@@ -166,8 +166,9 @@ async def _run_topology(
         if scenario.viewers.steering and dist.steering is not None:
             pathways = SteeringPathways(dist.steering.url, [e.region for e in dist.pops], client)
         watched = {e.pop: e.url for e in dist.edges}
+        steering = dist.steering.url if dist.steering is not None else None
         return await _play(scenario, master_path, pathways, references, controls, watched, _proxy_stats(controls),
-                           [o.id for o in dist.origins])  # fmt: skip
+                           [o.id for o in dist.origins], steering=steering)  # fmt: skip
 
 
 async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[str, Any]:
@@ -192,7 +193,7 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
     try:
         origin_ids = [o["region"] for o in state["origins"]]
         return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges),
-                           lambda: {}, origin_ids, headers)  # fmt: skip
+                           lambda: {}, origin_ids, headers, state.get("steering_url"))  # fmt: skip
     finally:
         controls.resume_all()
 
@@ -200,7 +201,7 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
 async def _play(
     scenario: Scenario, master_path: str, pathways: Pathways, references: dict[str, str], controls: Controls,
     watched: dict[str, str], proxy_stats: Any, origin_ids: list[str],
-    headers: dict[str, dict[str, str]] | None = None,
+    headers: dict[str, dict[str, str]] | None = None, steering: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Viewers, fault timeline and health observer on one clock; then the report data."""
     v = scenario.viewers
@@ -208,7 +209,7 @@ async def _play(
                 v.retries, v.buffer_segments)  # fmt: skip
     player = Player(load, master_path, pathways, references, headers)
     t0 = (time.time(), time.monotonic())
-    observer = Observer(watched, t0[0])
+    observer = Observer(watched, t0[0], steering=steering)
     stop = asyncio.Event()
     watching = asyncio.create_task(observer.run(stop))
     console.print(f"running {v.count} {v.mode} viewers for {scenario.duration:g}s with {len(scenario.faults)} faults ...")
