@@ -24,13 +24,15 @@ from tests.helpers import upload, wait_state
 def capture(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        clip = asyncio.run(make_clip(ffmpeg_binary(), tmp / "demo.mp4", seconds=30, width=1280, height=720))
+        clip = tmp / "demo.mp4"
+        asyncio.run(make_clip(ffmpeg_binary(), clip, seconds=30, width=1280, height=720))
         with portal_stack(tmp) as stack:
             topology = stack.topology
             video = upload(topology.origin_url("us-east"), clip)
             wait_state(topology.origin_url("us-east"), video, timeout=240)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                chromium = playwright.chromium
+                browser = chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1360, "height": 800})
                 page.goto(stack.player(f"video={video}&pop=iad"))
                 page.locator("#signin-button").click()
