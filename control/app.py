@@ -55,9 +55,13 @@ def validate_paths(paths: list[str]) -> tuple[str, ...]:
         if len(path) > MAX_PATH_LENGTH:
             raise BadRequest(f"invalidation path longer than {MAX_PATH_LENGTH} characters")
         if "*" in path[:-1]:
-            raise BadRequest(f"invalidation path {path!r}: '*' is only allowed as the last character")
+            raise BadRequest(
+                f"invalidation path {path!r}: '*' is only allowed as the last character"
+            )
         if any(ch.isspace() or ord(ch) < 32 for ch in path):
-            raise BadRequest(f"invalidation path {path!r} contains whitespace or control characters")
+            raise BadRequest(
+                f"invalidation path {path!r} contains whitespace or control characters"
+            )
     return tuple(dict.fromkeys(paths))
 
 
@@ -93,7 +97,10 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
 
     def status(batch: Batch) -> dict[str, object]:
         progress = store.progress()
-        edges = {pop: "Completed" if progress.get(pop, 0) >= batch.sequence else "InProgress" for pop in pops}
+        edges = {
+            pop: "Completed" if progress.get(pop, 0) >= batch.sequence else "InProgress"
+            for pop in pops
+        }
         overall = "Completed" if all(s == "Completed" for s in edges.values()) else "InProgress"
         return {**batch.public(), "status": overall, "edges": edges}
 

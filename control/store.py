@@ -61,12 +61,15 @@ class InvalidationStore:
     def create(self, paths: tuple[str, ...], caller_reference: str | None) -> tuple[Batch, bool]:
         """Record a batch; a repeated caller reference returns the existing one (created=False)."""
         if caller_reference is not None:
-            existing = self._one("SELECT * FROM invalidations WHERE caller_reference = ?", caller_reference)
+            existing = self._one(
+                "SELECT * FROM invalidations WHERE caller_reference = ?", caller_reference
+            )
             if existing is not None:
                 return existing, False
         batch_id = "I" + secrets.token_hex(7).upper()
         self._db.execute(
-            "INSERT INTO invalidations (id, caller_reference, paths, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO invalidations (id, caller_reference, paths, created_at) "
+            "VALUES (?, ?, ?, ?)",
             (batch_id, caller_reference, json.dumps(list(paths)), time.time()),
         )
         batch = self.get(batch_id)
@@ -78,7 +81,8 @@ class InvalidationStore:
 
     def after(self, sequence: int, limit: int = 1000) -> list[Batch]:
         rows = self._db.execute(
-            "SELECT * FROM invalidations WHERE sequence > ? ORDER BY sequence LIMIT ?", (sequence, limit)
+            "SELECT * FROM invalidations WHERE sequence > ? ORDER BY sequence LIMIT ?",
+            (sequence, limit),
         ).fetchall()
         return [_batch(row) for row in rows]
 
@@ -103,7 +107,9 @@ class InvalidationStore:
         )
 
     def progress(self) -> dict[str, int]:
-        return {pop: seq for pop, seq in self._db.execute("SELECT pop, sequence FROM edge_progress")}
+        return {
+            pop: seq for pop, seq in self._db.execute("SELECT pop, sequence FROM edge_progress")
+        }
 
     def _one(self, sql: str, *args: object) -> Batch | None:
         row = self._db.execute(sql, args).fetchone()

@@ -93,6 +93,7 @@ def record(
         "c-port": client_port, "time-to-first-byte": round(first_byte, 3),
         "x-edge-detailed-result-type": detailed, "sc-content-type": content_type or "-",
         "sc-content-len": content_length if content_length is not None else "-",
-        "sc-range-start": range_[0] if range_ else "-", "sc-range-end": range_[1] if range_ else "-",
+        "sc-range-start": range_[0] if range_ else "-",
+        "sc-range-end": range_[1] if range_ else "-",
         "x-distribution-id": distribution, "x-origin-region": origin_region or "-",
     }  # fmt: skip

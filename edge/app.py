@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from http.cookiejar import DefaultCookiePolicy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
@@ -93,7 +93,9 @@ def create_app(
     invalidator = Invalidator(cache, root / "invalidation.seq", metrics)
     pipeline = Pipeline(dist, edge, cache, origins, metrics, log, invalidator)
     pipeline_ref.append(pipeline)
-    sync = ControlSync(dist.control, dist.admin_token, pop, invalidator, client) if dist.control else None
+    sync = None
+    if dist.control is not None:
+        sync = ControlSync(dist.control, dist.admin_token, pop, invalidator, client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

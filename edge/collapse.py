@@ -173,7 +173,9 @@ class Collapser:
     def get(self, key: str) -> Fill | None:
         return self._inflight.get(key)
 
-    def join(self, key: str, path: str, produce: Callable[[Fill], Awaitable[None]]) -> tuple[Fill, bool]:
+    def join(
+        self, key: str, path: str, produce: Callable[[Fill], Awaitable[None]]
+    ) -> tuple[Fill, bool]:
         """The fill for `key`, started by this call unless one is in flight: (fill, joined).
 
         The caller holds the fill and must `release()` it once it no longer reads the body.

@@ -65,7 +65,9 @@ class Reply:
     sent: int = field(default=0)
 
 
-def edge_headers(pop: str, result: Result, viewer: Viewer, region: str, age: int | None) -> dict[str, str]:
+def edge_headers(
+    pop: str, result: Result, viewer: Viewer, region: str, age: int | None
+) -> dict[str, str]:
     """The headers every edge response carries."""
     headers = {
         "x-cache": f"{result.value} from {pop}",
@@ -86,7 +88,10 @@ def not_modified(viewer: Viewer, headers: dict[str, str]) -> bool:
     if if_none_match is not None:
         etag = headers.get("etag")
         return etag is not None and etag_matches(if_none_match, etag)
-    since = cache_control.parse_http_date(viewer.headers.get("if-modified-since"))
+    if_modified_since = viewer.headers.get("if-modified-since")
+    if if_modified_since is None:  # the common case: no date parsing on the hit path
+        return False
+    since = cache_control.parse_http_date(if_modified_since)
     modified = cache_control.parse_http_date(headers.get("last-modified"))
     return since is not None and modified is not None and modified <= since
 
@@ -109,7 +114,9 @@ def _shape(
     return 206, byte_range
 
 
-def _finish(viewer: Viewer, status: int, headers: dict[str, str], length: int | None) -> dict[str, str]:
+def _finish(
+    viewer: Viewer, status: int, headers: dict[str, str], length: int | None
+) -> dict[str, str]:
     if status == 304:
         return {k: v for k, v in headers.items() if k in NOT_MODIFIED_KEEP or k.startswith("x-")
                 or k in ("age", "via", "accept-ranges") or k.startswith("access-control-")}
@@ -135,7 +142,9 @@ def from_entry(
             headers["etag"] = etag
         body, length = data, len(data)
     elif entry.body is not None:
-        view = entry.body if byte_range is None else memoryview(entry.body)[byte_range[0] : byte_range[1] + 1]
+        view: bytes | memoryview = entry.body
+        if byte_range is not None:  # a slice of the cached bytes, not a copy
+            view = memoryview(entry.body)[byte_range[0] : byte_range[1] + 1]
         body, length = view, len(view)
     else:
         assert entry.file is not None
@@ -189,7 +198,9 @@ async def send_reply(send: Send, reply: Reply) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _chunks(body: tuple[str, int, int] | tuple[Fill, int, int | None] | Stream) -> AsyncIterator[bytes]:
+async def _chunks(
+    body: tuple[str, int, int] | tuple[Fill, int, int | None] | Stream,
+) -> AsyncIterator[bytes]:
     if isinstance(body, Stream):
         async for chunk in body.chunks:
             yield chunk

@@ -133,7 +133,9 @@ class Filler:
         except StreamingError as exc:
             if isinstance(exc, OriginError) and fill.head.done():
                 self.metrics.rejected.labels("truncated").inc()
-                log.warning("fill of %s broke after %d bytes: %s", plan.path, fill.received, exc.detail)
+                log.warning(
+                    "fill of %s broke after %d bytes: %s", plan.path, fill.received, exc.detail
+                )
             fill.finish(exc)
         finally:
             await response.aclose()
@@ -141,7 +143,9 @@ class Filler:
     def _generated(self, fill: Fill, status: int, headers: dict[str, str], body: bytes) -> None:
         """An origin-request function answered: stream its response, never cache it."""
         headers = {**headers, "content-length": str(len(body))}
-        fill.begin(Head(status, headers, len(body), "", shareable=False), in_memory=True, spool=None)
+        fill.begin(
+            Head(status, headers, len(body), "", shareable=False), in_memory=True, spool=None
+        )
         if body:
             fill.append(body)
         fill.finish()
@@ -182,7 +186,9 @@ class Filler:
         self, fill: Fill, plan: Plan, status: int, headers: dict[str, str], region: str, now: float
     ) -> None:
         body = fill.body()
-        target = live_target(body) if body is not None and plan.kind is Kind.MEDIA_PLAYLIST else None
+        target = (
+            live_target(body) if body is not None and plan.kind is Kind.MEDIA_PLAYLIST else None
+        )
         if target is not None:
             self.live.note(plan.path, target)
         previous = plan.previous
@@ -195,7 +201,9 @@ class Filler:
         )  # fmt: skip
         if freshness.ttl <= 0 or fill.received > self.settings.max_object_bytes:
             return
-        if not fill.head.result().shareable or self.invalidated_since(plan.generation, plan.path):
+        head = fill.head.result()
+        shared = isinstance(head, Head) and head.shareable
+        if not shared or self.invalidated_since(plan.generation, plan.path):
             return
         entry = Entry(
             plan.key, plan.path, status, headers, fill.received, now, freshness.ttl,

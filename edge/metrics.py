@@ -51,7 +51,10 @@ class EdgeMetrics:
             ("reason",), registry=r,
         )  # fmt: skip
         self.function_errors = Counter(
-            "edge_function_errors", "Edge functions that raised or misbehaved.", ("event",), registry=r
+            "edge_function_errors",
+            "Edge functions that raised or misbehaved.",
+            ("event",),
+            registry=r,
         )
         self.invalidations = Counter(
             "edge_invalidations_applied", "Invalidation batches applied.", registry=r
@@ -91,10 +94,16 @@ class _Snapshot(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
-        objects = GaugeMetricFamily("edge_cache_objects", "Objects per cache tier.", labels=["tier"])
+        objects = GaugeMetricFamily(
+            "edge_cache_objects", "Objects per cache tier.", labels=["tier"]
+        )
         size = GaugeMetricFamily("edge_cache_bytes", "Bytes used per cache tier.", labels=["tier"])
-        capacity = GaugeMetricFamily("edge_cache_capacity_bytes", "Capacity per tier.", labels=["tier"])
-        evictions = CounterMetricFamily("edge_cache_evictions", "Evictions per tier.", labels=["tier"])
+        capacity = GaugeMetricFamily(
+            "edge_cache_capacity_bytes", "Capacity per tier.", labels=["tier"]
+        )
+        evictions = CounterMetricFamily(
+            "edge_cache_evictions", "Evictions per tier.", labels=["tier"]
+        )
         for tier, stats in snap["cache"].items():
             objects.add_metric([tier], stats["objects"])
             size.add_metric([tier], stats["bytes"])
@@ -108,8 +117,14 @@ class _Snapshot(Collector):
         ratio.add_metric(["requests"], self._metrics.ratio(self._metrics.lookups))
         ratio.add_metric(["bytes"], self._metrics.ratio(self._metrics.lookup_bytes))
         yield ratio
-        yield GaugeMetricFamily("edge_origin_fetches_in_flight", "Origin fetches now.", value=snap["in_flight"])
-        yield GaugeMetricFamily("edge_fills_in_flight", "Objects being filled now.", value=snap["fills"])
         yield GaugeMetricFamily(
-            "edge_invalidation_sequence", "Last invalidation sequence applied.", value=snap["sequence"]
+            "edge_origin_fetches_in_flight", "Origin fetches now.", value=snap["in_flight"]
+        )
+        yield GaugeMetricFamily(
+            "edge_fills_in_flight", "Objects being filled now.", value=snap["fills"]
+        )
+        yield GaugeMetricFamily(
+            "edge_invalidation_sequence",
+            "Last invalidation sequence applied.",
+            value=snap["sequence"],
         )

@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 import httpx
 
-from edge.failover import OVERLAP, RESUMABLE_METHODS, Splice, candidates, health_failure, resume_headers, resume_start
+from edge.failover import (
+    OVERLAP,
+    RESUMABLE_METHODS,
+    Splice,
+    candidates,
+    health_failure,
+    resume_headers,
+    resume_start,
+)
 from edge.health import Checker, Health
 from edge.shield import ORIGIN_REGION_HEADER, shield_origin
 from streaming.config import Distribution, Edge, HealthPolicy, Origin, OriginGroup

@@ -14,14 +14,15 @@ from collections.abc import Callable
 
 from starlette.types import Receive, Scope, Send
 
+from edge import shield
 from edge.access_log import AccessLog, record
+from edge.authorize import Authorizer, ViewerFacts
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
 from edge.cache_key import cache_key, forwarded_query
 from edge.classify import Classified, classify, routes
 from edge.collapse import Collapser, Fill, Refreshed
 from edge.compress import compress, compressible_type, negotiate, qualifies
-from edge.authorize import Authorizer, ViewerFacts
 from edge.cors import Cors
 from edge.deliver import Reply, Result, Stream, edge_headers, from_entry, from_fill, send_reply
 from edge.fill import Filler, Plan, backoff, conditional
@@ -31,9 +32,8 @@ from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, Origins
 from edge.relay import relay
-from edge import shield
 from edge.viewer import Viewer
-from streaming.config import Distribution, Edge
+from streaming.config import CustomErrorResponse, Distribution, Edge
 from streaming.errors import (
     EdgeFunctionError,
     MethodNotAllowed,
@@ -46,6 +46,8 @@ from streaming.http import error_response
 log = logging.getLogger("edge.pipeline")
 
 CACHED_METHODS = frozenset({"GET", "HEAD"})
+# An expired copy served: revalidated by a 304, stale-while-revalidate or stale-if-error.
+R_HIT = Result.REFRESH_HIT
 # Viewer headers every cached fetch forwards; identity never (the cache key has no room for it).
 FORWARDED_HEADERS = frozenset({"user-agent"})
 NOT_FORWARDED = frozenset({"host", "connection", "content-length", "transfer-encoding"})
@@ -69,13 +71,15 @@ class Pipeline:
         self.functions = {r.index: load(r.behavior) for r in self.routes}
         self.where = Where(dist.name, edge.pop, edge.region)
         self.collapser = Collapser()
-        error_ttls = {c.error_code: c.error_caching_min_ttl for c in dist.custom_error_responses}
+        error_ttls: dict[int, float] = {
+            c.error_code: c.error_caching_min_ttl for c in dist.custom_error_responses
+        }
         self.filler = Filler(
             cache, origins, dist.edge, metrics, invalidator.invalidated_since, error_ttls, clock
         )
         self.cors = Cors(dist.cors)
         self.authorizer = Authorizer(dist, edge, clock)
-        self.error_pages = {
+        self.error_pages: dict[int, CustomErrorResponse] = {
             c.error_code: c for c in dist.custom_error_responses if c.response_page_path
         }
         self.countries = self.authorizer.countries or country_source(dist.geo_restriction)
@@ -121,7 +125,8 @@ class Pipeline:
         behavior = classified.behavior
         if viewer.method not in behavior.allowed_methods:
             raise MethodNotAllowed(f"{viewer.method} is not allowed for {behavior.path_pattern}")
-        if self.cors.is_preflight(viewer.method, viewer.origin, viewer.headers.get("access-control-request-method")):
+        asked = viewer.headers.get("access-control-request-method")
+        if self.cors.is_preflight(viewer.method, viewer.origin, asked):
             headers = {**self.cors.preflight(viewer.origin, behavior), "content-length": "0"}
             headers.update(edge_headers(self.edge.pop, Result.HIT, viewer, "", None))
             return Reply(204, headers, b"", Result.HIT, "Preflight")
@@ -152,7 +157,8 @@ class Pipeline:
     async def _cached(self, viewer: Viewer, classified: Classified, hooks: Hooks) -> Reply:
         """Lookup, then a fresh hit, a stale hit, or a (collapsed) fill."""
         behavior = classified.behavior
-        key = cache_key(viewer.method, viewer.path, viewer.query, viewer.headers, behavior.cache_key)
+        v = viewer
+        key = cache_key(v.method, v.path, v.query, v.headers, behavior.cache_key)
         now = self.clock()
         entry = self.cache.get(key)
         if entry is not None:
@@ -163,10 +169,11 @@ class Pipeline:
                 if self.collapser.get(key) is None:  # refresh in the background, nobody waits
                     self._start_fill(viewer, classified, key, entry, hooks)[0].release()
                 self.metrics.stale.labels("while-revalidate").inc()
-                return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleWhileRevalidate", now)
+                detail = "StaleWhileRevalidate"
+                return self._from_entry(viewer, classified, entry, R_HIT, detail, now)
             if now < entry.backoff_until and entry.within_sie(now):
                 self.metrics.stale.labels("if-error").inc()
-                return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleIfError", now)
+                return self._from_entry(viewer, classified, entry, R_HIT, "StaleIfError", now)
         fill, joined = self._start_fill(viewer, classified, key, entry, hooks)
         if joined:
             self.metrics.collapsed.inc()
@@ -190,9 +197,11 @@ class Pipeline:
                 return self._stale_on_error(viewer, classified, entry, exc, now)
             raise
         if isinstance(head, Refreshed):
-            return self._from_entry(viewer, classified, head.entry, Result.REFRESH_HIT, "RefreshHit", self.clock())
+            now = self.clock()
+            return self._from_entry(viewer, classified, head.entry, R_HIT, "RefreshHit", now)
         if head.status >= 500 and entry is not None and entry.within_sie(now):
-            return self._stale_on_error(viewer, classified, entry, OriginError(f"origin answered {head.status}"), now)
+            failed = OriginError(f"origin answered {head.status}")
+            return self._stale_on_error(viewer, classified, entry, failed, now)
         if joined and not head.shareable:
             # A private answer is never shared: this viewer fetches for itself.
             request = self._origin_request(viewer, classified, pass_through=False)
@@ -203,8 +212,10 @@ class Pipeline:
             if fill.error is not None:
                 raise fill.error
             if fill.entry is not None:
-                return self._from_entry(viewer, classified, fill.entry, result, result.value, self.clock())
-        headers = {**head.headers, **edge_headers(self.edge.pop, result, viewer, head.origin_region, 0)}
+                now = self.clock()
+                return self._from_entry(viewer, classified, fill.entry, result, result.value, now)
+        ours = edge_headers(self.edge.pop, result, viewer, head.origin_region, 0)
+        headers = {**head.headers, **ours}
         if self._varies(classified, head.headers):
             headers["vary"] = _vary(headers.get("vary"), "Accept-Encoding")
         try:
@@ -225,7 +236,9 @@ class Pipeline:
         )  # fmt: skip
         return self.collapser.join(key, viewer.path, lambda fill: self.filler.produce(fill, plan))
 
-    def _origin_request(self, viewer: Viewer, classified: Classified, pass_through: bool) -> OriginRequest:
+    def _origin_request(
+        self, viewer: Viewer, classified: Classified, pass_through: bool
+    ) -> OriginRequest:
         """The origin request for a behavior: its forwarded headers and query strings only."""
         behavior = classified.behavior
         wanted = {h.lower() for h in behavior.forward_headers}
@@ -237,7 +250,8 @@ class Pipeline:
         if not pass_through:
             headers["accept-encoding"] = "identity"  # the edge compresses; the cache keeps identity
         forwarded_for = viewer.headers.get("x-forwarded-for")
-        headers["x-forwarded-for"] = f"{forwarded_for}, {viewer.client_ip}" if forwarded_for else viewer.client_ip
+        ip = viewer.client_ip
+        headers["x-forwarded-for"] = f"{forwarded_for}, {ip}" if forwarded_for else ip
         headers["x-edge-request-id"] = viewer.request_id
         query = viewer.query if pass_through else forwarded_query(viewer.query, behavior.cache_key)
         method = viewer.method if pass_through else "GET"  # HEAD fills the whole object too
@@ -272,7 +286,9 @@ class Pipeline:
         return (
             classified.behavior.compress and size is not None and viewer.range is None
             and negotiate(viewer.headers.get("accept-encoding"), viewer.http_version) is not None
-            and qualifies(status, headers, size, settings.compress_min_bytes, settings.compress_max_bytes)
+            and qualifies(
+                status, headers, size, settings.compress_min_bytes, settings.compress_max_bytes
+            )
         )  # fmt: skip
 
     def _variant(self, entry: Entry, viewer: Viewer) -> tuple[str, bytes] | None:
@@ -316,7 +332,8 @@ class Pipeline:
         )  # fmt: skip
         classified = classify(inner.path, self.routes)
         try:
-            hooks = Hooks(NO_FUNCTIONS, self.where, inner, classified.behavior.path_pattern, self.metrics)
+            pattern = classified.behavior.path_pattern
+            hooks = Hooks(NO_FUNCTIONS, self.where, inner, pattern, self.metrics)
             page_reply = await self._cached(inner, classified, hooks)
         except StreamingError as exc:
             log.warning("custom error page %s unavailable: %s", page.response_page_path, exc.detail)
@@ -350,14 +367,18 @@ class Pipeline:
         response = error_response(exc)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in response.raw_headers}
         headers.update(edge_headers(self.edge.pop, Result.ERROR, viewer, "", None))
-        detail = "FunctionExecutionError" if isinstance(exc, EdgeFunctionError) else type(exc).__name__
+        function_failed = isinstance(exc, EdgeFunctionError)
+        detail = "FunctionExecutionError" if function_failed else type(exc).__name__
         body = b"" if viewer.method == "HEAD" else bytes(response.body)
         return Reply(exc.status_code, headers, body, Result.ERROR, detail)
 
-    def _account(self, viewer: Viewer, classified: Classified, reply: Reply, first_byte: float) -> None:
+    def _account(
+        self, viewer: Viewer, classified: Classified, reply: Reply, first_byte: float
+    ) -> None:
         behavior = classified.behavior
         cached = behavior.ttl.caching and viewer.method in CACHED_METHODS
-        self.metrics.observe(behavior.path_pattern, reply.status, reply.result.value, reply.sent, cached)
+        result = reply.result.value
+        self.metrics.observe(behavior.path_pattern, reply.status, result, reply.sent, cached)
         if not self.access_log.enabled:
             return
         headers = reply.headers
@@ -368,7 +389,8 @@ class Pipeline:
             query=viewer.query, status=reply.status, sent=reply.sent,
             header_bytes=sum(len(k) + len(v) + 4 for k, v in headers.items()) + 17,
             client_ip=viewer.client_ip, client_port=viewer.client_port,
-            referer=viewer.headers.get("referer", ""), user_agent=viewer.headers.get("user-agent", ""),
+            referer=viewer.headers.get("referer", ""),
+            user_agent=viewer.headers.get("user-agent", ""),
             result=reply.result.value, detailed=reply.detail or reply.result.value,
             request_id=viewer.request_id, protocol=viewer.scheme, http_version=viewer.http_version,
             request_bytes=int(viewer.headers.get("content-length", "0") or 0),

@@ -27,7 +27,9 @@ async def relay(
             status, headers, body = outcome
             headers = {**headers, **edge_headers(pop, Result.MISS, viewer, "", 0)}
             headers["content-length"] = str(len(body))
-            return Reply(status, headers, b"" if viewer.method == "HEAD" else body, Result.MISS, "Miss")
+            return Reply(
+                status, headers, b"" if viewer.method == "HEAD" else body, Result.MISS, "Miss"
+            )
         request = outcome
     response = await origins.open(request)
     status, headers = response.status, dict(response.headers)
@@ -44,5 +46,5 @@ async def relay(
     if viewer.method == "HEAD":
         await response.aclose()
         return Reply(status, headers, b"", Result.MISS, "Miss", cookies=response.cookies)
-    body = Stream(response.chunks(), response.aclose)
-    return Reply(status, headers, body, Result.MISS, "Miss", cookies=response.cookies)
+    stream = Stream(response.chunks(), response.aclose)
+    return Reply(status, headers, stream, Result.MISS, "Miss", cookies=response.cookies)

@@ -52,7 +52,9 @@ class TieredCache:
 
     def invalidate(self, matches: Callable[[Entry], bool]) -> int:
         """Remove every entry the predicate selects from both tiers; return how many."""
-        doomed = {e.key for e in self.memory if matches(e)} | {e.key for e in self.disk if matches(e)}
+        doomed = {e.key for e in self.memory if matches(e)} | {
+            e.key for e in self.disk if matches(e)
+        }
         for key in doomed:
             self.delete(key)
         return len(doomed)

@@ -105,7 +105,9 @@ def resolve(ref: EdgeFunctionRef) -> Hook:
     module_name, _, attr = ref.name.partition(":")
     if not attr:
         known = ", ".join(sorted(BUILTINS))
-        raise ConfigError(f"edge function {ref.name!r}: not built in ({known}) nor 'module:callable'")
+        raise ConfigError(
+            f"edge function {ref.name!r}: not built in ({known}) nor 'module:callable'"
+        )
     try:
         hook = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
@@ -121,16 +123,27 @@ def load(behavior: Behavior) -> BehaviorFunctions:
     )
 
 
-def run_request(bound: Bound, ctx: Context, request: FunctionRequest) -> FunctionRequest | FunctionResponse:
+def run_request(
+    bound: Bound, ctx: Context, request: FunctionRequest
+) -> FunctionRequest | FunctionResponse:
     """Run a viewer-/origin-request hook; any failure becomes EdgeFunctionError (502)."""
     try:
         result = bound.hook(ctx, request)  # type: ignore[call-arg]
     except Exception as exc:
-        log.exception("edge function %s failed on %s (request %s)", bound.name, ctx.event.value, ctx.request_id)
-        raise EdgeFunctionError(f"edge function {bound.name} failed: {type(exc).__name__}") from None
+        log.exception(
+            "edge function %s failed on %s (request %s)",
+            bound.name,
+            ctx.event.value,
+            ctx.request_id,
+        )
+        raise EdgeFunctionError(
+            f"edge function {bound.name} failed: {type(exc).__name__}"
+        ) from None
     if isinstance(result, FunctionRequest):
         if not result.uri.startswith("/") or result.method != request.method:
-            raise _invalid(bound, ctx, "a request must keep its method and have a URI starting with /")
+            raise _invalid(
+                bound, ctx, "a request must keep its method and have a URI starting with /"
+            )
         return result
     if isinstance(result, FunctionResponse):
         return _checked(bound, ctx, result)
@@ -144,8 +157,15 @@ def run_response(
     try:
         result = bound.hook(ctx, request, response)  # type: ignore[call-arg]
     except Exception as exc:
-        log.exception("edge function %s failed on %s (request %s)", bound.name, ctx.event.value, ctx.request_id)
-        raise EdgeFunctionError(f"edge function {bound.name} failed: {type(exc).__name__}") from None
+        log.exception(
+            "edge function %s failed on %s (request %s)",
+            bound.name,
+            ctx.event.value,
+            ctx.request_id,
+        )
+        raise EdgeFunctionError(
+            f"edge function {bound.name} failed: {type(exc).__name__}"
+        ) from None
     if not isinstance(result, FunctionResponse):
         raise _invalid(bound, ctx, f"returned {type(result).__name__}, not a FunctionResponse")
     return _checked(bound, ctx, result)
@@ -168,5 +188,7 @@ def _checked(bound: Bound, ctx: Context, response: FunctionResponse) -> Function
 
 
 def _invalid(bound: Bound, ctx: Context, why: str) -> EdgeFunctionError:
-    log.error("edge function %s on %s %s (request %s)", bound.name, ctx.event.value, why, ctx.request_id)
+    log.error(
+        "edge function %s on %s %s (request %s)", bound.name, ctx.event.value, why, ctx.request_id
+    )
     return EdgeFunctionError(f"edge function {bound.name} {why}")

@@ -13,7 +13,9 @@ DEFAULT_SECURITY_HEADERS = {
 }
 
 
-def security_headers(ctx: Context, request: FunctionRequest, response: FunctionResponse) -> FunctionResponse:
+def security_headers(
+    ctx: Context, request: FunctionRequest, response: FunctionResponse
+) -> FunctionResponse:
     """viewer-response: add HSTS, nosniff, frame and referrer policies (options override values;
     an empty string removes one), plus `content_security_policy` when configured."""
     headers = dict(DEFAULT_SECURITY_HEADERS)
@@ -50,7 +52,11 @@ def country_redirect(ctx: Context, request: FunctionRequest) -> FunctionRequest 
     prefix = targets.get(ctx.viewer_country)
     if prefix is None:
         return request
-    location = prefix.rstrip("/") + request.uri + (f"?{request.querystring}" if request.querystring else "")
+    location = (
+        prefix.rstrip("/")
+        + request.uri
+        + (f"?{request.querystring}" if request.querystring else "")
+    )
     status = int(ctx.options.get("status", 302))  # type: ignore[arg-type]
     return FunctionResponse(status, {"location": location, "cache-control": "private, max-age=0"})
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from edge.deliver import Reply
 from edge.fill import RequestHook, ResponseHook
 from edge.functions import (
+    READ_ONLY_HEADERS,
     BehaviorFunctions,
     Bound,
     Context,
     Event,
     FunctionRequest,
     FunctionResponse,
-    READ_ONLY_HEADERS,
     run_request,
     run_response,
 )
@@ -69,7 +69,9 @@ class Hooks:
             v.country, bound.options,
         )  # fmt: skip
 
-    def _request(self, event: Event, bound: Bound, request: FunctionRequest) -> FunctionRequest | FunctionResponse:
+    def _request(
+        self, event: Event, bound: Bound, request: FunctionRequest
+    ) -> FunctionRequest | FunctionResponse:
         try:
             return run_request(bound, self._context(event, bound), request)
         except EdgeFunctionError:
@@ -97,7 +99,11 @@ class Hooks:
         out = self._request(Event.VIEWER_REQUEST, bound, self._viewer_view())
         if isinstance(out, FunctionResponse):
             return out
-        self.viewer.path, self.viewer.query, self.viewer.headers = out.uri, out.querystring, out.headers
+        self.viewer.path, self.viewer.query, self.viewer.headers = (
+            out.uri,
+            out.querystring,
+            out.headers,
+        )
         return None
 
     def origin_request(self) -> RequestHook | None:
@@ -106,7 +112,9 @@ class Hooks:
             return None
 
         def hook(request: OriginRequest) -> OriginRequest | tuple[int, dict[str, str], bytes]:
-            view = FunctionRequest(request.method, request.path, request.query, dict(request.headers))
+            view = FunctionRequest(
+                request.method, request.path, request.query, dict(request.headers)
+            )
             out = self._request(Event.ORIGIN_REQUEST, bound, view)
             if isinstance(out, FunctionResponse):
                 return out.status, out.headers, out.body
@@ -121,7 +129,9 @@ class Hooks:
             return None
 
         def hook(status: int, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
-            out = self._response(Event.ORIGIN_RESPONSE, bound, self._viewer_view(), FunctionResponse(status, headers))
+            out = self._response(
+                Event.ORIGIN_RESPONSE, bound, self._viewer_view(), FunctionResponse(status, headers)
+            )
             return out.status, out.headers
 
         return hook
@@ -132,7 +142,9 @@ class Hooks:
         if bound is None:
             return
         kept = {k: v for k, v in reply.headers.items() if k in PROTECTED}
-        view = FunctionResponse(reply.status, {k: v for k, v in reply.headers.items() if k not in kept})
+        view = FunctionResponse(
+            reply.status, {k: v for k, v in reply.headers.items() if k not in kept}
+        )
         out = self._response(Event.VIEWER_RESPONSE, bound, self._viewer_view(), view)
         reply.status = out.status
         reply.headers = {**out.headers, **kept}

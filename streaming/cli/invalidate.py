@@ -39,14 +39,18 @@ def invalidate(
             timeout=10.0,
         ))  # fmt: skip
         batch_id = str(created["id"])
-        console.print(f"invalidation [bold]{batch_id}[/] (#{created['sequence']}): {len(paths)} paths")
+        console.print(
+            f"invalidation [bold]{batch_id}[/] (#{created['sequence']}): {len(paths)} paths"
+        )
         state = created
         deadline = time.monotonic() + timeout
         while wait and state["status"] != "Completed" and time.monotonic() < deadline:
             time.sleep(0.25)
             state = _check(httpx.get(f"{url}/{batch_id}", headers=headers, timeout=10.0))
     except httpx.HTTPError as exc:
-        raise Unavailable(f"control plane {dist.control.url} unreachable: {type(exc).__name__}") from None
+        raise Unavailable(
+            f"control plane {dist.control.url} unreachable: {type(exc).__name__}"
+        ) from None
     edges = state.get("edges", {})
     assert isinstance(edges, dict)
     for pop, edge_state in sorted(edges.items()):

@@ -79,7 +79,9 @@ def read_logs(paths: list[Path], month: str | None) -> dict[tuple[str, str], Usa
                 line = json.loads(raw)
             except ValueError:
                 continue
-            if not isinstance(line, dict) or (month and not str(line.get("date", "")).startswith(month)):
+            if not isinstance(line, dict) or (
+                month and not str(line.get("date", "")).startswith(month)
+            ):
                 continue
             key = (str(line.get("x-distribution-id", "-")), str(line.get("x-edge-location", "-")))
             usage.setdefault(key, Usage()).add(line)
@@ -111,7 +113,7 @@ class Bill:
 
 
 def bill(usage: dict[tuple[str, str], Usage], dist: Distribution, paths: int) -> Bill:
-    """The invoice: egress by the POP's region, requests per 10k, invalidations past the free tier."""
+    """The invoice: egress by POP region, requests per 10k, invalidation paths past the free tier."""
     prices: Pricing = dist.pricing
     regions = {e.pop: e.region for e in dist.edges}
     by_region: Counter[str] = Counter()
@@ -122,14 +124,17 @@ def bill(usage: dict[tuple[str, str], Usage], dist: Distribution, paths: int) ->
     lines = []
     for region, sent in sorted(by_region.items()):
         rate = prices.egress_per_gb.get(region, prices.egress_per_gb.get("*", 0.0))
-        lines.append((f"Data transfer out, {region} (@{rate}/GB)", f"{sent / GIB:.6f} GB", sent / GIB * rate))
+        lines.append(
+            (f"Data transfer out, {region} (@{rate}/GB)", f"{sent / GIB:.6f} GB", sent / GIB * rate)
+        )
     lines.append((
         f"Requests (@{prices.per_10k_requests}/10,000)", f"{requests:,}",
         requests / 10_000 * prices.per_10k_requests,
     ))  # fmt: skip
     billable = max(0, paths - prices.free_invalidation_paths)
     lines.append((
-        f"Invalidation paths ({prices.free_invalidation_paths:,} free, @{prices.invalidation_per_path})",
+        f"Invalidation paths ({prices.free_invalidation_paths:,} free, "
+        f"@{prices.invalidation_per_path})",
         f"{paths:,} ({billable:,} billable)", billable * prices.invalidation_per_path,
     ))  # fmt: skip
     return Bill(lines)
@@ -171,8 +176,18 @@ def run_report(
         console.print_json(json.dumps(out))
         return
     table = Table(title=f"Usage ({month or 'all time'})")
-    for column in ("distribution", "POP", "requests", "bytes", "hit % (req)", "hit % (bytes)", "statuses"):
-        table.add_column(column, justify="right" if column not in ("distribution", "POP") else "left")
+    for column in (
+        "distribution",
+        "POP",
+        "requests",
+        "bytes",
+        "hit % (req)",
+        "hit % (bytes)",
+        "statuses",
+    ):
+        table.add_column(
+            column, justify="right" if column not in ("distribution", "POP") else "left"
+        )
     for (name, pop), u in sorted(usage.items()):
         statuses = " ".join(f"{s}:{n}" for s, n in sorted(u.statuses.items()))
         table.add_row(name, pop, f"{u.requests:,}", f"{u.bytes:,}", f"{u.hit_ratio:.1%}",

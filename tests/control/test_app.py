@@ -28,9 +28,9 @@ def dist():  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(dist(), tmp_path)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://control") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+        yield c
 
 
 @pytest.mark.parametrize(("paths", "reason"), [
@@ -83,12 +83,12 @@ async def test_caller_reference_makes_creation_idempotent(client: httpx.AsyncCli
 async def test_invalidations_survive_a_control_plane_restart(tmp_path: Path) -> None:
     """Batches and edge progress are in SQLite: a new app on the same directory sees them."""
     app = create_app(dist(), tmp_path)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as c:
-            created = (await c.post("/admin/invalidations", json={"paths": ["/a"]}, headers=AUTH)).json()
-            await c.post("/admin/edges/iad/ack", json={"sequence": created["sequence"]}, headers=AUTH)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+        created = (await c.post("/admin/invalidations", json={"paths": ["/a"]}, headers=AUTH)).json()
+        await c.post("/admin/edges/iad/ack", json={"sequence": created["sequence"]}, headers=AUTH)
     again = create_app(dist(), tmp_path)
-    async with again.router.lifespan_context(again):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=again), base_url="http://c") as c:
-            state = (await c.get(f"/admin/invalidations/{created['id']}", headers=AUTH)).json()
+    transport = httpx.ASGITransport(app=again)
+    async with again.router.lifespan_context(again), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+        state = (await c.get(f"/admin/invalidations/{created['id']}", headers=AUTH)).json()
     assert state["paths"] == ["/a"] and state["edges"] == {"iad": "Completed", "fra": "InProgress"}

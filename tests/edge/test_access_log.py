@@ -10,7 +10,15 @@ import httpx
 import pytest
 
 from edge.access_log import FIELDS, encode
-from tests.edge.stack import Answer, EdgeStack, ScriptedOrigin, edge_doc, edge_stack, scripted_origin, wait_for
+from tests.edge.stack import (
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from tests.access import key_group
-from tests.edge.stack import Answer, EdgeStack, ScriptedOrigin, edge_doc, edge_stack, scripted_origin
+from tests.edge.stack import (
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,14 @@ from edge.functions import (
 from edge.functions.builtin import country_redirect, index_rewrite, security_headers, strip_prefix
 from streaming.config import Behavior, EdgeFunctionRef
 from streaming.errors import ConfigError, EdgeFunctionError
-from tests.edge.stack import Answer, EdgeStack, ScriptedOrigin, edge_doc, edge_stack, scripted_origin
+from tests.edge.stack import (
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+)
 
 
 def ctx(event: Event = Event.VIEWER_REQUEST, country: str | None = None, **options: Any) -> Context:

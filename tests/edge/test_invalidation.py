@@ -16,7 +16,16 @@ from edge.cache.tiers import TieredCache
 from edge.invalidation import Invalidator, matcher
 from edge.metrics import EdgeMetrics
 from streaming.cli.supervisor import cli_argv, free_port
-from tests.edge.stack import AUTH, Answer, EdgeStack, ScriptedOrigin, edge_doc, edge_stack, scripted_origin, wait_for
+from tests.edge.stack import (
+    AUTH,
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+    wait_for,
+)
 
 
 def test_paths_match_exactly_or_by_trailing_wildcard() -> None:

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.edge.stack import Answer, EdgeStack, ScriptedOrigin, edge_doc, edge_stack, scripted_origin
+from tests.edge.stack import (
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+)
 
 pytestmark = pytest.mark.e2e
 SEGMENT = {"content-type": "video/mp2t", "cache-control": "max-age=600"}

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.edge.stack import Answer, EdgeStack, ScriptedOrigin, Seen, edge_doc, edge_stack, scripted_origin
+from tests.edge.stack import (
+    Answer,
+    EdgeStack,
+    ScriptedOrigin,
+    Seen,
+    edge_doc,
+    edge_stack,
+    scripted_origin,
+)
 
 pytestmark = pytest.mark.e2e
 
