@@ -20,6 +20,8 @@ async def relay(
     """Forward one request and stream the answer back, Set-Cookie included; nothing is stored."""
     if receive is not None and viewer.method not in BODYLESS:
         request.body = request_body(receive)
+        if length := viewer.headers.get("content-length"):  # else the origin gets it chunked
+            request.headers["content-length"] = length
     hook = hooks.origin_request()
     if hook is not None:
         outcome = hook(request)

@@ -52,6 +52,7 @@ def test_every_method_and_the_body_reach_the_origin_without_the_prefix(stack: Ed
     sent = origin.seen("/videos")
     assert [s.method for s in sent] == ["POST", "PUT", "PATCH", "DELETE", "GET"]
     assert all(s.query == "page=2" and s.headers["authorization"] == "Bearer t" for s in sent)
+    assert sent[0].headers["content-length"] == str(len(body))
 
 
 def test_api_answers_are_never_cached_and_keep_set_cookie(stack: EdgeStack, origin: ScriptedOrigin) -> None:
