@@ -133,6 +133,12 @@ async function main() {
       $('signin-button').disabled = false;
     }
   });
+  const edgeHost = new URL(config.edges[0].url).hostname;
+  if (stream.private && location.hostname !== edgeHost) {
+    // Cookies belong to a host name: ones set for this page's host never reach the edges.
+    banner('info', `Signed cookies are per host name: open this page on ${edgeHost} (the edges' host), ` +
+      `e.g. ${location.protocol}//${edgeHost}:${location.port}${location.pathname}${location.search}`);
+  }
   if (stream.private && config.login && !signedIn(stream.cid)) {
     $('signin').classList.add('show');
     $('status').textContent = 'sign in to play';
