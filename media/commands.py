@@ -82,7 +82,9 @@ def _filter_graph(job: PackageJob) -> str:
     for i, rung in enumerate(job.rungs):
         parts.append(f"[s{i}]scale=-2:{rung.height}:flags=bicubic,format=yuv420p[v{i}]")
     if job.thumbnails:
-        grid = thumbnails.sprite_grid(job.info.duration, job.info.display_width, job.info.display_height)
+        grid = thumbnails.sprite_grid(
+            job.info.duration, job.info.display_width, job.info.display_height
+        )
         at = thumbnails.poster_time(job.info.duration)
         parts.append(
             f"[s{n}]trim=start={at},setpts=PTS-STARTPTS,"
@@ -176,7 +178,18 @@ def live(job: LiveJob) -> list[str]:
     for i, (rung, out) in enumerate(zip(job.rungs, job.out_dirs, strict=True)):
         argv += ["-map", f"[v{i}]"]
         if job.has_audio:
-            argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ac", "2", "-ar", "48000"]
+            argv += [
+                "-map",
+                audio,
+                "-c:a",
+                "aac",
+                "-b:a",
+                f"{rung.audio_kbps}k",
+                "-ac",
+                "2",
+                "-ar",
+                "48000",
+            ]
         argv += [
             "-c:v", "libx264", "-preset", job.preset, "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL,
             "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",

@@ -72,7 +72,11 @@ def media_playlist(segments: list[tuple[int, float]], duration: int) -> str:
     ]
     for number, seconds in segments:
         started = datetime.fromtimestamp(number * duration, UTC)
-        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{started.isoformat(timespec='milliseconds')}".replace("+00:00", "Z"))
+        lines.append(
+            f"#EXT-X-PROGRAM-DATE-TIME:{started.isoformat(timespec='milliseconds')}".replace(
+                "+00:00", "Z"
+            )
+        )
         lines.append(f"#EXTINF:{seconds:.3f},")
         lines.append(f"{number}.ts")
     return "\n".join(lines) + "\n"
@@ -105,11 +109,14 @@ class Channel:
 
     async def run(self) -> None:
         """(Re)start ffmpeg at each next segment boundary; publish and expire segments meanwhile."""
-        await anyio.to_thread.run_sync(self._prepare)
+        prepared = False
         failures = 0
         while True:
             started = time.monotonic()
             try:
+                if not prepared:  # a missing source file is retried, not fatal to the origin
+                    await anyio.to_thread.run_sync(self._prepare)
+                    prepared = True
                 await self._run_once()
             except StreamingError as exc:
                 self.last_error = exc.detail
@@ -200,7 +207,12 @@ class Channel:
             audio = rung.audio_kbps if self._has_audio else 0
             width = max(2, round(rung.height * self._aspect / 2) * 2)
             renditions.append(
-                Rendition(rung, width, (rung.maxrate_kbps + audio) * 1000, (rung.video_kbps + audio) * 1000)
+                Rendition(
+                    rung,
+                    width,
+                    (rung.maxrate_kbps + audio) * 1000,
+                    (rung.video_kbps + audio) * 1000,
+                )
             )
         return master_playlist(renditions, float(self.spec.frame_rate), self._has_audio)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from media.ladder import Rung, ladder_for
 from media.probe import MediaInfo
 from streaming.hls import MASTER_NAME
 
+_EXTINF = re.compile(r"^#EXTINF:([0-9.]+)", re.M)
 PRIVATE_DIR = "_private"  # never matches a servable file name (they start with [A-Za-z0-9])
 KEY_FILE = f"{PRIVATE_DIR}/aes.key"
 
@@ -156,12 +158,17 @@ async def package(
     grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
     write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
     renditions = [measure(out_dir / r.name, r, info) for r in rungs]
-    write_atomic(out_dir / MASTER_NAME, master_playlist(renditions, info.frame_rate, info.has_audio))
+    write_atomic(
+        out_dir / MASTER_NAME, master_playlist(renditions, info.frame_rate, info.has_audio)
+    )
     return renditions
 
 
 async def _follow(
-    out_dir: Path, rungs: tuple[Rung, ...], info: MediaInfo, on_progress: Callable[[float], None] | None
+    out_dir: Path,
+    rungs: tuple[Rung, ...],
+    info: MediaInfo,
+    on_progress: Callable[[float], None] | None,
 ) -> None:
     """While ffmpeg runs: report progress from the playlists and publish a provisional master
     once every rung lists a segment. (ffmpeg's own -progress stalls until the sprite sheet,
@@ -171,7 +178,8 @@ async def _follow(
         playlists = [out_dir / r.name / commands.PLAYLIST_NAME for r in rungs]
         texts = [p.read_text(encoding="utf-8") if p.exists() else "" for p in playlists]
         if on_progress and info.duration > 0:
-            packaged = min(sum(s.duration or 0 for s in m3u8.loads(text).segments) for text in texts)
+            # A regex, not a playlist parser: this runs five times a second on long playlists.
+            packaged = min(sum(float(d) for d in _EXTINF.findall(text)) for text in texts)
             on_progress(min(0.99, packaged / info.duration))
         if not published and all("#EXTINF" in text for text in texts):
             renditions = [measure(out_dir / r.name, r, info) for r in rungs]

@@ -50,9 +50,7 @@ def probe(path: Path) -> MediaInfo:
                 raise UnsupportedMedia("the upload is a text file, not a video")
             # Still images demux as a one-frame video; a real video has a duration.
             duration = _duration(container, video)
-            if video.codec_context.name in IMAGE_CODECS and (
-                duration is None or duration < 0.5
-            ):
+            if video.codec_context.name in IMAGE_CODECS and (duration is None or duration < 0.5):
                 raise UnsupportedMedia("the upload is an image, not a video")
             if duration is None or duration <= 0:
                 raise UnsupportedMedia("the upload has no measurable duration")
@@ -75,7 +73,9 @@ def probe(path: Path) -> MediaInfo:
         raise UnsupportedMedia(f"not a readable video ({reason})") from None
 
 
-def _duration(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> float | None:
+def _duration(
+    container: av.container.InputContainer, video: av.video.stream.VideoStream
+) -> float | None:
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
     if container.duration is not None:

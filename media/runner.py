@@ -25,7 +25,9 @@ def ffmpeg_binary(configured: str = "") -> str:
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError) as exc:
-        raise ConfigError(f"no ffmpeg available (install imageio-ffmpeg or set origin.ffmpeg): {exc}") from None
+        raise ConfigError(
+            f"no ffmpeg available (install imageio-ffmpeg or set origin.ffmpeg): {exc}"
+        ) from None
 
 
 async def run(

@@ -19,6 +19,8 @@ async def make_clip(
 ) -> Path:
     """Synthesize a test-pattern clip with a tone into `out` and return its path."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    argv = commands.sample_clip(out, seconds=seconds, width=width, height=height, rate=rate, audio=audio)
+    argv = commands.sample_clip(
+        out, seconds=seconds, width=width, height=height, rate=rate, audio=audio
+    )
     await runner.run(binary, argv)
     return out

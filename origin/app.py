@@ -53,13 +53,25 @@ def create_app(
     channels = {
         c.name: Channel(
             binary,
-            ChannelSpec(c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate),
+            ChannelSpec(
+                c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate
+            ),
             live_root / c.name,
         )
         for c in dist.live_channels
     }
     ctx = OriginContext(
-        dist, settings, root, jobs, store, work, uploads, pool, replicator, channels, FileStore(live_root)
+        dist,
+        settings,
+        root,
+        jobs,
+        store,
+        work,
+        uploads,
+        pool,
+        replicator,
+        channels,
+        FileStore(live_root),
     )
 
     @asynccontextmanager

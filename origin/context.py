@@ -41,7 +41,9 @@ class OriginContext:
         if self.store.shared:
             try:
                 stat = await self.store.stat(video_id, MANIFEST_NAME)
-                body = b"".join([c async for c in self.store.read(video_id, MANIFEST_NAME, 0, stat.size - 1)])
+                body = b"".join(
+                    [c async for c in self.store.read(video_id, MANIFEST_NAME, 0, stat.size - 1)]
+                )
                 manifest = json.loads(body)
             except (NotFound, ValueError):
                 pass

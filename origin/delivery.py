@@ -75,7 +75,9 @@ async def serve(
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD" or obj.size == 0:
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(store.read(video_id, relpath, start, end), status_code=status, headers=headers)
+    return StreamingResponse(
+        store.read(video_id, relpath, start, end), status_code=status, headers=headers
+    )
 
 
 def delivery_router(ctx: OriginContext) -> APIRouter:
@@ -98,7 +100,9 @@ def delivery_router(ctx: OriginContext) -> APIRouter:
         job = await ctx.job(video_id)
         if job.encryption != "aes-128" or job.state not in (State.PACKAGING, State.READY):
             raise NotFound(f"video {video_id} has no key")
-        return await serve(request, ctx.files_of(job), job.id, KEY_FILE, KEY_POLICY, served_as="key.key")
+        return await serve(
+            request, ctx.files_of(job), job.id, KEY_FILE, KEY_POLICY, served_as="key.key"
+        )
 
     @router.get("/live")
     async def live_channels() -> dict[str, object]:

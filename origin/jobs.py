@@ -73,7 +73,9 @@ class JobStore:
         for column in ("encryption", "source"):  # databases written before these columns
             if column not in present:
                 default = "none" if column == "encryption" else "local"
-                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'")
+                self._db.execute(
+                    f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'"
+                )
 
     def close(self) -> None:
         self._db.close()
@@ -90,11 +92,16 @@ class JobStore:
         return self.get(job_id)  # type: ignore[return-value]
 
     def get(self, job_id: str) -> Job | None:
-        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)
+        ).fetchone()
         return _job(row) if row else None
 
     def list(self) -> list[Job]:
-        return [_job(r) for r in self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY created")]
+        return [
+            _job(r)
+            for r in self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY created")
+        ]
 
     def update(
         self, job_id: str, *, state: State | None = None, progress: float | None = None,
@@ -129,7 +136,9 @@ class JobStore:
         """Jobs a crash left in `packaging` go back to the queue; returns their ids."""
         ids = [
             r[0]
-            for r in self._db.execute("SELECT id FROM jobs WHERE state = ?", (State.PACKAGING.value,))
+            for r in self._db.execute(
+                "SELECT id FROM jobs WHERE state = ?", (State.PACKAGING.value,)
+            )
         ]
         for job_id in ids:
             self.update(job_id, state=State.QUEUED, progress=0.0)

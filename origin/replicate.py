@@ -66,7 +66,9 @@ class Replicator:
                 log.info("%s %s on %s: done", what, video_id, peer.id)
                 return
             except (httpx.HTTPError, OSError) as exc:
-                log.warning("%s %s on %s failed (%s), attempt %d", what, video_id, peer.id, exc, attempt)
+                log.warning(
+                    "%s %s on %s failed (%s), attempt %d", what, video_id, peer.id, exc, attempt
+                )
                 await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
         log.error("gave up %s %s on %s", what, video_id, peer.id)
 
@@ -89,7 +91,9 @@ class Replicator:
             response = await self._client.put(url, content=body, headers=auth)
             response.raise_for_status()
         commit = {"filename": job.filename, "size": job.size, "files": files}
-        response = await self._client.post(f"{peer.url}/replicas/{video_id}/commit", json=commit, headers=auth)
+        response = await self._client.post(
+            f"{peer.url}/replicas/{video_id}/commit", json=commit, headers=auth
+        )
         response.raise_for_status()
 
     async def receive_file(self, video_id: str, relpath: str, chunks: object) -> None:
@@ -110,7 +114,9 @@ class Replicator:
         staged = self.staging / video_id
         missing = [f for f in files if not (staged / replica_file(f)).is_file()]
         if missing:
-            raise NotFound(f"replica of {video_id} is missing {len(missing)} files, e.g. {missing[0]}")
+            raise NotFound(
+                f"replica of {video_id} is missing {len(missing)} files, e.g. {missing[0]}"
+            )
         if self.jobs.get(video_id) is not None:
             shutil.rmtree(staged, ignore_errors=True)
             return

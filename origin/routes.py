@@ -43,8 +43,15 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         """Stream a multipart upload to disk and queue it; packaging runs in the background."""
         require_admin(request, token)
         video_id = paths.new_video_id()
-        received = await ingest.receive(request, ctx.pool.source(video_id), ctx.settings.max_upload_bytes)
-        ctx.jobs.create(video_id, received.filename, received.size, encryption=encryption or ctx.settings.encryption)
+        received = await ingest.receive(
+            request, ctx.pool.source(video_id), ctx.settings.max_upload_bytes
+        )
+        ctx.jobs.create(
+            video_id,
+            received.filename,
+            received.size,
+            encryption=encryption or ctx.settings.encryption,
+        )
         ctx.pool.notify()
         return _accepted(video_id)
 
@@ -83,7 +90,9 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         if size > ctx.settings.max_upload_bytes:
             await ctx.uploads.delete_upload(job.id)
             ctx.jobs.update(job.id, state=State.FAILED, error="the upload exceeds the size limit")
-            raise PayloadTooLarge(f"upload of {size} bytes exceeds the limit of {ctx.settings.max_upload_bytes}")
+            raise PayloadTooLarge(
+                f"upload of {size} bytes exceeds the limit of {ctx.settings.max_upload_bytes}"
+            )
         ctx.jobs.update(job.id, state=State.QUEUED, size=size)
         ctx.pool.notify()
         return _accepted(job.id)

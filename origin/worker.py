@@ -122,7 +122,11 @@ class WorkerPool:
             info = await anyio.to_thread.run_sync(probe, source)
             # A re-run starts from a clean directory: nothing half-published survives a crash.
             shutil.rmtree(out_dir, ignore_errors=True)
-            encryption = Encryption(secrets.token_bytes(16), key_uri(job.id)) if job.encryption == "aes-128" else None
+            encryption = (
+                Encryption(secrets.token_bytes(16), key_uri(job.id))
+                if job.encryption == "aes-128"
+                else None
+            )
             await self._package(source, out_dir, info, progress, encryption)
             manifest = {
                 "id": job.id, "filename": job.filename, "size": job.size, "created": job.created,
@@ -139,6 +143,9 @@ class WorkerPool:
             self._fail(job.id, f"internal error: {exc}", out_dir)
             return
         self.jobs.update(job.id, state=State.READY, progress=1.0)
+        if self.work is not self.store:
+            # Only now: until the job is ready its files are served from this copy.
+            shutil.rmtree(out_dir, ignore_errors=True)
         if job.source == "storage":
             self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
         log.info("job %s ready in %.1fs", job.id, time.monotonic() - started)
@@ -149,7 +156,9 @@ class WorkerPool:
         source = self.source(job.id)
         if job.source == "storage" and not source.exists():
             if self._direct is None:
-                raise StreamingError("the upload is in object storage but no S3 backend is configured")
+                raise StreamingError(
+                    "the upload is in object storage but no S3 backend is configured"
+                )
             await self._direct.download_upload(job.id, source)
         return source
 
@@ -166,6 +175,8 @@ def ffmpeg_packager(binary: str, segment_duration: float) -> PackageFn:
         source: Path, out_dir: Path, info: MediaInfo, progress: Callable[[float], None],
         encryption: Encryption | None,
     ) -> object:  # fmt: skip
-        return await packager.package(binary, source, out_dir, info, segment_duration, progress, encryption)
+        return await packager.package(
+            binary, source, out_dir, info, segment_duration, progress, encryption
+        )
 
     return run

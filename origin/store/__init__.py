@@ -68,8 +68,7 @@ class DirectUploads(Protocol):
         """Stream the uploaded source to a local file for probing and packaging."""
         ...
 
-    async def delete_upload(self, video_id: str) -> None:
-        ...
+    async def delete_upload(self, video_id: str) -> None: ...
 
 
 def open_store(settings: StorageSettings, root: Path) -> tuple[Store, DirectUploads | None]:

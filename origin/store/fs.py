@@ -41,7 +41,9 @@ class FileStore:
             raise NotFound(f"{video_id}/{relpath} not found") from None
         if not (st.st_mode & 0o100000):
             raise NotFound(f"{video_id}/{relpath} not found")
-        return StoredObject(size=st.st_size, mtime=st.st_mtime, etag=f'"{st.st_size:x}-{st.st_mtime_ns:x}"')
+        return StoredObject(
+            size=st.st_size, mtime=st.st_mtime, etag=f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        )
 
     async def read(self, video_id: str, relpath: str, start: int, end: int) -> AsyncIterator[bytes]:
         path = self._path(video_id, relpath)
@@ -58,7 +60,9 @@ class FileStore:
     async def files(self, video_id: str) -> list[str]:
         base = self.root / video_id
         return sorted(
-            str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")
+            str(p.relative_to(base))
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
         )
 
     async def publish(self, video_id: str, local_dir: Path) -> None:
@@ -69,4 +73,6 @@ class FileStore:
             os.replace(local_dir, target)
 
     async def delete(self, video_id: str) -> None:
-        await anyio.to_thread.run_sync(lambda: shutil.rmtree(self.root / video_id, ignore_errors=True))
+        await anyio.to_thread.run_sync(
+            lambda: shutil.rmtree(self.root / video_id, ignore_errors=True)
+        )

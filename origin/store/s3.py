@@ -7,7 +7,6 @@ the bytes asked for; botocore's errors become NotFound/Unavailable here and nowh
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,7 +85,9 @@ class S3Store:
                 pass
 
     async def stat(self, video_id: str, relpath: str) -> StoredObject:
-        head = await self._call(self.client.head_object, Bucket=self.bucket, Key=self._key(video_id, relpath))
+        head = await self._call(
+            self.client.head_object, Bucket=self.bucket, Key=self._key(video_id, relpath)
+        )
         return StoredObject(
             size=int(head["ContentLength"]),
             mtime=head["LastModified"].timestamp(),
@@ -107,7 +108,9 @@ class S3Store:
 
     async def _keys(self, prefix: str) -> list[str]:
         def list_all() -> list[str]:
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
             return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
         return await self._call(list_all)
@@ -117,8 +120,10 @@ class S3Store:
         return sorted(key[len(base) :] for key in await self._keys(base))
 
     async def publish(self, video_id: str, local_dir: Path) -> None:
-        """Upload every file, the manifest last, then drop the local work copy."""
-        files = sorted(p for p in local_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        """Upload every file, the manifest last (the caller drops the local copy once ready)."""
+        files = sorted(
+            p for p in local_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
         manifest = [p for p in files if p.relative_to(local_dir).as_posix() == MANIFEST_NAME]
         limit = asyncio.Semaphore(PARALLEL_PUTS)
 
@@ -133,7 +138,6 @@ class S3Store:
         await asyncio.gather(*(put(p) for p in files if p not in manifest))
         for path in manifest:
             await put(path)
-        await anyio.to_thread.run_sync(lambda: shutil.rmtree(local_dir, ignore_errors=True))
 
     async def delete(self, video_id: str) -> None:
         keys = await self._keys(self._key(video_id))
@@ -156,7 +160,9 @@ class S3Store:
 
     async def upload_size(self, video_id: str) -> int | None:
         try:
-            head = await self._call(self.client.head_object, Bucket=self.bucket, Key=self._upload_key(video_id))
+            head = await self._call(
+                self.client.head_object, Bucket=self.bucket, Key=self._upload_key(video_id)
+            )
         except NotFound:
             return None
         return int(head["ContentLength"])
@@ -165,9 +171,14 @@ class S3Store:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.part")
         await self._call(
-            self.client.download_file, Bucket=self.bucket, Key=self._upload_key(video_id), Filename=str(partial)
+            self.client.download_file,
+            Bucket=self.bucket,
+            Key=self._upload_key(video_id),
+            Filename=str(partial),
         )
         partial.replace(dest)
 
     async def delete_upload(self, video_id: str) -> None:
-        await self._call(self.client.delete_object, Bucket=self.bucket, Key=self._upload_key(video_id))
+        await self._call(
+            self.client.delete_object, Bucket=self.bucket, Key=self._upload_key(video_id)
+        )

@@ -23,7 +23,9 @@ def _tone(seconds: float) -> list[str]:
     return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
 
 
-def clip(ffmpeg: str, out: Path, size: str, seconds: float = 3, audio: bool = True, rate: int = 25) -> Path:
+def clip(
+    ffmpeg: str, out: Path, size: str, seconds: float = 3, audio: bool = True, rate: int = 25
+) -> Path:
     """An ordinary H.264/AAC MP4, encoded ultrafast."""
     argv = _testsrc(size, rate, seconds) + (_tone(seconds) if audio else [])
     argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -39,7 +41,17 @@ def no_audio(ffmpeg: str, out: Path) -> Path:
 def odd_dimensions(ffmpeg: str, out: Path) -> Path:
     """321x181: 4:4:4 H.264 allows odd sizes; 4:2:0 renditions must not have them."""
     argv = _testsrc("320x180", 25, 3) + _tone(3) + ["-vf", "scale=321:181"]
-    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", "-c:a", "aac", "-shortest"]
+    argv += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv444p",
+        "-c:a",
+        "aac",
+        "-shortest",
+    ]
     _run(ffmpeg, argv + [str(out)])
     return out
 
@@ -55,7 +67,17 @@ def variable_frame_rate(ffmpeg: str, out: Path) -> Path:
     """30 fps for one second, then every third frame only: irregular frame durations."""
     argv = _testsrc("320x180", 30, 3) + _tone(3)
     argv += ["-vf", r"select='not(mod(n\,3))+lt(n\,30)'", "-fps_mode", "vfr"]
-    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]
+    argv += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+    ]
     _run(ffmpeg, argv + [str(out)])
     return out
 
@@ -63,7 +85,17 @@ def variable_frame_rate(ffmpeg: str, out: Path) -> Path:
 def ten_bit_422(ffmpeg: str, out: Path) -> Path:
     """ProRes 422 10-bit in a .mov, the usual camera/editing master."""
     argv = _testsrc("320x180", 25, 3) + _tone(3)
-    argv += ["-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le", "-c:a", "pcm_s16le", "-shortest"]
+    argv += [
+        "-c:v",
+        "prores_ks",
+        "-profile:v",
+        "2",
+        "-pix_fmt",
+        "yuv422p10le",
+        "-c:a",
+        "pcm_s16le",
+        "-shortest",
+    ]
     _run(ffmpeg, argv + [str(out)])
     return out
 

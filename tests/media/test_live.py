@@ -48,7 +48,9 @@ def ffmpeg_children(marker: Path) -> list[int]:
     return found
 
 
-def test_channel_restarts_after_ffmpeg_dies_and_never_lists_a_gap(ffmpeg: str, tmp_path: Path) -> None:
+def test_channel_restarts_after_ffmpeg_dies_and_never_lists_a_gap(
+    ffmpeg: str, tmp_path: Path
+) -> None:
     """Killing the channel's ffmpeg starts a new run; the playlist continues with later numbers
     and lists only consecutive segments; stale files of an earlier process are expired at start."""
     root = tmp_path / "news"
@@ -67,7 +69,9 @@ def test_channel_restarts_after_ffmpeg_dies_and_never_lists_a_gap(ffmpeg: str, t
             for pid in ffmpeg_children(root):
                 os.kill(pid, signal.SIGKILL)
             newest = first.segments[-1].uri
-            after = await wait_playlist(playlist, lambda p: newest not in [s.uri for s in p.segments])
+            after = await wait_playlist(
+                playlist, lambda p: newest not in [s.uri for s in p.segments]
+            )
             return first, after, channel
         finally:
             running.cancel()

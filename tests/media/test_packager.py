@@ -50,7 +50,9 @@ def sd_encrypted(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Packa
     """A 3 s 640x360 source, packaged with AES-128."""
     work = tmp_path_factory.mktemp("sd")
     source = sources.clip(ffmpeg, work / "360.mp4", "640x360")
-    return package(ffmpeg, source, work / "out", encryption=packager.Encryption(KEY, "/drm/v123/key"))
+    return package(
+        ffmpeg, source, work / "out", encryption=packager.Encryption(KEY, "/drm/v123/key")
+    )
 
 
 def test_720p_source_gets_720_480_360_never_upscaled(hd: Packaged) -> None:
@@ -67,7 +69,9 @@ def test_master_attributes_match_the_encoded_renditions(hd: Packaged) -> None:
         first = sorted(rung_dir.glob("seg_*.ts"))[0]
         stream = video_stream(first)
         assert info.resolution == (stream.codec_context.width, stream.codec_context.height)
-        assert stream.codec_context.profile == "High" and stream.codec_context.format.name == "yuv420p"
+        assert (
+            stream.codec_context.profile == "High" and stream.codec_context.format.name == "yuv420p"
+        )
         assert info.codecs == "avc1.640028,mp4a.40.2"
         assert info.frame_rate == 25
         assert info.bandwidth >= info.average_bandwidth > 0
@@ -107,7 +111,11 @@ def test_aes128_segments_decrypt_with_the_key_and_playlist_iv(sd_encrypted: Pack
     assert (sd_encrypted.out / packager.KEY_FILE).read_bytes() == KEY
     assert not (sd_encrypted.out / packager.PRIVATE_DIR / "keyinfo.txt").exists()
     for index, segment in enumerate(media.segments):
-        iv = bytes.fromhex(key.iv[2:]) if key.iv else (media.media_sequence + index).to_bytes(16, "big")
+        iv = (
+            bytes.fromhex(key.iv[2:])
+            if key.iv
+            else (media.media_sequence + index).to_bytes(16, "big")
+        )
         data = (sd_encrypted.out / "360p" / segment.uri).read_bytes()
         assert data[0] != 0x47  # really encrypted
         decryptor = Cipher(algorithms.AES(KEY), modes.CBC(iv)).decryptor()
@@ -177,7 +185,9 @@ ODD = ["no audio", "odd dimensions", "rotation metadata", "variable frame rate",
 
 
 @pytest.mark.parametrize("kind", ODD)
-def test_awkward_sources_become_8bit_420_h264(kind: str, ffmpeg: str, odd_inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_awkward_sources_become_8bit_420_h264(
+    kind: str, ffmpeg: str, odd_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     """Every rendition is H.264 High, yuv420p, even-sized, in the display orientation."""
     packaged = package(ffmpeg, odd_inputs[kind], tmp_path / "out")
     info = probe(odd_inputs[kind])

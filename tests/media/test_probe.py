@@ -19,7 +19,9 @@ REASONS = {
 
 
 @pytest.mark.parametrize("kind", sorted(REASONS))
-def test_probe_rejects_non_video_with_a_readable_reason(kind: str, bad_inputs: dict[str, Path]) -> None:
+def test_probe_rejects_non_video_with_a_readable_reason(
+    kind: str, bad_inputs: dict[str, Path]
+) -> None:
     """Text, noise, a still image, a truncated MP4 and an empty file raise UnsupportedMedia."""
     with pytest.raises(UnsupportedMedia) as caught:
         probe(bad_inputs[kind])

@@ -46,16 +46,19 @@ def origin_app(tmp_path: Path) -> OriginFactory:
     """Start an in-process origin for region us-east: `async with origin_app(**doc) as o:`."""
 
     @asynccontextmanager
-    async def start(region: str = "us-east", data: Path | None = None, **doc: Any) -> AsyncIterator[RunningOrigin]:
+    async def start(
+        region: str = "us-east", data: Path | None = None, **doc: Any
+    ) -> AsyncIterator[RunningOrigin]:
         dist = distribution(**doc)
         app = create_app(dist, region, data or tmp_path / region)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://origin.test") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://origin.test"
+            ) as client:
                 yield RunningOrigin(app, client)
 
     return start
-
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +81,15 @@ def origin_processes(tmp: Path, doc: dict[str, Any]) -> Iterator[Supervisor]:
 
 
 def start_origin(sup: Supervisor, config: Path, region: str, url: str, tmp: Path) -> Child:
-    argv = cli_argv("origin", "--config", str(config), "--region", region, "--data", str(tmp / "origin" / region))
+    argv = cli_argv(
+        "origin",
+        "--config",
+        str(config),
+        "--region",
+        region,
+        "--data",
+        str(tmp / "origin" / region),
+    )
     return sup.start(f"origin-{region}", argv, f"{url}/healthz")
 
 

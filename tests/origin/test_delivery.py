@@ -28,7 +28,9 @@ pytestmark = pytest.mark.anyio
         (Kind.KEY, State.READY, "private, no-store"),
     ],
 )
-def test_cache_policy_keeps_changing_playlists_short(kind: Kind, state: State, expected: str) -> None:
+def test_cache_policy_keeps_changing_playlists_short(
+    kind: Kind, state: State, expected: str
+) -> None:
     """EVENT playlists: at most half the 4 s target; final ones long; segments immutable; keys never."""
     assert cache_policy(kind, state, 4.0) == expected
 
@@ -40,7 +42,9 @@ def test_live_playlists_live_at_most_half_a_target_duration() -> None:
     assert live_cache_policy(Kind.SEGMENT, 2).endswith("immutable")
 
 
-async def test_ready_video_headers_validators_ranges_and_head(origin_app: OriginFactory, clip: Path) -> None:
+async def test_ready_video_headers_validators_ranges_and_head(
+    origin_app: OriginFactory, clip: Path
+) -> None:
     """Content types per kind, ETag → 304, Range → 206 with Content-Range, HEAD without a body."""
     async with origin_app() as o:
         video_id = (await upload(o, clip)).json()["id"]
@@ -59,25 +63,37 @@ async def test_ready_video_headers_validators_ranges_and_head(origin_app: Origin
 
         again = await o.client.get(segment_path, headers={"if-none-match": segment.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
-        since = await o.client.get(segment_path, headers={"if-modified-since": segment.headers["last-modified"]})
+        since = await o.client.get(
+            segment_path, headers={"if-modified-since": segment.headers["last-modified"]}
+        )
         assert since.status_code == 304
 
         part = await o.client.get(segment_path, headers={"range": "bytes=188-375"})
         assert part.status_code == 206 and part.content == segment.content[188:376]
         assert part.headers["content-range"] == f"bytes 188-375/{len(segment.content)}"
-        beyond = await o.client.get(segment_path, headers={"range": f"bytes={len(segment.content)}-"})
+        beyond = await o.client.get(
+            segment_path, headers={"range": f"bytes={len(segment.content)}-"}
+        )
         assert beyond.status_code == 416
 
         head = await o.client.head(segment_path)
         assert head.status_code == 200 and head.content == b""
         assert head.headers["content-length"] == str(len(segment.content))
 
-        for name, ctype in (("poster.jpg", "image/jpeg"), ("thumbnails.jpg", "image/jpeg"), ("thumbnails.vtt", "text/vtt")):
+        for name, ctype in (
+            ("poster.jpg", "image/jpeg"),
+            ("thumbnails.jpg", "image/jpeg"),
+            ("thumbnails.vtt", "text/vtt"),
+        ):
             thumb = await o.client.get(f"{base}/{name}")
-            assert thumb.status_code == 200 and thumb.headers["content-type"].startswith(ctype), name
+            assert thumb.status_code == 200 and thumb.headers["content-type"].startswith(ctype), (
+                name
+            )
 
 
-async def test_encrypted_video_key_is_private_and_only_for_encrypted_videos(origin_app: OriginFactory, clip: Path) -> None:
+async def test_encrypted_video_key_is_private_and_only_for_encrypted_videos(
+    origin_app: OriginFactory, clip: Path
+) -> None:
     """/drm/{id}/key returns the 16-byte key with no-store; a clear video has no key (404)."""
     async with origin_app() as o:
         secret = (await upload(o, clip, "?encryption=aes-128")).json()["id"]
@@ -91,4 +107,6 @@ async def test_encrypted_video_key_is_private_and_only_for_encrypted_videos(orig
         media = m3u8.loads((await o.client.get(f"/hls/{secret}/{master.playlists[0].uri}")).text)
         assert media.keys[-1].uri == f"/drm/{secret}/key"
         assert (await o.client.get(f"/drm/{clear}/key")).status_code == 404
-        assert (await o.client.get("/videos", headers=AUTH)).json()["videos"][0]["encryption"] == "aes-128"
+        assert (await o.client.get("/videos", headers=AUTH)).json()["videos"][0][
+            "encryption"
+        ] == "aes-128"

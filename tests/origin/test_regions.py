@@ -32,15 +32,21 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 
 
 def every_path(base: str, video_id: str) -> list[str]:
-    extras = [f"/hls/{video_id}/{name}" for name in ("poster.jpg", "thumbnails.jpg", "thumbnails.vtt")]
+    extras = [
+        f"/hls/{video_id}/{name}" for name in ("poster.jpg", "thumbnails.jpg", "thumbnails.vtt")
+    ]
     return hls_paths(base, f"/hls/{video_id}/master.m3u8") + extras
 
 
-def test_replica_region_serves_every_file_byte_identical(regions: tuple[str, str], clip: Path) -> None:
+def test_replica_region_serves_every_file_byte_identical(
+    regions: tuple[str, str], clip: Path
+) -> None:
     """After replication eu-west serves playlists, segments, poster, sprite, VTT and key identically."""
     east, west = regions
     with clip.open("rb") as fh:
-        response = httpx.post(f"{east}/videos?encryption=aes-128", files={"file": ("c.mp4", fh)}, headers=AUTH)
+        response = httpx.post(
+            f"{east}/videos?encryption=aes-128", files={"file": ("c.mp4", fh)}, headers=AUTH
+        )
     video_id = response.json()["id"]
     wait_state(east, video_id)
     wait_state(west, video_id)
@@ -51,7 +57,9 @@ def test_replica_region_serves_every_file_byte_identical(regions: tuple[str, str
     assert httpx.get(f"{west}/videos/{video_id}").json()["encryption"] == "aes-128"
 
 
-def test_delete_in_one_region_removes_the_video_everywhere(regions: tuple[str, str], clip: Path) -> None:
+def test_delete_in_one_region_removes_the_video_everywhere(
+    regions: tuple[str, str], clip: Path
+) -> None:
     """DELETE on the packaging origin also removes the replica in the other region."""
     east, west = regions
     video_id = upload(east, clip)
@@ -77,7 +85,9 @@ def live_playlist(base: str) -> tuple[m3u8.M3U8, httpx.Response]:
     raise AssertionError(f"{base} has no live playlist with 3 segments")
 
 
-def test_two_origins_publish_the_same_live_names_and_sequence_numbers(regions: tuple[str, str]) -> None:
+def test_two_origins_publish_the_same_live_names_and_sequence_numbers(
+    regions: tuple[str, str],
+) -> None:
     """Independently packaged, both regions number segments from the wall clock identically."""
     east, west = regions
     a, response = live_playlist(east)
@@ -92,25 +102,48 @@ def test_two_origins_publish_the_same_live_names_and_sequence_numbers(regions: t
         assert segment.program_date_time.timestamp() == int(segment.uri.removesuffix(".ts")) * 1
     assert response.headers["cache-control"] == "public, max-age=0"  # ≤ half of a 1 s target
     master = httpx.get(f"{east}/live/news/master.m3u8")
-    assert master.status_code == 200 and master.text == httpx.get(f"{west}/live/news/master.m3u8").text
+    assert (
+        master.status_code == 200 and master.text == httpx.get(f"{west}/live/news/master.m3u8").text
+    )
     segment = httpx.get(f"{west}/live/news/180p/{b.segments[-1].uri}")
     assert segment.status_code == 200 and segment.headers["content-type"] == "video/mp2t"
     assert "immutable" in segment.headers["cache-control"]
     channels = httpx.get(f"{east}/live").json()["channels"]
-    assert channels[0]["channel"] == "news" and channels[0]["master_path"] == "/live/news/master.m3u8"
+    assert (
+        channels[0]["channel"] == "news" and channels[0]["master_path"] == "/live/news/master.m3u8"
+    )
 
 
 def read_with_ffmpeg(ffmpeg: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", url, *extra, "-map", "0", "-f", "null", "-"]
+    argv = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-xerror",
+        "-i",
+        url,
+        *extra,
+        "-map",
+        "0",
+        "-f",
+        "null",
+        "-",
+    ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
 
-def test_ffmpeg_reads_vod_masters_end_to_end_without_errors(regions: tuple[str, str], clip: Path, ffmpeg: str) -> None:
+def test_ffmpeg_reads_vod_masters_end_to_end_without_errors(
+    regions: tuple[str, str], clip: Path, ffmpeg: str
+) -> None:
     """ffmpeg as a player decodes every rendition of a clear and an AES-128 video, error-free."""
     east, _ = regions
     clear = upload(east, clip)
     with clip.open("rb") as fh:
-        secret = httpx.post(f"{east}/videos?encryption=aes-128", files={"file": ("c.mp4", fh)}, headers=AUTH).json()["id"]
+        secret = httpx.post(
+            f"{east}/videos?encryption=aes-128", files={"file": ("c.mp4", fh)}, headers=AUTH
+        ).json()["id"]
     for video_id in (clear, secret):
         wait_state(east, video_id)
         result = read_with_ffmpeg(ffmpeg, f"{east}/hls/{video_id}/master.m3u8")

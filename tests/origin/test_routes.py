@@ -15,7 +15,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def upload(o: RunningOrigin, file: Path, query: str = "") -> httpx.Response:
-    return await o.client.post(f"/videos{query}", files={"file": (file.name, file.read_bytes())}, headers=AUTH)
+    return await o.client.post(
+        f"/videos{query}", files={"file": (file.name, file.read_bytes())}, headers=AUTH
+    )
 
 
 async def settle(o: RunningOrigin, video_id: str, timeout: float = 30) -> dict[str, object]:
@@ -29,19 +31,25 @@ async def settle(o: RunningOrigin, video_id: str, timeout: float = 30) -> dict[s
     raise AssertionError(f"job {video_id} did not settle: {status}")
 
 
-async def test_upload_without_or_with_a_wrong_token_is_refused(origin_app: OriginFactory, clip: Path) -> None:
+async def test_upload_without_or_with_a_wrong_token_is_refused(
+    origin_app: OriginFactory, clip: Path
+) -> None:
     """No bearer → 401, a wrong one → 403; nothing is stored or queued."""
     async with origin_app() as o:
         files = {"file": ("c.mp4", clip.read_bytes())}
         missing = await o.client.post("/videos", files=files)
-        wrong = await o.client.post("/videos", files=files, headers={"authorization": "Bearer nope"})
+        wrong = await o.client.post(
+            "/videos", files=files, headers={"authorization": "Bearer nope"}
+        )
         assert (missing.status_code, missing.json()["error"]) == (401, "unauthorized")
         assert (wrong.status_code, wrong.json()["error"]) == (403, "forbidden")
         assert (await o.client.get("/videos")).json()["videos"] == []
         assert not list(o.ctx.pool.uploads_dir.glob("*"))
 
 
-async def test_oversized_upload_gets_413_and_leaves_no_partial_file(origin_app: OriginFactory, clip: Path) -> None:
+async def test_oversized_upload_gets_413_and_leaves_no_partial_file(
+    origin_app: OriginFactory, clip: Path
+) -> None:
     """Past max_upload_bytes the origin answers 413 and removes what it had written."""
     async with origin_app(origin={"segment_duration": 1.0, "max_upload_bytes": 50_000}) as o:
         response = await upload(o, clip)
@@ -98,12 +106,16 @@ async def test_path_traversal_is_rejected_everywhere(origin_app: OriginFactory, 
             assert b"SQLite" not in response.content and b"root:" not in response.content, path
         deleting = await o.client.request("DELETE", "/videos/..%2Fjobs.sqlite3", headers=AUTH)
         assert deleting.status_code in (400, 404)
-        replica = await o.client.put(f"/replicas/{video_id}x/files/..%2F..%2Fevil", content=b"x", headers=AUTH)
+        replica = await o.client.put(
+            f"/replicas/{video_id}x/files/..%2F..%2Fevil", content=b"x", headers=AUTH
+        )
         assert replica.status_code == 400
         assert (o.ctx.root / "jobs.sqlite3").exists()
 
 
-async def test_delete_removes_the_video_and_its_files(origin_app: OriginFactory, clip: Path) -> None:
+async def test_delete_removes_the_video_and_its_files(
+    origin_app: OriginFactory, clip: Path
+) -> None:
     """DELETE /videos/{id} needs the admin token, then 204; its files and job are gone."""
     async with origin_app() as o:
         video_id = (await upload(o, clip)).json()["id"]
@@ -117,7 +129,9 @@ async def test_delete_removes_the_video_and_its_files(origin_app: OriginFactory,
         assert (await o.client.delete(f"/videos/{video_id}", headers=AUTH)).status_code == 404
 
 
-async def test_direct_upload_is_not_offered_on_the_filesystem_backend(origin_app: OriginFactory) -> None:
+async def test_direct_upload_is_not_offered_on_the_filesystem_backend(
+    origin_app: OriginFactory,
+) -> None:
     """POST /videos/uploads answers 404 with the reason, so clients fall back to POST /videos."""
     async with origin_app() as o:
         response = await o.client.post("/videos/uploads", headers=AUTH)

