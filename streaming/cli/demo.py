@@ -124,6 +124,7 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 ],
                 "signing": signing,  # the portal's login signs viewer cookies with this key
                 "steering_url": dist.steering.url if dist.steering is not None else None,
+                "control_url": dist.control.url if dist.control is not None else None,
             }
             state_path.parent.mkdir(parents=True, exist_ok=True)
             state_path.write_text(json.dumps(state, indent=2))
@@ -164,4 +165,9 @@ def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> N
     if state.get("signing"):
         key = state["signing"]["private_key"]  # type: ignore[index]
         console.print(f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`")
+    if state.get("control_url"):
+        console.print(f"  invalidate: streaming invalidate '/hls/<id>/*' --config {state['config']}"
+                      f"  (control plane {state['control_url']})")  # fmt: skip
+        console.print(f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
+                      f"--config {state['config']} --control-data {state_path.parent}/data/control")  # fmt: skip
     console.print("\nCtrl-C stops everything.")
