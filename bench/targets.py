@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,15 +31,36 @@ def ours(
     """Our edge under `server` (uvicorn or granian), memory tier 256 MiB."""
     port = free_port()
     doc = distribution(origin.counter_url, port, edge={"memory_cache_bytes": MEMORY_TIER}, **extra)
-    config = write_toml(work / f"edge-{server}.toml", doc)
+    config = write_toml(work / f"edge-{server}-{port}.toml", doc)
     argv = cli_argv("edge", "--config", str(config), "--pop", "bench",
-                    "--cache-dir", str(work / f"edge-{server}-cache"))  # fmt: skip
-    if server != "uvicorn":
-        argv += ["--server", server]
+                    "--cache-dir", str(work / f"edge-{server}-{port}-cache"))  # fmt: skip
+    argv += ["--server", server]
     url = f"http://127.0.0.1:{port}"
     child = sup.start(f"ours-{server}", ["taskset", "-c", cpu, *argv], f"{url}/healthz")
     sup.wait_healthy(child, timeout=60)
     return Running(f"ours ({server})", url, child, "x-cache", "Hit")
+
+
+def signed(sup: Supervisor, work: Path, origin: Origin, cpu: str) -> tuple[Running, dict[str, str]]:
+    """Our edge (granian) with every /hls/ behavior behind a trusted key group, and the
+    CloudFront cookies a logged-in viewer would carry for the whole /hls/ tree."""
+    from streaming import keys
+    from streaming.policy import Policy
+    from streaming.signing import Signer
+
+    private = keys.generate("rsa")
+    kid = keys.key_id(private.public_key())
+    doc = distribution(origin.counter_url, 0)
+    behaviors = [
+        {**b, "trusted_key_groups": ["viewers"]} if b["path_pattern"].startswith("/hls/") else b
+        for b in doc["behaviors"]
+    ]
+    group = {"id": "viewers", "keys": [{"id": kid, "public_key": keys.public_pem(private.public_key())}]}
+    running = ours(sup, work, origin, cpu, "granian", behaviors=behaviors, key_groups=[group])
+    running.name = "ours (granian, signed cookies)"
+    policy = Policy(resource=f"{running.url}/hls/*", date_less_than=int(time.time()) + 86400)
+    cookies = Signer(kid, private).cookies(policy)
+    return running, {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 NGINX_CONF = """\
