@@ -51,7 +51,7 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
             {"id": region, "region": region, "url": f"http://127.0.0.1:{proxy_ports[region]}"}
             for region in topo.regions
         ],
-        "origin_groups": [{"id": GROUP, "members": list(topo.regions), **topo.group}],
+        "origin_groups": [{"id": GROUP, "members": list(topo.regions), **_live_404(scenario), **topo.group}],
         "edges": edges,
         "behaviors": [
             {"path_pattern": "/hls/*", "target": GROUP, "ttl": ttl},
@@ -68,3 +68,9 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
         doc["steering"] = {"url": f"http://127.0.0.1:{port()}", "check_interval": 0.25,
                            "unhealthy_checks": 2, "healthy_checks": 2}  # fmt: skip
     return Plan(doc, origin_ports, proxy_ports)
+
+
+def _live_404(scenario: Scenario) -> dict[str, Any]:
+    """Live: a restarted origin answers 404 until its channel has segments again, so 404 must
+    fail over (the issue's selectable 404) or viewers would see it during every recovery."""
+    return {"failover_status_codes": [404, 500, 502, 503, 504]} if scenario.viewers.content == "live" else {}

@@ -37,23 +37,25 @@ def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_p
     summary = report["summary"]
     assert summary["requests"] > 100
     assert summary["viewer_visible_errors"] == 0, report["errors"][:5]
-    assert summary["stalls"] == 0 and summary["skipped_segments"] == 0
+    assert summary["stalls"] == 0 and summary["skipped_segments"] == 0, (summary, report["stalls"])
     kill, restore = report["faults"]
-    assert set(kill["time_to_mark_down"]) == {"iad", "fra"}
-    assert max(kill["time_to_mark_down"].values()) < 2.5
-    assert restore["time_to_recover"] and restore["traffic_back"] is not None
+    assert set(kill["time_to_mark_down"]) == {"iad", "fra"}, report["health_events"]
+    assert max(kill["time_to_mark_down"].values()) < 3.0, kill
+    assert restore["time_to_recover"] and restore["traffic_back"] is not None, (restore, report["health_events"])
     fills_during_outage = [row["fills_by_origin"] for row in report["timeline"][4:6]]
     assert all(set(fills) <= {"eu-west"} for fills in fills_during_outage)
     assert report["proxies"]["us-east"]["refused"] > 0  # the kill really hit the wire
 
 
 def test_live_viewers_keep_a_continuous_sequence_when_the_primary_dies(tmp_path: Path) -> None:
-    """Epoch-aligned live segments: viewers move to the other origin's copy with no gap or error."""
+    """Epoch-aligned live segments: viewers move to the other origin's copy with no gap or error,
+    also while the restarted primary's channel warms up (its 404s fail over)."""
     report = _run(tmp_path, {
-        "name": "kill-live", "duration": 12,
+        "name": "kill-live", "duration": 14,
         "viewers": {"count": 8, "content": "live", "ramp": 1},
         "topology": {"group": {"order": "pinned"}},
-        "faults": [{"at": 4, "action": "kill", "target": "origin:us-east"}],
+        "faults": [{"at": 4, "action": "kill", "target": "origin:us-east"},
+                   {"at": 7, "action": "restore", "target": "origin:us-east"}],
     })  # fmt: skip
     summary = report["summary"]
     assert summary["requests"] > 50

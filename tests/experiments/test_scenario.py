@@ -9,7 +9,7 @@ import pytest
 from experiments.scenario import SCENARIOS, load, parse
 from streaming.errors import ConfigError
 
-SHIPPED = ("primary-dies", "primary-flaps", "slow-primary", "edge-dies", "shield-dies")
+SHIPPED = ("primary-dies", "primary-flaps", "slow-primary", "edge-dies", "shield-dies", "primary-dies-live")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
