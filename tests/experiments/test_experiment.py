@@ -28,7 +28,7 @@ def _run(tmp_path: Path, scenario: dict[str, Any]) -> dict[str, Any]:
 def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_path: Path) -> None:
     """SIGKILL the pinned primary: 0 viewer errors and stalls, marked down fast, recovered after restore."""
     report = _run(tmp_path, {
-        "name": "kill-vod", "duration": 14,
+        "name": "kill-vod", "duration": 16,
         "viewers": {"count": 10, "ramp": 2},
         "topology": {"clip_seconds": 12, "group": {"order": "pinned", "health": {"check_interval": 0.5}}},
         "faults": [{"at": 3, "action": "kill", "target": "origin:us-east"},
