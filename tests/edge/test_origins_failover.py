@@ -190,3 +190,27 @@ def test_circuit_opens_half_opens_on_healthy_checks_and_closes_after_real_succes
             await origins.checker.close()
 
     run(Behaviour(body=BODY), Behaviour(body=BODY), check, health=health)
+
+
+def test_connection_attempts_retry_the_same_member_before_failing_over() -> None:
+    """attempts = 2: a refused connect is tried twice on the primary, then the secondary answers."""
+    tries: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tries.append(request.url.host + str(request.url.port))
+        if request.url.port == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, content=b"ok")
+
+    doc = distribution_doc(regions=("us-east", "eu-west"))
+    doc["origins"] = [{"id": "us-east", "region": "us-east", "url": "http://127.0.0.1:1"},
+                      {"id": "eu-west", "region": "eu-west", "url": "http://127.0.0.1:2"}]  # fmt: skip
+    doc["origin_groups"] = [{"id": "all", "members": ["us-east", "eu-west"], **FAST, "attempts": 2}]
+    dist = parse(doc)
+
+    async def main() -> None:
+        origins = Origins(dist, dist.edge_by_pop("iad"), httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+        assert await fetch(origins) == (200, b"ok", "eu-west")
+
+    asyncio.run(main())
+    assert tries == ["127.0.0.11", "127.0.0.11", "127.0.0.12"]
