@@ -268,12 +268,12 @@ class Origins:
         # The path is decoded (ASGI); encode it once more so the origin sees what the viewer sent.
         url = origin.url + quote(request.path, safe=PATH_SAFE) + (f"?{request.query}" if request.query else "")
         started = time.monotonic()
-        outgoing = self._client.build_request(
-            request.method, url, headers=self.origin_headers(origin, request), content=request.body,
-            timeout=httpx.Timeout(read, connect=connect),
-        )  # fmt: skip
         attempts = group.attempts if group and request.body is None else 1
         for attempt in range(1, attempts + 1):
+            outgoing = self._client.build_request(
+                request.method, url, headers=self.origin_headers(origin, request), content=request.body,
+                timeout=httpx.Timeout(read, connect=connect),
+            )  # fmt: skip
             with _translate(origin):
                 try:
                     response = await self._client.send(outgoing, stream=True)

@@ -200,7 +200,7 @@ def test_connection_attempts_retry_the_same_member_before_failing_over() -> None
         tries.append(request.url.host + str(request.url.port))
         if request.url.port == 1:
             raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(200, content=b"ok")
+        return httpx.Response(200, headers={"content-length": "2"}, stream=httpx.ByteStream(b"ok"))
 
     doc = distribution_doc(regions=("us-east", "eu-west"))
     doc["origins"] = [{"id": "us-east", "region": "us-east", "url": "http://127.0.0.1:1"},
