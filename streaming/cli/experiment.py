@@ -74,9 +74,10 @@ class Controls:
             return f"SIGCONT {child_name} (pid {pid})"
         if child is None or self.supervisor is None:
             raise StreamingError(f"restore {child_name}: only processes this experiment started can be restarted")
+        started = time.monotonic()
         fresh = self.supervisor.start(child_name, child.argv, child.health_url)
         await asyncio.to_thread(self.supervisor.wait_healthy, fresh)
-        return f"restarted {child_name} (pid {fresh.pid})"
+        return f"restarted {child_name} (pid {fresh.pid}, healthy after {time.monotonic() - started:.1f}s)"
 
     def resume_all(self) -> None:
         """Before cleanup: a SIGSTOPped process cannot act on SIGTERM."""
