@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,13 +106,36 @@ def _image(label: str, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def startup_cuts(segment_duration: float) -> tuple[int, float]:
+    """How the first segment's worth of video is cut: (count, length) of short startup segments.
+
+    A player can start once the first segment exists; cutting the first `segment_duration`
+    seconds into ~1 s pieces makes that about one second of encoding instead of a whole
+    segment. Later segments are full length (the target duration stays `segment_duration`).
+    """
+    count = max(1, math.ceil(segment_duration - 1e-9))
+    return count, segment_duration / count
+
+
+def keyframe_times(segment_duration: float) -> str:
+    """An ffmpeg `-force_key_frames` expression: every startup cut, then every segment."""
+    count, length = startup_cuts(segment_duration)
+    return (
+        f"expr:gte(t,if(lt(n_forced,{count}),n_forced*{length:.6g},"
+        f"(n_forced-{count}+1)*{segment_duration:g}))"
+    )
+
+
 def package(job: PackageJob) -> list[str]:
     """Arguments for one ffmpeg process that packages every rung into HLS at once.
 
     Keyframes are forced on segment boundaries so all renditions align (a player can switch at
     any segment); playlists are written as EVENT so they are playable while packaging runs.
+    The muxer cuts at the first keyframe past each multiple of the startup length, so after
+    the short startup segments every cut falls on a full segment boundary.
     """
     seg = job.segment_duration
+    _, startup = startup_cuts(seg)
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(job.source)]
     argv += ["-filter_complex", _filter_graph(job)]
     for i, rung in enumerate(job.rungs):
@@ -125,7 +149,7 @@ def package(job: PackageJob) -> list[str]:
         if job.info.has_audio:
             argv += ["-map", "0:a:0", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{rung.audio_kbps}k"]
     argv += ["-preset", job.preset, "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL]
-    argv += ["-force_key_frames", f"expr:gte(t,n_forced*{seg})", "-sc_threshold", "0"]
+    argv += ["-force_key_frames", keyframe_times(seg), "-sc_threshold", "0"]
     if job.info.has_audio:
         argv += ["-ac", "2", "-ar", "48000"]
     streams = [
@@ -134,7 +158,7 @@ def package(job: PackageJob) -> list[str]:
     ]
     argv += [
         "-f", "hls",
-        "-hls_time", f"{seg:g}",
+        "-hls_time", f"{startup:.6g}",
         "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(job.out_dir / "%v" / SEGMENT_PATTERN),

@@ -86,9 +86,17 @@ class Channel:
     """Keeps one channel on air under `root` until cancelled."""
 
     def __init__(
-        self, binary: str, spec: ChannelSpec, root: Path, clock: Callable[[], float] = time.time
+        self,
+        binary: str,
+        spec: ChannelSpec,
+        root: Path,
+        clock: Callable[[], float] = time.time,
+        resolve: Callable[[str], str] = str,
     ) -> None:
+        """`resolve` turns the configured source into "testsrc" or a file ffmpeg can loop."""
         self.binary, self.spec, self.root, self._clock = binary, spec, root, clock
+        self._resolve = resolve
+        self._source = spec.source
         self.runs = 0
         self.last_error: str | None = None
         self._renditions = [_Rendition(r) for r in spec.rungs]
@@ -134,8 +142,9 @@ class Channel:
         for rendition in self._renditions:
             (self.root / rendition.rung.name / commands.PLAYLIST_NAME).unlink(missing_ok=True)
         self._expire(int(self._clock() // self.spec.segment_duration))
-        if self.spec.source != "testsrc":
-            info = probe(Path(self.spec.source))
+        self._source = self._resolve(self.spec.source)
+        if self._source != "testsrc":
+            info = probe(Path(self._source))
             self._has_audio = info.has_audio
             self._aspect = info.display_width / info.display_height
 
@@ -151,7 +160,7 @@ class Channel:
             rendition.segments.clear()
             rendition.lines_read = 0
         job = commands.LiveJob(
-            self.spec.source, self._has_audio, out_dirs, self.spec.rungs, seg,
+            self._source, self._has_audio, out_dirs, self.spec.rungs, seg,
             self.spec.frame_rate, start,
         )  # fmt: skip
         self.runs += 1

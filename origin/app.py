@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import m3u8
 from fastapi import FastAPI
 
 from media.ladder import live_rungs
@@ -19,11 +20,29 @@ from origin.delivery import delivery_router
 from origin.jobs import JobStore
 from origin.replicate import Replicator
 from origin.routes import admin_router
-from origin.store import open_store
+from origin.store import MANIFEST_NAME, open_store
 from origin.store.fs import FileStore
 from origin.worker import PackageFn, WorkerPool, ffmpeg_packager
+from streaming import paths
 from streaming.config import Distribution
+from streaming.errors import NotFound
+from streaming.hls import MASTER_NAME
 from streaming.http import install_error_handler
+
+
+def live_source(source: str, pool: WorkerPool, work: FileStore) -> str:
+    """A channel source: "testsrc", a file, or a video id looped from its upload if this origin
+    still has it, else from its packaged top rendition (replicas have only the HLS copy)."""
+    if source == "testsrc" or "/" in source or "." in source:
+        return source
+    upload = pool.source(paths.video_id(source))
+    if upload.is_file():
+        return str(upload)
+    packaged = work.work_dir(source) / MASTER_NAME
+    if (work.work_dir(source) / MANIFEST_NAME).is_file():  # complete, not still packaging
+        top = m3u8.loads(packaged.read_text(encoding="utf-8")).playlists[0].uri
+        return str(packaged.parent / top)
+    raise NotFound(f"live source: video {source} is not on this origin's disk (yet)")
 
 
 def create_app(
@@ -57,6 +76,7 @@ def create_app(
                 c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate
             ),
             live_root / c.name,
+            resolve=lambda source: live_source(source, pool, work),
         )
         for c in dist.live_channels
     }

@@ -333,7 +333,8 @@ class LiveChannel(_Model):
     """
 
     name: Identifier
-    source: Annotated[str, Field(min_length=1)] = "testsrc"  # "testsrc" or a video file, looped
+    # "testsrc" (a test pattern with a tone), a video file, or an uploaded video id; looped.
+    source: Annotated[str, Field(min_length=1)] = "testsrc"
     segment_duration: Annotated[int, Field(ge=1, le=10)] = 2
     window: Annotated[int, Field(ge=6, le=900)] = 10  # Apple: a live playlist holds >= 6
     heights: Annotated[tuple[Annotated[int, Field(ge=90, le=1080)], ...], Field(min_length=1)] = (360, 180)

@@ -201,3 +201,19 @@ def test_awkward_sources_become_8bit_420_h264(
         assert variant.stream_info.resolution == (ctx.width, ctx.height)
         assert (ctx.width < ctx.height) == (info.display_width < info.display_height)
         assert ("mp4a" in variant.stream_info.codecs) == info.has_audio
+
+
+def test_first_segment_is_cut_into_startup_segments_for_a_fast_start(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """With 4 s segments the first 4 s come as four 1 s segments (playable after ~1 s of
+    encoding), then full 4 s segments; the target duration stays 4 and rungs stay aligned."""
+    source = sources.clip(ffmpeg, tmp_path / "ten.mp4", "854x480", seconds=10)
+    out = tmp_path / "out"
+    asyncio.run(packager.package(ffmpeg, source, out, probe(source), 4.0))
+    layouts = set()
+    for rung in ("480p", "360p"):
+        media = m3u8.load(str(out / rung / "index.m3u8"))
+        assert media.target_duration == 4
+        layouts.add(tuple(round(s.duration, 2) for s in media.segments))
+    assert layouts == {(1.0, 1.0, 1.0, 1.0, 4.0, 2.0)}
