@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers import AUTH
+from tests.media import sources
 from tests.origin.conftest import OriginFactory, RunningOrigin
 
 pytestmark = pytest.mark.anyio
@@ -136,3 +137,28 @@ async def test_direct_upload_is_not_offered_on_the_filesystem_backend(
     async with origin_app() as o:
         response = await o.client.post("/videos/uploads", headers=AUTH)
         assert response.status_code == 404 and "S3" in response.json()["detail"]
+
+
+@pytest.fixture
+def thirty_seconds(ffmpeg: str, tmp_path: Path) -> Path:
+    return sources.clip(ffmpeg, tmp_path / "thirty.mp4", "640x360", seconds=30)
+
+
+async def test_progress_rises_from_zero_to_one_while_packaging(
+    origin_app: OriginFactory, thirty_seconds: Path
+) -> None:
+    """GET /videos/{id} reports progress strictly between 0 and 1 while packaging, then 1.0."""
+    async with origin_app() as o:
+        video_id = (await upload(o, thirty_seconds)).json()["id"]
+        seen: list[float] = []
+        for _ in range(600):
+            status = (await o.client.get(f"/videos/{video_id}")).json()
+            if status["state"] == "packaging":
+                seen.append(float(status["progress"]))
+            if status["state"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.02)
+        assert status["state"] == "ready" and status["progress"] == 1.0
+        partial = [p for p in seen if 0 < p < 1]
+        assert partial, seen
+        assert partial == sorted(partial), "progress never goes backwards"
