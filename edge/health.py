@@ -187,6 +187,15 @@ class Checker:
     async def _loop(self, origin_id: str, url: str, policy: HealthPolicy) -> None:
         while True:
             started = time.monotonic()
-            error = await self._probe(url, policy.check_path, policy.check_timeout)
+            try:
+                # A hard bound too: a check that never returns would freeze this origin's state.
+                error = await asyncio.wait_for(
+                    self._probe(url, policy.check_path, policy.check_timeout), policy.check_timeout + 1.0
+                )
+            except TimeoutError:
+                error = "check timed out"
+            except Exception as exc:  # never let one odd failure end the checks for good
+                log.exception("health check of %s failed unexpectedly", origin_id)
+                error = f"check failed ({type(exc).__name__})"
             self._health.checked(origin_id, error)
             await asyncio.sleep(max(0.0, policy.check_interval - (time.monotonic() - started)))

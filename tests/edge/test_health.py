@@ -142,3 +142,28 @@ def test_checker_feeds_probe_results_at_its_interval() -> None:
     asyncio.run(main())
     assert len(calls) >= 3 and calls[0] == ("http://127.0.0.1:1", "/healthz")
     assert h.state("a") is State.DOWN
+
+
+def test_checker_survives_a_probe_that_hangs_or_raises() -> None:
+    """A check that never returns or raises something odd counts as failed; checking goes on."""
+    policy = HealthPolicy(check_interval=0.05, check_timeout=0.05, unhealthy_checks=1, recovery_checks=1,
+                          probe_successes=0)  # fmt: skip
+    h = Health({"a": policy})
+    script = iter(["hang", "raise", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"])
+
+    async def probe(url: str, path: str, timeout: float) -> str | None:
+        step = next(script, "ok")
+        if step == "hang":
+            await asyncio.sleep(60)
+        if step == "raise":
+            raise RuntimeError("odd")
+        return None
+
+    async def main() -> None:
+        checker = Checker(h, [("a", "http://127.0.0.1:1", policy)], probe)
+        checker.start()
+        await asyncio.sleep(1.6)
+        await checker.close()
+
+    asyncio.run(main())
+    assert [t.new for t in h.transitions] == [State.DOWN, State.UP]
