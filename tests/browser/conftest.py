@@ -21,10 +21,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 860}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(clip: Path, long_clip: Path) -> Iterator[Browser]:
-    """One Chromium for the session. The clips are made first: ffmpeg helpers call asyncio.run,
-    which cannot run once Playwright's event loop does."""
+    """One Chromium per module. Playwright's sync API keeps an event loop running in this
+    thread while it is up, so it must stop before other modules' asyncio/anyio tests run, and
+    the clips are made before it starts (the ffmpeg helpers call asyncio.run)."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
     with sync_playwright() as playwright:
