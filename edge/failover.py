@@ -74,18 +74,29 @@ class Splice:
         if self._tail:
             take = min(len(self._tail), len(chunk))
             if chunk[:take] != self._tail[:take]:
-                raise OriginError(f"origin {self._origin} has a different copy; cannot resume the body")
+                raise OriginError(
+                    f"origin {self._origin} has a different copy; cannot resume the body"
+                )
             self._tail, chunk = self._tail[take:], chunk[take:]
         return chunk
 
 
-def resume_start(origin: str, status: int, content_range: str | None, length: int | None, asked_from: int, total: int) -> int:
+def resume_start(
+    origin: str,
+    status: int,
+    content_range: str | None,
+    length: int | None,
+    asked_from: int,
+    total: int,
+) -> int:
     """Where a resumed body starts: `asked_from` for a matching 206, 0 for a same-length 200."""
     if status == 206:
         match = _CONTENT_RANGE.match(content_range or "")
         if match and int(match.group(1)) == asked_from and int(match.group(3)) == total:
             return asked_from
-        raise OriginError(f"origin {origin} answered the resume with {content_range!r}, not {asked_from}-/{total}")
+        raise OriginError(
+            f"origin {origin} answered the resume with {content_range!r}, not {asked_from}-/{total}"
+        )
     if status == 200 and length == total:
         return 0
     raise OriginError(f"origin {origin} cannot resume the body (HTTP {status})")

@@ -1,4 +1,4 @@
-"""Origin health for one edge: a circuit breaker per origin, fed by real requests and /healthz checks.
+"""Origin health for one edge: a circuit breaker per origin, fed by requests and /healthz checks.
 
     up ──failure_threshold failed requests / unhealthy_checks failed checks──► down
     down ──recovery_checks healthy checks (or open_seconds without checks)──► half-open
@@ -136,10 +136,12 @@ class Health:
         for origin_id, member in self._members.items():
             self._expire(member, origin_id)
             out[origin_id] = {
-                "state": member.state.value, "since": round(member.since + offset, 3),
-                "consecutive_failures": member.failures, "last_error": member.last_error,
+                "state": member.state.value,
+                "since": round(member.since + offset, 3),
+                "consecutive_failures": member.failures,
+                "last_error": member.last_error,
                 **member.totals,
-            }  # fmt: skip
+            }
         return out
 
     def _expire(self, member: _Member, origin_id: str) -> None:
@@ -169,7 +171,9 @@ class Health:
 class Checker:
     """Active health checks: GET each origin's check path every interval, forever, until closed."""
 
-    def __init__(self, health: Health, targets: Iterable[tuple[str, str, HealthPolicy]], probe: Probe) -> None:
+    def __init__(
+        self, health: Health, targets: Iterable[tuple[str, str, HealthPolicy]], probe: Probe
+    ) -> None:
         self._health, self._probe = health, probe
         self._targets = [(oid, url, p) for oid, url, p in targets if p.check_interval > 0]
         self._tasks: list[asyncio.Task[None]] = []
@@ -190,7 +194,8 @@ class Checker:
             try:
                 # A hard bound too: a check that never returns would freeze this origin's state.
                 error = await asyncio.wait_for(
-                    self._probe(url, policy.check_path, policy.check_timeout), policy.check_timeout + 1.0
+                    self._probe(url, policy.check_path, policy.check_timeout),
+                    policy.check_timeout + 1.0,
                 )
             except TimeoutError:
                 error = "check timed out"

@@ -31,7 +31,7 @@ def signing_secret(dist: Distribution) -> Secret:
 
 
 def admit(dist: Distribution, facts: ViewerFacts, now: float) -> Access:
-    """At the shield: accept a request signed by one of the distribution's POPs, else AccessDenied."""
+    """At the shield: accept a request signed by a POP of the distribution, else AccessDenied."""
     target = facts.raw_path + (f"?{facts.raw_query}" if facts.raw_query else "")
     pop = origin_access.verify(signing_secret(dist), facts.method, target, facts.headers, now)
     if pop not in {e.pop for e in dist.pops}:

@@ -171,7 +171,11 @@ class FaultProxy:
                     side.close()
 
     async def _pipe(
-        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, conn: _Connection, downstream: bool
+        self,
+        src: asyncio.StreamReader,
+        dst: asyncio.StreamWriter,
+        conn: _Connection,
+        downstream: bool,
     ) -> None:
         """Copy one direction; the response direction carries the delay and the truncation."""
         loop = asyncio.get_running_loop()

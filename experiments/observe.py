@@ -7,6 +7,7 @@ is timed by the edge itself, not by this poller's interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -42,10 +43,8 @@ class Observer:
                 if self.steering is not None:
                     polls.append(self._poll_steering(client, self.steering))
                 await asyncio.gather(*polls)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.interval)
-                except TimeoutError:
-                    pass
 
     async def _poll(self, client: httpx.AsyncClient, pop: str, url: str) -> None:
         now = time.time()
@@ -59,7 +58,9 @@ class Observer:
         if isinstance(origins, dict):
             for origin_id, info in origins.items():
                 if isinstance(info, dict):
-                    self._record(pop, origin_id, str(info.get("state")), float(info.get("since") or now))
+                    self._record(
+                        pop, origin_id, str(info.get("state")), float(info.get("since") or now)
+                    )
                     sent = int(info.get("ok", 0)) + int(info.get("failed", 0))
                     self.totals.setdefault(pop, {})[origin_id] = sent
 
@@ -69,11 +70,15 @@ class Observer:
         except (httpx.HTTPError, ValueError):
             return
         for pop, info in pops.items():
-            self._record("steering", pop, str(info.get("state")), float(info.get("since") or time.time()))
+            self._record(
+                "steering", pop, str(info.get("state")), float(info.get("since") or time.time())
+            )
 
     def _record(self, pop: str, subject: str, state: str, at: float) -> None:
         key = (pop, subject)
         if self._last.get(key) != state:
             if key in self._last or state != "up":
-                self.events.append(HealthEvent(round(max(0.0, at - self.t0), 3), pop, subject, state))
+                self.events.append(
+                    HealthEvent(round(max(0.0, at - self.t0), 3), pop, subject, state)
+                )
             self._last[key] = state

@@ -21,14 +21,20 @@ def draw(report: dict[str, Any], path: Path) -> Path:
     load, latency, fills, health = axes
 
     load.plot(t, [r["requests"] for r in rows], color="tab:blue", label="requests/s")
-    load.bar(t, [r["errors"] for r in rows], width=0.9, color="tab:red", alpha=0.7, label="errors/s")
+    load.bar(
+        t, [r["errors"] for r in rows], width=0.9, color="tab:red", alpha=0.7, label="errors/s"
+    )
     for stall in report["stalls"]:
-        load.axvspan(stall["start"], stall["start"] + stall["duration"], color="tab:purple", alpha=0.08)
+        load.axvspan(
+            stall["start"], stall["start"] + stall["duration"], color="tab:purple", alpha=0.08
+        )
     load.set_ylabel("viewer requests")
     load.legend(loc="upper right", fontsize=8)
 
     for key, style in (("p50_ms", ".-"), ("p99_ms", "x--")):
-        latency.plot(t, [r[key] if r[key] is not None else float("nan") for r in rows], style, label=key)
+        latency.plot(
+            t, [r[key] if r[key] is not None else float("nan") for r in rows], style, label=key
+        )
     latency.set_yscale("log")
     latency.set_ylabel("latency (ms)")
     latency.legend(loc="upper right", fontsize=8)
@@ -45,8 +51,12 @@ def draw(report: dict[str, Any], path: Path) -> Path:
 
     lanes = sorted({(e["pop"], e["subject"]) for e in report["health_events"]})
     for y, (pop, subject) in enumerate(lanes):
-        for event in (e for e in report["health_events"] if (e["pop"], e["subject"]) == (pop, subject)):
-            health.scatter(event["at"], y, color=STATE_COLORS.get(event["state"], "gray"), s=30, zorder=3)
+        for event in (
+            e for e in report["health_events"] if (e["pop"], e["subject"]) == (pop, subject)
+        ):
+            health.scatter(
+                event["at"], y, color=STATE_COLORS.get(event["state"], "gray"), s=30, zorder=3
+            )
     health.set_yticks(range(len(lanes)), [f"{pop}→{subject}" for pop, subject in lanes], fontsize=7)
     health.set_ylim(-0.8, max(1, len(lanes)) - 0.2)
     health.set_ylabel("health events")
@@ -55,11 +65,19 @@ def draw(report: dict[str, Any], path: Path) -> Path:
     for fault in report["faults"]:
         for ax in axes:
             ax.axvline(fault["applied"], color="black", linestyle=":", linewidth=1)
-        load.annotate(f"{fault['action']} {fault['target']}", (fault["applied"], 1), xycoords=("data", "axes fraction"),
-                      rotation=90, va="top", ha="right", fontsize=7)  # fmt: skip
+        load.annotate(
+            f"{fault['action']} {fault['target']}",
+            (fault["applied"], 1),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+        )
     summary = report["summary"]
     fig.suptitle(
-        f"{report['scenario'].get('name', '')}: {summary['viewer_visible_errors']} viewer-visible errors, "
+        f"{report['scenario'].get('name', '')}: "
+        f"{summary['viewer_visible_errors']} viewer-visible errors, "
         f"{summary['stalls']} stalls, p99 {summary['latency_p99_ms']} ms",
         fontsize=11,
     )

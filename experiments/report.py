@@ -21,7 +21,9 @@ from experiments.observe import HealthEvent
 from experiments.timeline import Applied
 from experiments.viewers import Audience, Sample
 
-OUTAGE_ACTIONS = frozenset({"kill", "pause", "refuse", "drop", "pause-network", "delay", "truncate"})
+OUTAGE_ACTIONS = frozenset(
+    {"kill", "pause", "refuse", "drop", "pause-network", "delay", "truncate"}
+)
 RECOVERY_ACTIONS = frozenset({"restore", "resume", "heal"})
 
 
@@ -46,15 +48,19 @@ def per_second(samples: Sequence[Sample], duration: float) -> list[dict[str, Any
     for second in range(int(math.ceil(duration))):
         group = buckets.get(second, [])
         latencies = [s.latency for s in group if not s.error]
-        rows.append({
-            "t": second,
-            "requests": len(group),
-            "errors": sum(1 for s in group if s.error),
-            "errors_by_status": dict(Counter(_status_label(s) for s in group if s.error)),
-            "p50_ms": _ms(percentile(latencies, 50)),
-            "p99_ms": _ms(percentile(latencies, 99)),
-            "fills_by_origin": dict(Counter(s.origin_region for s in group if s.cache == "Miss" and s.origin_region)),
-        })  # fmt: skip
+        rows.append(
+            {
+                "t": second,
+                "requests": len(group),
+                "errors": sum(1 for s in group if s.error),
+                "errors_by_status": dict(Counter(_status_label(s) for s in group if s.error)),
+                "p50_ms": _ms(percentile(latencies, 50)),
+                "p99_ms": _ms(percentile(latencies, 99)),
+                "fills_by_origin": dict(
+                    Counter(s.origin_region for s in group if s.cache == "Miss" and s.origin_region)
+                ),
+            }
+        )
     return rows
 
 
@@ -65,7 +71,7 @@ def _status_label(sample: Sample) -> str:
 def fault_figures(
     applied: Sequence[Applied], events: Sequence[HealthEvent], samples: Sequence[Sample]
 ) -> list[dict[str, Any]]:
-    """Per fault: how long until each edge marked the origin down, or up again and refilling from it.
+    """Per fault: time until each edge marked the origin down, or up again and filling from it.
 
     Each fault's window ends where the next fault on the same target begins: a recovery that
     never happened before the next outage is "not observed", not credited to a later one.
@@ -79,37 +85,62 @@ def fault_figures(
             entry["time_to_mark_down"] = _first(events, name, "down", fault.applied, until)
         elif kind == "origin" and fault.action in RECOVERY_ACTIONS:
             entry["time_to_recover"] = _first(events, name, "up", fault.applied, until)
-            back = [s.start for s in samples
-                    if fault.applied <= s.start < until and s.cache == "Miss" and s.origin_region == name]  # fmt: skip
+            back = [
+                s.start
+                for s in samples
+                if fault.applied <= s.start < until
+                and s.cache == "Miss"
+                and s.origin_region == name
+            ]
             entry["traffic_back"] = round(min(back) - fault.applied, 3) if back else None
         elif kind in ("edge", "shield") and fault.action in OUTAGE_ACTIONS:
             pop = name if kind == "edge" else "shield"
             # Who noticed: the observer's own /healthz poll, the steering service, the other POPs.
             entry["time_to_mark_down"] = {
-                **{"observer" if k == pop else k: v for k, v in _first(events, "edge", "down", fault.applied, until, pop).items()},
+                **{
+                    "observer" if k == pop else k: v
+                    for k, v in _first(events, "edge", "down", fault.applied, until, pop).items()
+                },
                 **_first(events, pop, "down", fault.applied, until),
-            }  # fmt: skip
-            failed = [s.start for s in samples if fault.applied <= s.start < until and s.error and s.pop == pop]
+            }
+            failed = [
+                s.start
+                for s in samples
+                if fault.applied <= s.start < until and s.error and s.pop == pop
+            ]
             entry["viewer_errors_after"] = len(failed)
             if kind == "edge":
-                entry["last_viewer_error"] = round(max(failed) - fault.applied, 3) if failed else None
+                entry["last_viewer_error"] = (
+                    round(max(failed) - fault.applied, 3) if failed else None
+                )
         elif kind in ("edge", "shield") and fault.action in RECOVERY_ACTIONS:
             pop = name if kind == "edge" else "shield"
             entry["time_to_recover"] = {
-                **{"observer" if k == pop else k: v for k, v in _first(events, "edge", "up", fault.applied, until, pop).items()},
+                **{
+                    "observer" if k == pop else k: v
+                    for k, v in _first(events, "edge", "up", fault.applied, until, pop).items()
+                },
                 **_first(events, pop, "up", fault.applied, until),
-            }  # fmt: skip
+            }
             if kind == "edge":  # viewers never talk to a shield; its POPs' health says it is back
-                back = [s.start for s in samples if fault.applied <= s.start < until and not s.error and s.pop == pop]
+                back = [
+                    s.start
+                    for s in samples
+                    if fault.applied <= s.start < until and not s.error and s.pop == pop
+                ]
                 entry["traffic_back"] = round(min(back) - fault.applied, 3) if back else None
         figures.append(entry)
     return figures
 
 
 def _first(
-    events: Sequence[HealthEvent], subject: str, state: str, after: float, until: float = math.inf,
+    events: Sequence[HealthEvent],
+    subject: str,
+    state: str,
+    after: float,
+    until: float = math.inf,
     pop: str | None = None,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """Seconds from `after` until each POP first reported `subject` in `state` (before `until`)."""
     found: dict[str, float] = {}
     for event in events:
@@ -121,15 +152,19 @@ def _first(
 
 
 def origin_requests(totals: dict[str, dict[str, int]], origins: Sequence[str]) -> dict[str, Any]:
-    """Requests that reached each real origin, from every edge's own counters (a shield's included)."""
+    """Requests that reached each real origin, from every edge's counters (a shield's too)."""
     per_origin = {o: sum(edge.get(o, 0) for edge in totals.values()) for o in origins}
     return {"total": sum(per_origin.values()), "by_origin": per_origin, "by_edge": totals}
 
 
 def build(
-    scenario: dict[str, Any], audience: Audience, applied: Sequence[Applied],
-    events: Sequence[HealthEvent], duration: float, extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    scenario: dict[str, Any],
+    audience: Audience,
+    applied: Sequence[Applied],
+    events: Sequence[HealthEvent],
+    duration: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The whole report as plain JSON-able data."""
     samples = audience.samples
     errors = audience.errors
@@ -148,9 +183,11 @@ def build(
         "skipped_segments": audience.skipped_segments,
         "live_discontinuities": audience.discontinuities,
         "startup_p50_ms": _ms(percentile(audience.startup, 50)),
-        "fills_by_origin": dict(Counter(s.origin_region for s in samples if s.cache == "Miss" and s.origin_region)),
+        "fills_by_origin": dict(
+            Counter(s.origin_region for s in samples if s.cache == "Miss" and s.origin_region)
+        ),
         "cache_results": dict(Counter(s.cache or "none" for s in samples)),
-    }  # fmt: skip
+    }
     return {
         "scenario": scenario,
         "summary": summary,
@@ -173,12 +210,18 @@ def text(report: dict[str, Any]) -> str:
         f"  latency p50 {s['latency_p50_ms']} ms, p99 {s['latency_p99_ms']} ms; "
         f"stalls {s['stalls']} ({s['stall_seconds']} s, {s['viewers_with_stalls']} viewers); "
         f"skipped segments {s['skipped_segments']}",
-        f"  fills by origin {s['fills_by_origin']}; errors by status {s['errors_by_status'] or '{}'}",
+        f"  fills by origin {s['fills_by_origin']}; "
+        f"errors by status {s['errors_by_status'] or '{}'}",
     ]
     if requests := report.get("origin_requests"):
-        lines.append(f"  requests that reached the origins: {requests['total']} {requests['by_origin']}")
+        lines.append(
+            f"  requests that reached the origins: {requests['total']} {requests['by_origin']}"
+        )
     for fault in report["faults"]:
-        line = f"  t={fault['applied']:>6.2f}s {fault['action']:<13} {fault['target']:<18} {fault['detail']}"
+        line = (
+            f"  t={fault['applied']:>6.2f}s {fault['action']:<13} {fault['target']:<18} "
+            f"{fault['detail']}"
+        )
         for key in ("time_to_mark_down", "time_to_recover", "traffic_back", "last_viewer_error"):
             if key in fault:
                 line += f"\n{'':12}{key.replace('_', ' ')}: {_fmt(fault[key])}"

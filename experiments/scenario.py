@@ -27,9 +27,17 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 PROCESS_ACTIONS = frozenset({"kill", "pause", "resume", "restore"})
 NETWORK_ACTIONS = frozenset({"delay", "refuse", "drop", "truncate", "pause-network", "heal"})
 Action = Literal[
-    "kill", "pause", "resume", "restore",
-    "delay", "refuse", "drop", "truncate", "pause-network", "heal",
-]  # fmt: skip
+    "kill",
+    "pause",
+    "resume",
+    "restore",
+    "delay",
+    "refuse",
+    "drop",
+    "truncate",
+    "pause-network",
+    "heal",
+]
 
 
 class _Model(BaseModel):
@@ -81,8 +89,13 @@ class Viewers(_Model):
 class Topology(_Model):
     """What `streaming experiment` starts when it does not use a running demo."""
 
-    regions: Annotated[tuple[Identifier, ...], Field(min_length=1, max_length=6)] = ("us-east", "eu-west")
-    pops: Annotated[tuple[tuple[Identifier, Identifier], ...], Field(min_length=1, max_length=8)] = (
+    regions: Annotated[tuple[Identifier, ...], Field(min_length=1, max_length=6)] = (
+        "us-east",
+        "eu-west",
+    )
+    pops: Annotated[
+        tuple[tuple[Identifier, Identifier], ...], Field(min_length=1, max_length=8)
+    ] = (
         ("iad", "us-east"),
         ("fra", "eu-west"),
     )

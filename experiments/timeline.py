@@ -1,4 +1,4 @@
-"""Plays a scenario's faults at their times: process signals through `Controls`, network faults on proxies."""
+"""Plays a scenario's faults on time: process signals via `Controls`, network faults on proxies."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class Controls(Protocol):
     """What the timeline needs from whoever owns the processes (the experiment command)."""
 
     async def signal(self, action: str, kind: str, name: str) -> str:
-        """kill / pause / resume / restore the process `kind:name`; returns a detail for the report."""
+        """kill / pause / resume / restore process `kind:name`; returns a detail for the report."""
         ...
 
     def proxy(self, region: str) -> FaultProxy | None: ...

@@ -34,14 +34,22 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
     """Build the document for `scenario`, taking free loopback ports from `port()`."""
     topo = scenario.topology
     origin_ports = {region: port() for region in topo.regions}
-    proxy_ports = {region: port() for region in topo.regions} if topo.proxies else dict(origin_ports)
+    proxy_ports = (
+        {region: port() for region in topo.regions} if topo.proxies else dict(origin_ports)
+    )
     ttl = {
-        "min_ttl": 0, "default_ttl": topo.cache_ttl, "max_ttl": topo.cache_ttl,
-        "segment_ttl": topo.cache_ttl, "manifest_ttl": topo.cache_ttl,
+        "min_ttl": 0,
+        "default_ttl": topo.cache_ttl,
+        "max_ttl": topo.cache_ttl,
+        "segment_ttl": topo.cache_ttl,
+        "manifest_ttl": topo.cache_ttl,
         # Stale copies would hide the failover this experiment is measuring.
-        "stale_while_revalidate": 0, "stale_if_error": 0,
-    }  # fmt: skip
-    edges: list[dict[str, Any]] = [{"pop": pop, "region": region, "port": port()} for pop, region in topo.pops]
+        "stale_while_revalidate": 0,
+        "stale_if_error": 0,
+    }
+    edges: list[dict[str, Any]] = [
+        {"pop": pop, "region": region, "port": port()} for pop, region in topo.pops
+    ]
     if topo.shield is not None:
         edges.append({"pop": SHIELD_POP, "region": topo.shield, "port": port(), "role": "shield"})
     doc: dict[str, Any] = {
@@ -51,7 +59,9 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
             {"id": region, "region": region, "url": f"http://127.0.0.1:{proxy_ports[region]}"}
             for region in topo.regions
         ],
-        "origin_groups": [{"id": GROUP, "members": list(topo.regions), **_live_404(scenario), **topo.group}],
+        "origin_groups": [
+            {"id": GROUP, "members": list(topo.regions), **_live_404(scenario), **topo.group}
+        ],
         "edges": edges,
         "behaviors": [
             {"path_pattern": "/hls/*", "target": GROUP, "ttl": ttl},
@@ -62,15 +72,29 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
         "portal": {"port": port()},
     }
     if scenario.viewers.content == "live":
-        doc["live_channels"] = [{"name": LIVE_CHANNEL, "segment_duration": max(1, round(topo.segment_duration)),
-                                 "heights": [180], "window": 6}]  # fmt: skip
+        doc["live_channels"] = [
+            {
+                "name": LIVE_CHANNEL,
+                "segment_duration": max(1, round(topo.segment_duration)),
+                "heights": [180],
+                "window": 6,
+            }
+        ]
     if topo.steering:
-        doc["steering"] = {"url": f"http://127.0.0.1:{port()}", "check_interval": 0.25,
-                           "unhealthy_checks": 2, "healthy_checks": 2}  # fmt: skip
+        doc["steering"] = {
+            "url": f"http://127.0.0.1:{port()}",
+            "check_interval": 0.25,
+            "unhealthy_checks": 2,
+            "healthy_checks": 2,
+        }
     return Plan(doc, origin_ports, proxy_ports)
 
 
 def _live_404(scenario: Scenario) -> dict[str, Any]:
     """Live: a restarted origin answers 404 until its channel has segments again, so 404 must
     fail over (the issue's selectable 404) or viewers would see it during every recovery."""
-    return {"failover_status_codes": [404, 500, 502, 503, 504]} if scenario.viewers.content == "live" else {}
+    return (
+        {"failover_status_codes": [404, 500, 502, 503, 504]}
+        if scenario.viewers.content == "live"
+        else {}
+    )

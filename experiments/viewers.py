@@ -67,7 +67,7 @@ class Pathways(Protocol):
 
 
 class StaticPathways:
-    """A fixed ordered list of (pop, url): viewer i starts at edge i mod n, moves on after errors."""
+    """Fixed ordered (pop, url) list: viewer i starts at edge i mod n, moves on after errors."""
 
     def __init__(self, edges: Sequence[tuple[str, str]], spread: bool = True) -> None:
         self._edges, self._spread = list(edges), spread
@@ -88,7 +88,9 @@ class SteeringPathways:
     steering service has not yet noticed the POP is down.
     """
 
-    def __init__(self, steering_url: str, regions: Sequence[str], client: httpx.AsyncClient, ttl: float = 5.0) -> None:
+    def __init__(
+        self, steering_url: str, regions: Sequence[str], client: httpx.AsyncClient, ttl: float = 5.0
+    ) -> None:
         self._url, self._regions, self._client, self._ttl = steering_url, list(regions), client, ttl
         self._current: dict[int, tuple[str, str]] = {}
         self._asked: dict[int, float] = {}
@@ -100,7 +102,9 @@ class SteeringPathways:
             return current
         region = self._regions[viewer % len(self._regions)]
         try:
-            response = await self._client.get(f"{self._url}/edges", params={"region": region}, timeout=1.0)
+            response = await self._client.get(
+                f"{self._url}/edges", params={"region": region}, timeout=1.0
+            )
             edges = [(e["pop"], e["url"]) for e in response.json()["edges"]]
         except (httpx.HTTPError, ValueError, KeyError):
             edges = []
@@ -128,9 +132,13 @@ class Player:
     """Runs `load.count` viewers of `master_path` until the duration or the request budget ends."""
 
     def __init__(
-        self, load: Load, master_path: str, pathways: Pathways, references: dict[str, str] | None = None,
+        self,
+        load: Load,
+        master_path: str,
+        pathways: Pathways,
+        references: dict[str, str] | None = None,
         headers: dict[str, dict[str, str]] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.load, self.master_path, self.pathways = load, master_path, pathways
         self.references = references or {}
         self.headers = headers or {}  # per edge base URL, e.g. signed cookies for private content
@@ -146,11 +154,15 @@ class Player:
         return self._t0
 
     async def run(self, t0: tuple[float, float] | None = None) -> Audience:
-        """Play until the end; `t0` = (wall, monotonic) of second 0, shared with the fault timeline."""
+        """Play to the end; `t0` = (wall, monotonic) of second 0, shared with the fault timeline."""
         self._t0, self._t0_mono = t0 or (time.time(), time.monotonic())
         self._deadline = self._t0_mono + self.load.duration
-        limits = httpx.Limits(max_connections=self.load.count * 2, max_keepalive_connections=self.load.count * 2)
-        timeout = httpx.Timeout(self.load.request_timeout, connect=min(2.0, self.load.request_timeout))
+        limits = httpx.Limits(
+            max_connections=self.load.count * 2, max_keepalive_connections=self.load.count * 2
+        )
+        timeout = httpx.Timeout(
+            self.load.request_timeout, connect=min(2.0, self.load.request_timeout)
+        )
         async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
             viewers = [asyncio.create_task(self._viewer(client, i)) for i in range(self.load.count)]
             await asyncio.gather(*viewers)
@@ -174,7 +186,17 @@ class Player:
             try:
                 pop, base = await self.pathways.choose(viewer, failed)
             except RuntimeError as exc:  # no edge at all: a player with nowhere to go
-                self._record(viewer, path, "", self.since_start(time.monotonic()), 0.0, 0, b"", str(exc), httpx.Headers())
+                self._record(
+                    viewer,
+                    path,
+                    "",
+                    self.since_start(time.monotonic()),
+                    0.0,
+                    0,
+                    b"",
+                    str(exc),
+                    httpx.Headers(),
+                )
                 await asyncio.sleep(min(1.0, 0.1 * 2**attempt))
                 continue
             self._requests += 1
@@ -184,7 +206,9 @@ class Player:
             await asyncio.sleep(min(1.0, 0.1 * 2**attempt))
         return None
 
-    async def _fetch(self, client: httpx.AsyncClient, viewer: int, pop: str, base: str, path: str) -> bytes | None:
+    async def _fetch(
+        self, client: httpx.AsyncClient, viewer: int, pop: str, base: str, path: str
+    ) -> bytes | None:
         started = time.monotonic()
         start = self.since_start(started)
         status, body, error, headers = 0, b"", "", httpx.Headers()
@@ -197,18 +221,39 @@ class Player:
                 error = "corrupt body"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
-        self._record(viewer, path, pop, start, time.monotonic() - started, status, body, error, headers)
+        self._record(
+            viewer, path, pop, start, time.monotonic() - started, status, body, error, headers
+        )
         return None if error else body
 
     def _record(
-        self, viewer: int, path: str, pop: str, start: float, latency: float, status: int, body: bytes,
-        error: str, headers: httpx.Headers,
-    ) -> None:  # fmt: skip
+        self,
+        viewer: int,
+        path: str,
+        pop: str,
+        start: float,
+        latency: float,
+        status: int,
+        body: bytes,
+        error: str,
+        headers: httpx.Headers,
+    ) -> None:
         cache = headers.get("x-cache", "").split(" ", 1)[0]
-        self.audience.samples.append(Sample(
-            start, latency, viewer, kind_of(path).value, path, headers.get("x-edge-location", pop),
-            status, len(body), cache, headers.get("x-origin-region", ""), error,
-        ))  # fmt: skip
+        self.audience.samples.append(
+            Sample(
+                start,
+                latency,
+                viewer,
+                kind_of(path).value,
+                path,
+                headers.get("x-edge-location", pop),
+                status,
+                len(body),
+                cache,
+                headers.get("x-origin-region", ""),
+                error,
+            )
+        )
 
     async def _viewer(self, client: httpx.AsyncClient, viewer: int) -> None:
         await asyncio.sleep(self.load.ramp * viewer / max(1, self.load.count))
@@ -218,7 +263,11 @@ class Player:
             if master is None:
                 continue
             variants = m3u8.loads(master.decode()).playlists
-            media_path = _join(self.master_path, variants[viewer % len(variants)].uri) if variants else self.master_path
+            media_path = (
+                _join(self.master_path, variants[viewer % len(variants)].uri)
+                if variants
+                else self.master_path
+            )
             buffer = _Buffer(self, viewer)
             if self.load.content == "live":
                 await self._play_live(client, viewer, media_path, buffer, joined)
@@ -226,7 +275,14 @@ class Player:
                 await self._play_vod(client, viewer, media_path, buffer, joined)
             buffer.stop()
 
-    async def _play_vod(self, client: httpx.AsyncClient, viewer: int, media_path: str, buffer: _Buffer, joined: float) -> None:
+    async def _play_vod(
+        self,
+        client: httpx.AsyncClient,
+        viewer: int,
+        media_path: str,
+        buffer: _Buffer,
+        joined: float,
+    ) -> None:
         """Play the VOD presentation from the start, and again from the top when it ends."""
         while self._running():
             text = await self._get(client, viewer, media_path)
@@ -246,7 +302,14 @@ class Player:
                     self.audience.startup.append(time.monotonic() - joined)
                     joined = 0.0
 
-    async def _play_live(self, client: httpx.AsyncClient, viewer: int, media_path: str, buffer: _Buffer, joined: float) -> None:
+    async def _play_live(
+        self,
+        client: httpx.AsyncClient,
+        viewer: int,
+        media_path: str,
+        buffer: _Buffer,
+        joined: float,
+    ) -> None:
         """Follow a live playlist: reload every target duration, fetch each sequence number once."""
         next_seq: int | None = None
         names: dict[int, str] = {}
@@ -258,7 +321,9 @@ class Player:
             first = playlist.media_sequence or 0
             segments = list(enumerate(playlist.segments, start=first))
             if next_seq is None:
-                next_seq = max(first, first + len(segments) - 3)  # join 3 segments from the live end
+                next_seq = max(
+                    first, first + len(segments) - 3
+                )  # join 3 segments from the live end
             elif segments and segments[0][0] > next_seq:
                 self.audience.discontinuities += 1
                 next_seq = segments[0][0]
@@ -278,7 +343,7 @@ class Player:
 
 
 class _Buffer:
-    """The player's forward buffer in seconds; records a stall whenever it runs dry while playing."""
+    """The player's forward buffer in seconds; records a stall whenever it runs dry in play."""
 
     def __init__(self, player: Player, viewer: int) -> None:
         self._player, self._viewer = player, viewer
@@ -319,7 +384,10 @@ class _Buffer:
 
     def _close_stall(self) -> None:
         assert self._stalled_since is not None
-        start, duration = self._player.since_start(self._stalled_since), time.monotonic() - self._stalled_since
+        start, duration = (
+            self._player.since_start(self._stalled_since),
+            time.monotonic() - self._stalled_since,
+        )
         self._player.audience.stalls.append(Stall(self._viewer, start, duration))
         self._stalled_since = None
 

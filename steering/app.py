@@ -58,7 +58,10 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
     async def edges(request: Request) -> dict[str, object]:
         """Healthy POPs for the viewer, nearest first (what a DNS answer would carry)."""
         region, found = candidates(request)
-        return {"region": region, "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in found]}
+        return {
+            "region": region,
+            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in found],
+        }
 
     @app.get("/steer/{path:path}")
     async def steer(path: str, request: Request) -> Response:
@@ -87,8 +90,12 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         except httpx.HTTPError as exc:
             raise OriginError(f"POP {found[0].pop} failed ({type(exc).__name__})") from None
         if upstream.status_code != 200:
-            return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+            return Response(
+                upstream.content, status_code=upstream.status_code, media_type="application/json"
+            )
         text = steered_master(upstream.text, path, found, reload_uri(settings.url, region))
-        return Response(text, media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-store"})
+        return Response(
+            text, media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-store"}
+        )
 
     return app

@@ -10,8 +10,10 @@ REGION_HEADER = "x-viewer-region"
 COUNTRY_HEADER = "cloudfront-viewer-country"
 
 
-def viewer_region(query: Mapping[str, str], headers: Mapping[str, str], settings: SteeringSettings) -> str | None:
-    """`?region=` wins, then `X-Viewer-Region`, then the viewer country mapped through `countries`."""
+def viewer_region(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: SteeringSettings
+) -> str | None:
+    """`?region=` wins, then `X-Viewer-Region`, then the country mapped through `countries`."""
     for value in (query.get("region"), headers.get(REGION_HEADER)):
         if value:
             return value.strip().lower()

@@ -1,4 +1,4 @@
-"""HLS Content Steering (RFC 8216bis §7.9): the steering manifest and a master with one pathway per POP."""
+"""HLS Content Steering (RFC 8216bis 7.9): a steering manifest, a master with a pathway per POP."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ _ATTR_URI = re.compile(r'URI="([^"]*)"')
 
 
 def steering_manifest(priority: list[Edge], ttl: int, reload_uri: str) -> dict[str, object]:
-    """The JSON a player reloads every TTL seconds: pathways (POP names), healthiest nearest first."""
+    """The JSON a player reloads every TTL seconds: pathways (POP names), nearest healthy first."""
     return {
         "VERSION": 1,
         "TTL": ttl,

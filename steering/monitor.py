@@ -24,9 +24,11 @@ class _PopState:
 
 
 class Monitor:
-    """Checks each POP's /healthz every `check_interval`; `unhealthy_checks` failures mark it down."""
+    """Checks each POP's /healthz every interval; `unhealthy_checks` failures mark it down."""
 
-    def __init__(self, pops: tuple[Edge, ...], settings: SteeringSettings, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, pops: tuple[Edge, ...], settings: SteeringSettings, client: httpx.AsyncClient
+    ) -> None:
         self._pops, self._settings, self._client = pops, settings, client
         self._state = {edge.pop: _PopState(since=time.time()) for edge in pops}
         self._task: asyncio.Task[None] | None = None
@@ -35,7 +37,10 @@ class Monitor:
         return self._state[pop].up
 
     def snapshot(self) -> dict[str, dict[str, object]]:
-        return {pop: {"state": "up" if s.up else "down", "since": round(s.since, 3)} for pop, s in self._state.items()}
+        return {
+            pop: {"state": "up" if s.up else "down", "since": round(s.since, 3)}
+            for pop, s in self._state.items()
+        }
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -53,11 +58,15 @@ class Monitor:
         while True:
             started = time.monotonic()
             await self.check_once()
-            await asyncio.sleep(max(0.0, self._settings.check_interval - (time.monotonic() - started)))
+            await asyncio.sleep(
+                max(0.0, self._settings.check_interval - (time.monotonic() - started))
+            )
 
     async def _check(self, edge: Edge) -> None:
         try:
-            response = await self._client.get(f"{edge.url}/healthz", timeout=self._settings.check_timeout)
+            response = await self._client.get(
+                f"{edge.url}/healthz", timeout=self._settings.check_timeout
+            )
             ok = response.status_code == 200
         except httpx.HTTPError:
             ok = False

@@ -9,6 +9,7 @@ then writes report.json, summary.txt and timeline.png. With `--state` it uses a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -52,7 +53,9 @@ class Controls:
         return next((c for c in reversed(self.supervisor.children) if c.name == name), None)
 
     async def signal(self, action: str, kind: str, name: str) -> str:
-        child_name = {"origin": f"origin-{name}", "edge": f"edge-{name}", "shield": "edge-shield"}[kind]
+        child_name = {"origin": f"origin-{name}", "edge": f"edge-{name}", "shield": "edge-shield"}[
+            kind
+        ]
         child = self._child(child_name)
         pid = child.pid if child is not None else self.pids.get(child_name)
         if pid is None:
@@ -73,11 +76,14 @@ class Controls:
             self.paused.discard(pid)
             return f"SIGCONT {child_name} (pid {pid})"
         if child is None or self.supervisor is None:
-            raise StreamingError(f"restore {child_name}: only processes this experiment started can be restarted")
+            raise StreamingError(
+                f"restore {child_name}: only processes this experiment started can be restarted"
+            )
         started = time.monotonic()
         fresh = self.supervisor.start(child_name, child.argv, child.health_url)
         await asyncio.to_thread(self.supervisor.wait_healthy, fresh)
-        return f"restarted {child_name} (pid {fresh.pid}, healthy after {time.monotonic() - started:.1f}s)"
+        took = time.monotonic() - started
+        return f"restarted {child_name} (pid {fresh.pid}, healthy after {took:.1f}s)"
 
     def resume_all(self) -> None:
         """Before cleanup: a SIGSTOPped process cannot act on SIGTERM."""
@@ -87,17 +93,17 @@ class Controls:
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)  # children run in their own session: the group includes ffmpeg
-    except ProcessLookupError:
-        pass
 
 
 def run_experiment(name: str, out: Path | None, state: Path | None, viewers: int | None) -> Path:
     """Load the scenario, run it, write the report files; returns the report directory."""
     scenario = load(name)
     if viewers is not None:
-        scenario = scenario.model_copy(update={"viewers": scenario.viewers.model_copy(update={"count": viewers})})
+        scenario = scenario.model_copy(
+            update={"viewers": scenario.viewers.model_copy(update={"count": viewers})}
+        )
     out = out or Path(".experiments") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"experiment [bold]{scenario.name}[/]: {scenario.description}")
@@ -118,7 +124,11 @@ async def _with_topology(scenario: Scenario, out: Path) -> dict[str, Any]:
 
     dist = load_config(config)
     proxies = {
-        region: FaultProxy(region, ("127.0.0.1", plan.proxy_ports[region]), ("127.0.0.1", plan.origin_ports[region]))
+        region: FaultProxy(
+            region,
+            ("127.0.0.1", plan.proxy_ports[region]),
+            ("127.0.0.1", plan.origin_ports[region]),
+        )
         for region in plan.proxy_ports
         if plan.proxy_ports[region] != plan.origin_ports[region]
     }
@@ -138,18 +148,47 @@ async def _with_topology(scenario: Scenario, out: Path) -> dict[str, Any]:
 
 
 async def _run_topology(
-    scenario: Scenario, out: Path, config: Path, dist: Any, plan: topology.Plan, sup: Supervisor, controls: Controls
+    scenario: Scenario,
+    out: Path,
+    config: Path,
+    dist: Any,
+    plan: topology.Plan,
+    sup: Supervisor,
+    controls: Controls,
 ) -> dict[str, Any]:
     data = out / "data"
     for o in dist.origins:
-        argv = cli_argv("origin", "--config", str(config), "--region", o.region,
-                        "--port", str(plan.origin_ports[o.region]), "--data", str(data / "origin" / o.region))  # fmt: skip
-        sup.start(f"origin-{o.region}", argv, f"http://127.0.0.1:{plan.origin_ports[o.region]}/healthz")
+        argv = cli_argv(
+            "origin",
+            "--config",
+            str(config),
+            "--region",
+            o.region,
+            "--port",
+            str(plan.origin_ports[o.region]),
+            "--data",
+            str(data / "origin" / o.region),
+        )
+        sup.start(
+            f"origin-{o.region}", argv, f"http://127.0.0.1:{plan.origin_ports[o.region]}/healthz"
+        )
     for e in dist.edges:
-        argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop))
+        argv = cli_argv(
+            "edge",
+            "--config",
+            str(config),
+            "--pop",
+            e.pop,
+            "--cache-dir",
+            str(data / "edge" / e.pop),
+        )
         sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")
     if dist.steering is not None:
-        sup.start("steering", cli_argv("steering", "--config", str(config)), f"{dist.steering.url}/healthz")
+        sup.start(
+            "steering",
+            cli_argv("steering", "--config", str(config)),
+            f"{dist.steering.url}/healthz",
+        )
     for child in list(sup.children):
         await asyncio.to_thread(sup.wait_healthy, child, 60.0)
     console.print(f"{len(sup.children)} processes up; publishing content ...")
@@ -168,8 +207,17 @@ async def _run_topology(
             pathways = SteeringPathways(dist.steering.url, [e.region for e in dist.pops], client)
         watched = {e.pop: e.url for e in dist.edges}
         steering = dist.steering.url if dist.steering is not None else None
-        return await _play(scenario, master_path, pathways, references, controls, watched, _proxy_stats(controls),
-                           [o.id for o in dist.origins], steering=steering)  # fmt: skip
+        return await _play(
+            scenario,
+            master_path,
+            pathways,
+            references,
+            controls,
+            watched,
+            _proxy_stats(controls),
+            [o.id for o in dist.origins],
+            steering=steering,
+        )
 
 
 async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[str, Any]:
@@ -178,11 +226,17 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
     except (OSError, ValueError) as exc:
         raise ConfigError(f"--state: cannot read {state_path}: {exc}") from None
     if any(f.action in NETWORK_ACTIONS for f in scenario.faults):
-        raise ConfigError("--state: network faults need the experiment's own topology (no fault proxies in a demo)")
+        raise ConfigError(
+            "--state: network faults need the experiment's own topology (a demo has no proxies)"
+        )
     pids = {f"origin-{o['region']}": o["pid"] for o in state["origins"]}
     pids |= {f"edge-{e['pop']}": e["pid"] for e in state["edges"]}
     for fault in scenario.faults:
-        child = {"origin": f"origin-{fault.name}", "edge": f"edge-{fault.name}", "shield": "edge-shield"}[fault.kind]
+        child = {
+            "origin": f"origin-{fault.name}",
+            "edge": f"edge-{fault.name}",
+            "shield": "edge-shield",
+        }[fault.kind]
         if child not in pids:
             raise ConfigError(f"faults: the demo has no {child}")
     controls = Controls(None, pids)
@@ -193,35 +247,73 @@ async def _against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict
     references = await _references(edges[0][1], master_path, headers.get(edges[0][1]))
     try:
         origin_ids = [o["region"] for o in state["origins"]]
-        return await _play(scenario, master_path, StaticPathways(edges), references, controls, dict(edges),
-                           lambda: {}, origin_ids, headers, state.get("steering_url"))  # fmt: skip
+        return await _play(
+            scenario,
+            master_path,
+            StaticPathways(edges),
+            references,
+            controls,
+            dict(edges),
+            lambda: {},
+            origin_ids,
+            headers,
+            state.get("steering_url"),
+        )
     finally:
         controls.resume_all()
 
 
 async def _play(
-    scenario: Scenario, master_path: str, pathways: Pathways, references: dict[str, str], controls: Controls,
-    watched: dict[str, str], proxy_stats: Any, origin_ids: list[str],
-    headers: dict[str, dict[str, str]] | None = None, steering: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    scenario: Scenario,
+    master_path: str,
+    pathways: Pathways,
+    references: dict[str, str],
+    controls: Controls,
+    watched: dict[str, str],
+    proxy_stats: Any,
+    origin_ids: list[str],
+    headers: dict[str, dict[str, str]] | None = None,
+    steering: str | None = None,
+) -> dict[str, Any]:
     """Viewers, fault timeline and health observer on one clock; then the report data."""
     v = scenario.viewers
-    load = Load(v.count, scenario.duration, v.mode, v.content, v.ramp, v.max_requests, v.request_timeout,
-                v.retries, v.buffer_segments)  # fmt: skip
+    load = Load(
+        v.count,
+        scenario.duration,
+        v.mode,
+        v.content,
+        v.ramp,
+        v.max_requests,
+        v.request_timeout,
+        v.retries,
+        v.buffer_segments,
+    )
     player = Player(load, master_path, pathways, references, headers)
     t0 = (time.time(), time.monotonic())
     observer = Observer(watched, t0[0], steering=steering)
     stop = asyncio.Event()
     watching = asyncio.create_task(observer.run(stop))
-    console.print(f"running {v.count} {v.mode} viewers for {scenario.duration:g}s with {len(scenario.faults)} faults ...")
-    audience, applied = await asyncio.gather(player.run(t0), timeline.play(scenario.faults, controls, t0[1]))
+    console.print(
+        f"running {v.count} {v.mode} viewers for {scenario.duration:g}s "
+        f"with {len(scenario.faults)} faults ..."
+    )
+    audience, applied = await asyncio.gather(
+        player.run(t0), timeline.play(scenario.faults, controls, t0[1])
+    )
     stop.set()
     await watching
     return report.build(
-        scenario.model_dump(mode="json"), audience, applied, observer.events, scenario.duration,
-        {"proxies": proxy_stats(), "master_path": master_path,
-         "origin_requests": report.origin_requests(observer.totals, origin_ids)},
-    )  # fmt: skip
+        scenario.model_dump(mode="json"),
+        audience,
+        applied,
+        observer.events,
+        scenario.duration,
+        {
+            "proxies": proxy_stats(),
+            "master_path": master_path,
+            "origin_requests": report.origin_requests(observer.totals, origin_ids),
+        },
+    )
 
 
 def _proxy_stats(controls: Controls) -> Any:
@@ -239,7 +331,9 @@ async def _publish(out: Path, origin_urls: list[str], seconds: float) -> str:
     headers = {"authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(timeout=30) as client:
         with clip.open("rb") as fh:
-            response = await client.post(f"{origin_urls[0]}/videos", files={"file": ("clip.mp4", fh)}, headers=headers)
+            response = await client.post(
+                f"{origin_urls[0]}/videos", files={"file": ("clip.mp4", fh)}, headers=headers
+            )
         if response.status_code != 202:
             raise MediaError(f"upload failed: HTTP {response.status_code} {response.text[:200]}")
         video_id = response.json()["id"]
@@ -259,7 +353,9 @@ async def _publish(out: Path, origin_urls: list[str], seconds: float) -> str:
     return f"/hls/{video_id}/master.m3u8"
 
 
-async def _wait_live(origin_urls: list[str], master_path: str, timeout: float, segments: int = 4) -> None:
+async def _wait_live(
+    origin_urls: list[str], master_path: str, timeout: float, segments: int = 4
+) -> None:
     """Live channels start with the origins; wait until each lists a few segments to join at."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2) as client:
@@ -297,18 +393,23 @@ def _demo_cookies(state: dict[str, Any], master_path: str) -> dict[str, dict[str
     directory = master_path.rsplit("/", 1)[0]
     headers = {}
     for edge in state["edges"]:
-        policy = Policy(resource=f"{edge['url']}{directory}/*", date_less_than=int(time.time() + 3600))
+        policy = Policy(
+            resource=f"{edge['url']}{directory}/*", date_less_than=int(time.time() + 3600)
+        )
         cookies = signer.cookies(policy)
         headers[edge["url"]] = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
     return headers
 
 
-async def _references(base_url: str, master_path: str, headers: dict[str, str] | None = None) -> dict[str, str]:
-    """sha256 of every VOD object, fetched once before any fault, to catch a corrupt or short body."""
+async def _references(
+    base_url: str, master_path: str, headers: dict[str, str] | None = None
+) -> dict[str, str]:
+    """sha256 of every VOD object, fetched before any fault, to catch a corrupt or short body."""
     import m3u8
 
     refs: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+
         async def get(path: str) -> bytes:
             body = (await client.get(base_url + path)).content
             refs[path] = hashlib.sha256(body).hexdigest()

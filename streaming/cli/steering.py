@@ -15,5 +15,5 @@ def serve_steering(path: Path, host: str | None, port: int | None) -> None:
 
     dist = config_module.load(path)
     if dist.steering is None:
-        raise ConfigError(f"{path}: no [steering] section (url = \"http://127.0.0.1:8400\")")
+        raise ConfigError(f'{path}: no [steering] section (url = "http://127.0.0.1:8400")')
     _run(create_app(dist), host or dist.steering.host, port or dist.steering.port)

@@ -20,7 +20,9 @@ POPS = ("iad", "fra", "sin")
 @pytest.fixture
 def shielded(tmp_path: Path) -> Iterator[Topology]:
     doc = distribution_doc(pops=(("iad", "us-east"), ("fra", "eu-west"), ("sin", "ap-southeast")))
-    doc["edges"].append({"pop": "shield", "region": "us-east", "port": free_port(), "role": "shield"})
+    doc["edges"].append(
+        {"pop": "shield", "region": "us-east", "port": free_port(), "role": "shield"}
+    )
     with running_topology(tmp_path, doc) as topo:
         yield topo
 
@@ -31,7 +33,9 @@ def _sent(base: str, origin_id: str) -> int:
     return int(info["ok"]) + int(info["failed"])
 
 
-def test_shield_collapses_misses_from_every_pop_and_pops_bypass_it_when_it_dies(shielded: Topology, clip: Path) -> None:
+def test_shield_collapses_misses_from_every_pop_and_pops_bypass_it_when_it_dies(
+    shielded: Topology, clip: Path
+) -> None:
     """15 concurrent cold requests over 3 POPs → 1 origin request; a dead shield costs no error."""
     origin = shielded.origin_url("us-east")
     master = str(wait_state(origin, upload(origin, clip))["master_path"])

@@ -61,14 +61,18 @@ def test_members_after_a_success_are_not_admitted() -> None:
 
 def test_resume_headers_ask_for_the_rest_with_an_overlap_and_drop_validators() -> None:
     """Range starts `overlap` bytes before what was received; the old validators are gone."""
-    headers = resume_headers({"user-agent": "x", "if-none-match": '"e"', "range": "bytes=0-"}, 50_000, 16_384)
+    headers = resume_headers(
+        {"user-agent": "x", "if-none-match": '"e"', "range": "bytes=0-"}, 50_000, 16_384
+    )
     assert headers == {"user-agent": "x", "range": "bytes=33616-"}
 
 
 def test_splice_of_a_206_passes_only_the_new_bytes() -> None:
     """A matching overlap is swallowed and the rest of the body continues seamlessly."""
     received, tail = 50_000, BODY[50_000 - 16_384 : 50_000]
-    start = resume_start("b", 206, f"bytes 33616-{len(BODY) - 1}/{len(BODY)}", None, 33_616, len(BODY))
+    start = resume_start(
+        "b", 206, f"bytes 33616-{len(BODY) - 1}/{len(BODY)}", None, 33_616, len(BODY)
+    )
     splice = Splice("b", received, tail, start)
     resumed = BODY[start:]
     out = b"".join(splice.feed(resumed[i : i + 7000]) for i in range(0, len(resumed), 7000))

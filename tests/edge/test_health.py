@@ -1,4 +1,4 @@
-"""Origin circuit breakers: open on failures, half-open only after checks, close on real successes."""
+"""Origin circuit breakers: open on failures, half-open after checks, close on real successes."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def health(**policy: object) -> tuple[Health, Clock]:
 
 
 def test_consecutive_request_failures_open_the_circuit() -> None:
-    """failure_threshold failed requests in a row mark the origin down; a success in between resets."""
+    """failure_threshold failed requests in a row mark it down; a success in between resets."""
     h, _ = health(failure_threshold=3)
     h.failed("a", "reset")
     h.failed("a", "reset")
@@ -92,7 +92,7 @@ def test_probe_slot_released_when_another_member_answered() -> None:
 
 
 def test_zero_probe_successes_recovers_immediately() -> None:
-    """probe_successes = 0 with recovery_checks = 1 moves traffic back on the first healthy check."""
+    """probe_successes = 0, recovery_checks = 1: traffic moves back on the first healthy check."""
     h, _ = health(failure_threshold=1, recovery_checks=1, probe_successes=0)
     h.failed("a", "x")
     h.checked("a", None)
@@ -146,8 +146,13 @@ def test_checker_feeds_probe_results_at_its_interval() -> None:
 
 def test_checker_survives_a_probe_that_hangs_or_raises() -> None:
     """A check that never returns or raises something odd counts as failed; checking goes on."""
-    policy = HealthPolicy(check_interval=0.05, check_timeout=0.05, unhealthy_checks=1, recovery_checks=1,
-                          probe_successes=0)  # fmt: skip
+    policy = HealthPolicy(
+        check_interval=0.05,
+        check_timeout=0.05,
+        unhealthy_checks=1,
+        recovery_checks=1,
+        probe_successes=0,
+    )
     h = Health({"a": policy})
     script = iter(["hang", "raise", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"])
 

@@ -24,7 +24,10 @@ FAST = {"connect_timeout": 0.3, "response_timeout": 0.3, "order": "pinned"}
 
 def origins_for(stubs: list[StubOrigin], **group: Any) -> Origins:
     doc = distribution_doc(regions=("us-east", "eu-west"))
-    doc["origins"] = [{"id": r, "region": r, "url": s.url} for r, s in zip(("us-east", "eu-west"), stubs, strict=True)]
+    doc["origins"] = [
+        {"id": r, "region": r, "url": s.url}
+        for r, s in zip(("us-east", "eu-west"), stubs, strict=True)
+    ]
     doc["origin_groups"] = [{"id": "all", "members": ["us-east", "eu-west"], **FAST, **group}]
     dist = parse(doc)
     return Origins(dist, dist.edge_by_pop("iad"), httpx.AsyncClient())
@@ -39,8 +42,12 @@ async def fetch(origins: Origins, method: str = "GET") -> tuple[int, bytes, str]
     return response.status, body, response.origin.region
 
 
-def run(primary: Behaviour, secondary: Behaviour, test: Callable[[Origins, list[StubOrigin]], Awaitable[None]],
-        **group: Any) -> None:  # fmt: skip
+def run(
+    primary: Behaviour,
+    secondary: Behaviour,
+    test: Callable[[Origins, list[StubOrigin]], Awaitable[None]],
+    **group: Any,
+) -> None:
     async def main() -> None:
         async with stub_origins(primary, secondary) as stubs:
             origins = origins_for(stubs, **group)
@@ -127,7 +134,12 @@ def test_configured_status_codes_fail_over_and_others_do_not() -> None:
         assert (await fetch(origins))[:2] == (200, BODY)
         assert origins.health.state("us-east") is State.UP  # a 404 is not the origin being unwell
 
-    run(Behaviour(status=404, body=b"nope"), Behaviour(body=BODY), selected, failover_status_codes=[404, 503])
+    run(
+        Behaviour(status=404, body=b"nope"),
+        Behaviour(body=BODY),
+        selected,
+        failover_status_codes=[404, 503],
+    )
 
 
 def test_every_member_failing_returns_the_last_answer() -> None:
@@ -162,13 +174,23 @@ def test_a_known_down_origin_is_skipped_without_paying_its_timeout() -> None:
         assert time.monotonic() - started < 0.2
         assert len(stubs[0].requests) == seen
 
-    run(Behaviour(body=BODY, ttfb=3), Behaviour(body=BODY), check, health={"failure_threshold": 2, "check_interval": 0})
+    run(
+        Behaviour(body=BODY, ttfb=3),
+        Behaviour(body=BODY),
+        check,
+        health={"failure_threshold": 2, "check_interval": 0},
+    )
 
 
 def test_circuit_opens_half_opens_on_healthy_checks_and_closes_after_real_successes() -> None:
-    """Down on failures; healthy /healthz checks make it half-open; two probes bring traffic back."""
-    health = {"failure_threshold": 1, "check_interval": 0.05, "unhealthy_checks": 1, "recovery_checks": 2,
-              "probe_successes": 2}  # fmt: skip
+    """Down on failures; healthy checks make it half-open; two real probes bring traffic back."""
+    health = {
+        "failure_threshold": 1,
+        "check_interval": 0.05,
+        "unhealthy_checks": 1,
+        "recovery_checks": 2,
+        "probe_successes": 2,
+    }
 
     async def check(origins: Origins, stubs: list[StubOrigin]) -> None:
         origins.checker.start()
@@ -203,13 +225,17 @@ def test_connection_attempts_retry_the_same_member_before_failing_over() -> None
         return httpx.Response(200, headers={"content-length": "2"}, stream=httpx.ByteStream(b"ok"))
 
     doc = distribution_doc(regions=("us-east", "eu-west"))
-    doc["origins"] = [{"id": "us-east", "region": "us-east", "url": "http://127.0.0.1:1"},
-                      {"id": "eu-west", "region": "eu-west", "url": "http://127.0.0.1:2"}]  # fmt: skip
+    doc["origins"] = [
+        {"id": "us-east", "region": "us-east", "url": "http://127.0.0.1:1"},
+        {"id": "eu-west", "region": "eu-west", "url": "http://127.0.0.1:2"},
+    ]
     doc["origin_groups"] = [{"id": "all", "members": ["us-east", "eu-west"], **FAST, "attempts": 2}]
     dist = parse(doc)
 
     async def main() -> None:
-        origins = Origins(dist, dist.edge_by_pop("iad"), httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+        origins = Origins(
+            dist, dist.edge_by_pop("iad"), httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        )
         assert await fetch(origins) == (200, b"ok", "eu-west")
 
     asyncio.run(main())

@@ -1,4 +1,4 @@
-"""`streaming experiment` end to end: real origins behind fault proxies, real edges, emulated viewers.
+"""`streaming experiment` end to end: origins behind fault proxies, real edges, emulated viewers.
 
 These are the issue's acceptance runs in miniature: the primary origin is SIGKILLed under load
 and no viewer sees an error, the edges mark it down within about a second, and traffic moves
@@ -26,14 +26,23 @@ def _run(tmp_path: Path, scenario: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_path: Path) -> None:
-    """SIGKILL the pinned primary: 0 viewer errors and stalls, marked down fast, recovered after restore."""
-    report = _run(tmp_path, {
-        "name": "kill-vod", "duration": 16,
-        "viewers": {"count": 10, "ramp": 2},
-        "topology": {"clip_seconds": 12, "group": {"order": "pinned", "health": {"check_interval": 0.5}}},
-        "faults": [{"at": 3, "action": "kill", "target": "origin:us-east"},
-                   {"at": 6, "action": "restore", "target": "origin:us-east"}],
-    })  # fmt: skip
+    """SIGKILL the pinned primary: no viewer error or stall, down fast, recovered after restore."""
+    report = _run(
+        tmp_path,
+        {
+            "name": "kill-vod",
+            "duration": 16,
+            "viewers": {"count": 10, "ramp": 2},
+            "topology": {
+                "clip_seconds": 12,
+                "group": {"order": "pinned", "health": {"check_interval": 0.5}},
+            },
+            "faults": [
+                {"at": 3, "action": "kill", "target": "origin:us-east"},
+                {"at": 6, "action": "restore", "target": "origin:us-east"},
+            ],
+        },
+    )
     summary = report["summary"]
     assert summary["requests"] > 100
     assert summary["viewer_visible_errors"] == 0, report["errors"][:5]
@@ -41,7 +50,10 @@ def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_p
     kill, restore = report["faults"]
     assert set(kill["time_to_mark_down"]) == {"iad", "fra"}, report["health_events"]
     assert max(kill["time_to_mark_down"].values()) < 3.0, kill
-    assert restore["time_to_recover"] and restore["traffic_back"] is not None, (restore, report["health_events"])
+    assert restore["time_to_recover"] and restore["traffic_back"] is not None, (
+        restore,
+        report["health_events"],
+    )
     fills_during_outage = [row["fills_by_origin"] for row in report["timeline"][4:6]]
     assert all(set(fills) <= {"eu-west"} for fills in fills_during_outage)
     assert report["proxies"]["us-east"]["refused"] > 0  # the kill really hit the wire
@@ -50,13 +62,19 @@ def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_p
 def test_live_viewers_keep_a_continuous_sequence_when_the_primary_dies(tmp_path: Path) -> None:
     """Epoch-aligned live segments: viewers move to the other origin's copy with no gap or error,
     also while the restarted primary's channel warms up (its 404s fail over)."""
-    report = _run(tmp_path, {
-        "name": "kill-live", "duration": 14,
-        "viewers": {"count": 8, "content": "live", "ramp": 1},
-        "topology": {"group": {"order": "pinned"}},
-        "faults": [{"at": 4, "action": "kill", "target": "origin:us-east"},
-                   {"at": 7, "action": "restore", "target": "origin:us-east"}],
-    })  # fmt: skip
+    report = _run(
+        tmp_path,
+        {
+            "name": "kill-live",
+            "duration": 14,
+            "viewers": {"count": 8, "content": "live", "ramp": 1},
+            "topology": {"group": {"order": "pinned"}},
+            "faults": [
+                {"at": 4, "action": "kill", "target": "origin:us-east"},
+                {"at": 7, "action": "restore", "target": "origin:us-east"},
+            ],
+        },
+    )
     summary = report["summary"]
     assert summary["requests"] > 50
     assert summary["viewer_visible_errors"] == 0, report["errors"][:5]

@@ -9,7 +9,14 @@ import pytest
 from experiments.scenario import SCENARIOS, load, parse
 from streaming.errors import ConfigError
 
-SHIPPED = ("primary-dies", "primary-flaps", "slow-primary", "edge-dies", "shield-dies", "primary-dies-live")
+SHIPPED = (
+    "primary-dies",
+    "primary-flaps",
+    "slow-primary",
+    "edge-dies",
+    "shield-dies",
+    "primary-dies-live",
+)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -23,9 +30,15 @@ def test_shipped_scenarios_load_by_name(name: str) -> None:
 @pytest.mark.parametrize(
     ("doc", "field"),
     [
-        ({"faults": [{"at": 1, "action": "kill", "target": "origin:mars"}]}, "no origin in region 'mars'"),
+        (
+            {"faults": [{"at": 1, "action": "kill", "target": "origin:mars"}]},
+            "no origin in region 'mars'",
+        ),
         ({"faults": [{"at": 99, "action": "kill", "target": "origin:us-east"}]}, "after the end"),
-        ({"faults": [{"at": 1, "action": "delay", "target": "edge:iad", "value": 1}]}, "origin:<region> only"),
+        (
+            {"faults": [{"at": 1, "action": "delay", "target": "edge:iad", "value": 1}]},
+            "origin:<region> only",
+        ),
         ({"faults": [{"at": 1, "action": "delay", "target": "origin:us-east"}]}, "positive value"),
         ({"faults": [{"at": 1, "action": "kill", "target": "shield"}]}, "no shield"),
         ({"viewers": {"count": 0}}, "viewers.count"),

@@ -1,4 +1,4 @@
-"""The steering service against real POP processes: nearest healthy POP, and away from a dead one."""
+"""The steering service against real POP processes: nearest healthy POP, away from a dead one."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ from tests.factories import Topology, distribution_doc, running_topology
 
 @pytest.fixture
 def steered(tmp_path: Path) -> Iterator[Topology]:
-    steering = {"url": f"http://127.0.0.1:{free_port()}", "check_interval": 0.2, "unhealthy_checks": 2,
-                "healthy_checks": 1, "nearest": {"ap-southeast": ["eu-west"]}}  # fmt: skip
+    steering = {
+        "url": f"http://127.0.0.1:{free_port()}",
+        "check_interval": 0.2,
+        "unhealthy_checks": 2,
+        "healthy_checks": 1,
+        "nearest": {"ap-southeast": ["eu-west"]},
+    }
     doc = distribution_doc(pops=(("iad", "us-east"), ("fra", "eu-west")), steering=steering)
     with running_topology(tmp_path, doc) as topo:
         yield topo
@@ -27,7 +32,7 @@ def _steer(base: str, region: str) -> httpx.Response:
 
 
 def test_viewers_go_to_the_nearest_pop_and_away_from_a_dead_one(steered: Topology) -> None:
-    """302 to the viewer's own region; once that POP dies, to the next one; 503 when none is left."""
+    """302 to the viewer's own region; once that POP dies to the next one; 503 when none is left."""
     assert steered.dist.steering is not None
     base = steered.dist.steering.url
     iad, fra = steered.edge_url("iad"), steered.edge_url("fra")
@@ -43,7 +48,10 @@ def test_viewers_go_to_the_nearest_pop_and_away_from_a_dead_one(steered: Topolog
 
     steered.supervisor.stop(steered.child("edge-iad"))
     deadline = time.monotonic() + 5
-    while _steer(base, "us-east").headers.get("location", "").startswith(iad) and time.monotonic() < deadline:
+    while (
+        _steer(base, "us-east").headers.get("location", "").startswith(iad)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert _steer(base, "us-east").headers["location"].startswith(fra)
     assert httpx.get(f"{base}/steering.json?region=us-east").json()["PATHWAY-PRIORITY"] == ["fra"]

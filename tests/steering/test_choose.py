@@ -20,8 +20,15 @@ POPS = (
 
 def test_region_from_query_then_header_then_country() -> None:
     """?region= beats X-Viewer-Region, which beats CloudFront-Viewer-Country via `countries`."""
-    assert viewer_region({"region": "EU-West"}, {"x-viewer-region": "us-east"}, SETTINGS) == "eu-west"
-    assert viewer_region({}, {"x-viewer-region": "us-east", "cloudfront-viewer-country": "DE"}, SETTINGS) == "us-east"
+    assert (
+        viewer_region({"region": "EU-West"}, {"x-viewer-region": "us-east"}, SETTINGS) == "eu-west"
+    )
+    assert (
+        viewer_region(
+            {}, {"x-viewer-region": "us-east", "cloudfront-viewer-country": "DE"}, SETTINGS
+        )
+        == "us-east"
+    )
     assert viewer_region({}, {"cloudfront-viewer-country": "de"}, SETTINGS) == "eu-west"
     assert viewer_region({}, {"cloudfront-viewer-country": "FR"}, SETTINGS) is None
 
