@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,21 +39,31 @@ from tests.factories import TOKEN, distribution_doc, write_config
 SEGMENT = 4.0
 
 
-def bare(binary: str, source: Path, info: MediaInfo, out: Path) -> float:
-    """Wall seconds of the bare ffmpeg command (progress to /dev/null, nothing else)."""
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its reaped children (ffmpeg)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def bare(binary: str, source: Path, info: MediaInfo, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of the bare ffmpeg command (progress to /dev/null, nothing else)."""
     rungs = ladder_for(info.display_height)
     for rung in rungs:
         (out / rung.name).mkdir(parents=True, exist_ok=True)
     argv = commands.package(commands.PackageJob(source, out, info, rungs, SEGMENT))
-    started = time.perf_counter()
+    cpu, started = _cpu(), time.perf_counter()
     subprocess.run([binary, *argv], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu() - cpu
 
 
-def ours(binary: str, source: Path, info: MediaInfo, out: Path) -> float:
-    started = time.perf_counter()
+def ours(binary: str, source: Path, info: MediaInfo, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of media.packager.package, our Python side included."""
+    cpu, started = _cpu(), time.perf_counter()
     asyncio.run(packager.package(binary, source, out, info, SEGMENT, on_progress=lambda p: None))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu() - cpu
 
 
 def first_playable(clip: Path, work: Path) -> tuple[float, float]:
@@ -99,38 +110,46 @@ def _playable(base: str) -> bool:
     return True
 
 
+Sample = tuple[float, float]  # (wall seconds, CPU seconds)
+
+
 def _section(
-    args: argparse.Namespace, info: MediaInfo, rungs: str, times: dict[str, list[float]],
-    overhead: float, size_mb: float, upload: float, first: float,
+    args: argparse.Namespace, info: MediaInfo, rungs: str, samples: dict[str, list[Sample]],
+    overheads: tuple[float, float], size_mb: float, starts: list[float],
 ) -> str:  # fmt: skip
-    rows = "\n".join(
-        f"| {name} | {' / '.join(f'{t:.2f}' for t in values)} | {statistics.median(values):.2f} | "
-        f"{info.duration / statistics.median(values):.2f}x |"
-        for name, values in times.items()
-    )
-    version = subprocess.run(
-        [ffmpeg_binary(), "-version"], capture_output=True, text=True
-    ).stdout.split("\n")[0]
+    rows = []
+    for name, values in samples.items():
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        runs = " / ".join(f"{w:.1f}" for w, _ in values)
+        rows.append(f"| {name} | {runs} | {wall:.1f} | {info.duration / wall:.2f}x | {cpu:.1f} |")
+    version = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
+    ffmpeg = version.stdout.split("\n")[0].split(" Copyright")[0]
+    wall_overhead, cpu_overhead = overheads
+    first = " / ".join(f"{s:.2f}" for s in starts)
     return f"""## Packaging
 
-Measured by `python -m bench.packaging --seconds {args.seconds:g} --height {args.height} --runs {args.runs}`
-on {time.strftime("%Y-%m-%d")}, {os.cpu_count()} cores **shared with other work running at the same time**
-(other helpers' builds and tests), so absolute figures are noisy; {version.split(" Copyright")[0]}.
+Measured by `python -m bench.packaging --seconds {args.seconds:g} --height {args.height} \
+--runs {args.runs}` on {time.strftime("%Y-%m-%d")}: {os.cpu_count()} cores **shared with other
+work running at the same time** (other helpers' builds and test suites; load average
+{os.getloadavg()[0]:.0f} when it finished), so wall times are noisy. {ffmpeg}.
 
-Source: generated {args.seconds:g} s {info.width}x{info.height} at {info.frame_rate:g} fps with stereo AAC.
-Ladder {rungs}, {SEGMENT:g} s segments, x264 `veryfast`, one ffmpeg process (plus poster and sprite
-outputs from the same decode).
+Source: generated {args.seconds:g} s {info.width}x{info.height} at {info.frame_rate:g} fps with
+stereo AAC. Ladder {rungs}, {SEGMENT:g} s segments (the first 4 s as 1 s startup segments),
+x264 `veryfast`, one ffmpeg process that also writes the poster and the thumbnail sprite.
 
-| run | wall seconds per run | median | realtime factor |
-| --- | --- | --- | --- |
-{rows}
+| command | wall seconds per run | median wall | realtime factor | median CPU seconds |
+| --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
 
 - Overhead of the project's packaging (progress, provisional master, finalize to VOD, measured
-  master) over the bare ffmpeg command it runs: **{overhead:+.1f}%** (median against median;
-  the spread between runs of the same command shows the noise of the shared machine).
+  master) over the bare ffmpeg command it runs: **{cpu_overhead:+.1f}% CPU time** (ffmpeg plus
+  our Python side, median against median); {wall_overhead:+.1f}% wall time, where the spread
+  between runs of the *same* command shows how much of that is the shared machine.
 - Upload complete (the origin's `202`) → first playable segment of every rendition (master,
-  media playlist and first segment all `200` from a real origin process): **{first:.2f} s**
-  (goal: under 5 s). The {size_mb:.1f} MB multipart upload itself took {upload:.2f} s on loopback.
+  media playlist and first segment all `200` from a real origin process), per run:
+  **{first} s** (goal: under 5 s). The {size_mb:.1f} MB multipart upload itself is not
+  included.
 """
 
 
@@ -146,42 +165,39 @@ def main() -> None:
     try:
         width = args.height * 16 // 9 // 2 * 2
         print(f"generating a {args.seconds:g} s {width}x{args.height} clip ...", flush=True)
-        clip = asyncio.run(
-            make_clip(
-                binary, work / "clip.mp4", seconds=args.seconds, width=width, height=args.height
-            )
-        )
+        clip = work / "clip.mp4"
+        asyncio.run(make_clip(binary, clip, seconds=args.seconds, width=width, height=args.height))
         info = probe(clip)
         rungs = ", ".join(r.name for r in ladder_for(info.display_height))
         print(f"ladder: {rungs}; segments {SEGMENT:g} s; preset veryfast", flush=True)
-        times: dict[str, list[float]] = {"bare ffmpeg": [], "our packaging": []}
+        samples: dict[str, list[Sample]] = {"bare ffmpeg": [], "our packaging": []}
         for run in range(args.runs):
             for name, fn in (("bare ffmpeg", bare), ("our packaging", ours)):
                 out = work / f"{name.split()[0]}-{run}"
-                seconds = fn(binary, clip, info, out)
-                times[name].append(seconds)
+                wall, cpu = fn(binary, clip, info, out)
+                samples[name].append((wall, cpu))
                 shutil.rmtree(out)
+                rate = info.duration / wall
                 print(
-                    f"  run {run + 1} {name:<14} {seconds:6.2f} s  ({info.duration / seconds:4.2f}x realtime)",
+                    f"  run {run + 1} {name:<14} {wall:7.2f} s wall ({rate:4.2f}x), {cpu:7.2f} s CPU",
                     flush=True,
                 )
-        medians = {name: statistics.median(values) for name, values in times.items()}
-        for name, value in medians.items():
-            print(
-                f"{name:<14} median {value:6.2f} s  realtime factor {info.duration / value:4.2f}x"
-            )
-        overhead = (medians["our packaging"] / medians["bare ffmpeg"] - 1) * 100
-        print(f"overhead of our packaging over bare ffmpeg: {overhead:+.1f}%")
-        upload, first = first_playable(clip, work / "origin")
-        size_mb = clip.stat().st_size / 1e6
-        print(
-            f"upload of {size_mb:.1f} MB: {upload:.2f} s; upload complete -> first playable segment: {first:.2f} s"
-        )
+        medians = {
+            name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+            for name, v in samples.items()
+        }
+        ours_m, bare_m = medians["our packaging"], medians["bare ffmpeg"]
+        overheads = ((ours_m[0] / bare_m[0] - 1) * 100, (ours_m[1] / bare_m[1] - 1) * 100)
+        print(f"overhead: {overheads[1]:+.1f}% CPU, {overheads[0]:+.1f}% wall")
+        starts = []
+        for run in range(args.runs):
+            _, first = first_playable(clip, work / f"origin-{run}")
+            starts.append(first)
+            print(f"  upload complete -> first playable segment: {first:.2f} s", flush=True)
         if not args.no_doc:
-            doc.write(
-                Path("docs/performance.md"),
-                _section(args, info, rungs, times, overhead, size_mb, upload, first),
-            )
+            size_mb = clip.stat().st_size / 1e6
+            section = _section(args, info, rungs, samples, overheads, size_mb, starts)
+            doc.write(Path("docs/performance.md"), section)
             print("updated the ## Packaging section of docs/performance.md")
     finally:
         shutil.rmtree(work, ignore_errors=True)

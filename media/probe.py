@@ -43,7 +43,7 @@ def probe(path: Path) -> MediaInfo:
         raise UnsupportedMedia("the upload is empty")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            video = next((s for s in container.streams if s.type == "video"), None)
+            video = container.streams.video[0] if container.streams.video else None
             if video is None or not video.codec_context.width:
                 raise UnsupportedMedia("no video stream found in the upload")
             if video.codec_context.name in TEXT_CODECS:
@@ -61,7 +61,7 @@ def probe(path: Path) -> MediaInfo:
                 height=video.codec_context.height,
                 duration=duration,
                 frame_rate=min(60.0, float(rate)) if float(rate) > 0 else 25.0,
-                has_audio=any(s.type == "audio" for s in container.streams),
+                has_audio=bool(container.streams.audio),
                 video_codec=video.codec_context.name,
                 pix_fmt=video.codec_context.format.name if video.codec_context.format else "",
                 rotation=rotation,

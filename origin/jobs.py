@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
@@ -132,7 +133,7 @@ class JobStore:
         self.update(row[0], state=State.PACKAGING, progress=0.0)
         return self.get(row[0])
 
-    def requeue_interrupted(self) -> list[str]:
+    def requeue_interrupted(self) -> builtins.list[str]:
         """Jobs a crash left in `packaging` go back to the queue; returns their ids."""
         ids = [
             r[0]
@@ -153,6 +154,6 @@ def _job(row: tuple[object, ...]) -> Job:
     return Job(
         id=str(id_), state=State(state), progress=float(progress),  # type: ignore[arg-type]
         error=None if error is None else str(error), filename=str(filename),
-        size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type]
+        size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type, call-overload]
         encryption=str(encryption), source=str(source),
     )  # fmt: skip
