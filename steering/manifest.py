@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, urljoin
 
 from streaming.config import Edge
@@ -48,12 +49,21 @@ def steered_master(master: str, master_path: str, pathways: list[Edge], server_u
     for edge in pathways:
         base = f"{edge.url}{master_path}"
         for line in media:
-            line = _ATTR_GROUP.sub(lambda m, p=edge.pop: f'{m.group(1)}="{m.group(2)}-{p}"', line)
-            out.append(_ATTR_URI.sub(lambda m, b=base: f'URI="{urljoin(b, m.group(1))}"', line))
+            line = _ATTR_GROUP.sub(_group_renamer(edge.pop), line)
+            out.append(_ATTR_URI.sub(lambda m: f'URI="{urljoin(base, m.group(1))}"', line))  # noqa: B023
         for info, uri in variants:
-            info = _ATTR_GROUP.sub(lambda m, p=edge.pop: f'{m.group(1)}="{m.group(2)}-{p}"', info)
+            info = _ATTR_GROUP.sub(_group_renamer(edge.pop), info)
             out += [f'{info},PATHWAY-ID="{edge.pop}"', urljoin(base, uri)]
     return "\n".join(out) + "\n"
+
+
+def _group_renamer(pop: str) -> Callable[[re.Match[str]], str]:
+    """Rendition groups are per pathway: GROUP-ID="aud" becomes "aud-<pop>", and so do references."""
+
+    def rename(match: re.Match[str]) -> str:
+        return f'{match.group(1)}="{match.group(2)}-{pop}"'
+
+    return rename
 
 
 def reload_uri(base: str, region: str | None) -> str:

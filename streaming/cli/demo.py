@@ -123,7 +123,7 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                     for c in dist.live_channels
                 ],
                 "signing": signing,  # the portal's login signs viewer cookies with this key
-                "steering_url": dist.steering.url if dist.steering is not None else None,
+                "steering_url": dist.steering.url if dist.steering is not None else "",
                 "control_url": dist.control.url if dist.control is not None else None,
             }
             state_path.parent.mkdir(parents=True, exist_ok=True)
