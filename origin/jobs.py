@@ -145,6 +145,20 @@ class JobStore:
             self.update(job_id, state=State.QUEUED, progress=0.0)
         return ids
 
+    def fail_abandoned_uploads(self, offered_before: float) -> int:
+        """Direct uploads offered before `offered_before` and never completed become `failed`."""
+        cursor = self._db.execute(
+            "UPDATE jobs SET state = ?, error = ?, updated = ? WHERE state = ? AND created < ?",
+            (
+                State.FAILED.value,
+                "the direct upload was never completed",
+                time.time(),
+                State.UPLOADING.value,
+                offered_before,
+            ),
+        )
+        return cursor.rowcount
+
     def delete(self, job_id: str) -> None:
         self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 

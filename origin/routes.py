@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter
@@ -63,6 +64,8 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         require_admin(request, token)
         if ctx.uploads is None:
             raise NotFound("direct uploads need the S3 storage backend; POST /videos instead")
+        # Offers older than twice the URL lifetime can no longer be completed.
+        ctx.jobs.fail_abandoned_uploads(time.time() - 2 * ctx.settings.storage.presign_expiry)
         video_id = paths.new_video_id()
         ctx.jobs.create(
             video_id, filename[:200], 0, state=State.UPLOADING,
