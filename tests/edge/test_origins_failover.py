@@ -4,6 +4,7 @@ mid-body resume, known-down members skipped without a timeout, and the circuit's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -240,3 +241,35 @@ def test_connection_attempts_retry_the_same_member_before_failing_over() -> None
 
     asyncio.run(main())
     assert tries == ["127.0.0.11", "127.0.0.11", "127.0.0.12"]
+
+
+def test_connect_timeout_fails_over_within_the_connect_timeout() -> None:
+    """A primary whose accept queue is full never completes the handshake: 0.3 s, then failover."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # never accepted: once the queue is full, SYNs are dropped
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+
+    async def check(origins: Origins, stubs: list[StubOrigin]) -> None:
+        stubs[0].port = port
+        started = time.monotonic()
+        origins_ = origins_for(stubs)
+        assert await fetch(origins_) == (200, BODY, "eu-west")
+        assert time.monotonic() - started < 1.0
+        assert "ConnectTimeout" in str(origins_.health.snapshot()["us-east"]["last_error"])
+        await origins_._client.aclose()
+
+    try:
+        run(Behaviour(body=BODY), Behaviour(body=BODY), check)
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
