@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from edge.cache import Entry
 from edge.cache.disk import DiskCache
@@ -15,7 +16,9 @@ from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
 from edge.invalidation import Invalidator, matcher
 from edge.metrics import EdgeMetrics
+from streaming.cli import app
 from streaming.cli.supervisor import cli_argv, free_port
+from streaming.errors import StreamingError
 from tests.edge.stack import (
     AUTH,
     Answer,
@@ -123,6 +126,5 @@ def test_streaming_invalidate_command_waits_for_completion(stack: EdgeStack, ori
     assert done.returncode == 0, done.stderr
     assert "Completed" in done.stdout and "iad" in done.stdout and "fra" in done.stdout
     assert httpx.get(stack.url("iad") + "/cli/x.ts").headers["x-cache"] == "Miss from iad"
-    bad = subprocess.run(cli_argv("invalidate", "no-slash", "--config", str(stack.config)),
-                         capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert bad.returncode == 2 and "must start with /" in bad.stderr
+    bad = CliRunner().invoke(app, ["invalidate", "no-slash", "--config", str(stack.config)])
+    assert isinstance(bad.exception, StreamingError) and "must start with /" in str(bad.exception)
