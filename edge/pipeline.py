@@ -292,18 +292,16 @@ class Pipeline:
         )  # fmt: skip
 
     def _variant(self, entry: Entry, viewer: Viewer) -> tuple[str, bytes] | None:
-        """The compressed copy for this viewer, made once per entry and encoding."""
+        """The compressed copy for this viewer, made once per entry and encoding and charged to
+        the memory tier; objects too large for memory go out uncompressed (best effort, as in
+        CloudFront) rather than being read whole into memory."""
         encoding = negotiate(viewer.headers.get("accept-encoding"), viewer.http_version)
-        if encoding is None:
+        if encoding is None or entry.body is None:
             return None
         data = entry.variants.get(encoding)
         if data is None:
-            body = entry.body if entry.body is not None else self.cache.disk.read(entry)
-            if body is None:
-                return None
-            data = entry.variants[encoding] = compress(body, encoding)
-            if entry.body is not None:
-                self.cache.memory.recharge(entry)
+            data = entry.variants[encoding] = compress(entry.body, encoding)
+            self.cache.memory.recharge(entry)
         return encoding, data
 
     def _stale_on_error(
