@@ -30,7 +30,8 @@ class TieredCache:
             if body is None:
                 return None
             entry.body = body
-            self.memory.put(entry)
+            if not self.memory.put(entry):
+                entry.body = None  # the memory tier refused it: never hold bytes it does not count
         return entry
 
     def holds_in_memory(self, size: int | None) -> bool:
@@ -40,6 +41,8 @@ class TieredCache:
         """Store a complete object in every tier that takes it; False if no tier did."""
         on_disk = self.disk.commit(entry, spool)
         in_memory = entry.body is not None and self.memory.put(entry)
+        if on_disk and not in_memory:
+            entry.body = None  # served from the file; bytes the memory tier does not count go
         return on_disk or in_memory
 
     def refresh(self, entry: Entry) -> None:

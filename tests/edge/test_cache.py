@@ -99,3 +99,13 @@ def test_memory_eviction_keeps_the_disk_copy(tmp_path: Path) -> None:
     tiers.commit(second, None)
     again = tiers.get("first")
     assert again is not None and again.body == first.body  # re-read from disk
+
+
+def test_bytes_the_memory_tier_refuses_are_not_kept_on_the_entry(tmp_path: Path) -> None:
+    """With a memory tier too small for an object, its entry serves from the file and holds no
+    body (memory use always equals what the tier accounts for)."""
+    tiers = TieredCache(MemoryCache(100), DiskCache(tmp_path, 1 << 20), memory_object_bytes=1000)
+    big = entry("big", 800)
+    assert tiers.commit(big, None) and big.body is None and big.file is not None
+    again = tiers.get("big")
+    assert again is big and again.body is None and len(tiers.memory) == 0
