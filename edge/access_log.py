@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from edge.deliver import Reply
+from edge.viewer import Viewer
+
 FLUSH_SECONDS = 0.5
 FLUSH_BYTES = 64 * 1024
 # The CloudFront field order; `x-distribution-id` and `x-origin-region` are our additions.
@@ -97,3 +100,27 @@ def record(
         "sc-range-end": range_[1] if range_ else "-",
         "x-distribution-id": distribution, "x-origin-region": origin_region or "-",
     }  # fmt: skip
+
+
+def line(
+    viewer: Viewer, reply: Reply, pop: str, distribution: str, first_byte: float, now: float
+) -> dict[str, Any]:
+    """The log line for one answered viewer request (`now` is a monotonic clock reading)."""
+    headers = reply.headers
+    length = headers.get("content-length", "")
+    sent_length = viewer.headers.get("content-length", "")
+    return record(
+        when=viewer.received_at, pop=pop, distribution=distribution, method=viewer.method,
+        host=viewer.headers.get("host", ""), uri=viewer.uri, query=viewer.query,
+        status=reply.status, sent=reply.sent,
+        header_bytes=sum(len(k) + len(v) + 4 for k, v in headers.items()) + 17,
+        client_ip=viewer.client_ip, client_port=viewer.client_port,
+        referer=viewer.headers.get("referer", ""), user_agent=viewer.headers.get("user-agent", ""),
+        result=reply.result.value, detailed=reply.detail or reply.result.value,
+        request_id=viewer.request_id, protocol=viewer.scheme, http_version=viewer.http_version,
+        request_bytes=int(sent_length) if sent_length.isdigit() else 0,
+        taken=now - viewer.started, first_byte=first_byte,
+        content_type=headers.get("content-type", ""),
+        content_length=int(length) if length.isdigit() else None,
+        range_=reply.range, origin_region=headers.get("x-origin-region", ""),
+    )  # fmt: skip

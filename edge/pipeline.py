@@ -15,7 +15,7 @@ from collections.abc import Callable
 from starlette.types import Receive, Scope, Send
 
 from edge import shield
-from edge.access_log import AccessLog, record
+from edge.access_log import AccessLog, line
 from edge.authorize import Authorizer, ViewerFacts
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
@@ -377,26 +377,10 @@ class Pipeline:
         cached = behavior.ttl.caching and viewer.method in CACHED_METHODS
         result = reply.result.value
         self.metrics.observe(behavior.path_pattern, reply.status, result, reply.sent, cached)
-        if not self.access_log.enabled:
-            return
-        headers = reply.headers
-        length = headers.get("content-length")
-        self.access_log.write(record(
-            when=viewer.received_at, pop=self.edge.pop, distribution=self.dist.name,
-            method=viewer.method, host=viewer.headers.get("host", ""), uri=viewer.uri,
-            query=viewer.query, status=reply.status, sent=reply.sent,
-            header_bytes=sum(len(k) + len(v) + 4 for k, v in headers.items()) + 17,
-            client_ip=viewer.client_ip, client_port=viewer.client_port,
-            referer=viewer.headers.get("referer", ""),
-            user_agent=viewer.headers.get("user-agent", ""),
-            result=reply.result.value, detailed=reply.detail or reply.result.value,
-            request_id=viewer.request_id, protocol=viewer.scheme, http_version=viewer.http_version,
-            request_bytes=int(viewer.headers.get("content-length", "0") or 0),
-            taken=time.monotonic() - viewer.started, first_byte=first_byte,
-            content_type=headers.get("content-type", ""),
-            content_length=int(length) if length and length.isdigit() else None,
-            range_=reply.range, origin_region=headers.get("x-origin-region", ""),
-        ))  # fmt: skip
+        if self.access_log.enabled:
+            self.access_log.write(
+                line(viewer, reply, self.edge.pop, self.dist.name, first_byte, time.monotonic())
+            )
 
 
 def _reads(reply: Reply, fill: Fill) -> bool:
