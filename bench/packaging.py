@@ -130,13 +130,14 @@ def _section(
     return f"""## Packaging
 
 Measured by `python -m bench.packaging --seconds {args.seconds:g} --height {args.height} \
---runs {args.runs}` on {time.strftime("%Y-%m-%d")}: {os.cpu_count()} cores **shared with other
-work running at the same time** (other helpers' builds and test suites; load average
-{os.getloadavg()[0]:.0f} when it finished), so wall times are noisy. {ffmpeg}.
+--runs {args.runs}` on {time.strftime("%Y-%m-%d")}. The machine has {os.cpu_count()} cores
+**shared with other work running at the same time** (other helpers' builds and test suites;
+load average {os.getloadavg()[0]:.0f} when the run finished), so wall times are noisy and CPU
+time is the figure to compare. {ffmpeg}.
 
-Source: generated {args.seconds:g} s {info.width}x{info.height} at {info.frame_rate:g} fps with
-stereo AAC. Ladder {rungs}, {SEGMENT:g} s segments (the first 4 s as 1 s startup segments),
-x264 `veryfast`, one ffmpeg process that also writes the poster and the thumbnail sprite.
+Source: generated {args.seconds:g} s {info.width}x{info.height} at {info.frame_rate:g} fps with stereo AAC.
+Ladder {rungs}; {SEGMENT:g} s segments (the first 4 s as 1 s startup segments); x264
+`veryfast`; one ffmpeg process that also writes the poster and the thumbnail sprite.
 
 | command | wall seconds per run | median wall | realtime factor | median CPU seconds |
 | --- | --- | --- | --- | --- |
