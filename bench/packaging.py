@@ -135,9 +135,9 @@ Measured by `python -m bench.packaging --seconds {args.seconds:g} --height {args
 load average {os.getloadavg()[0]:.0f} when the run finished), so wall times are noisy and CPU
 time is the figure to compare. {ffmpeg}.
 
-Source: generated {args.seconds:g} s {info.width}x{info.height} at {info.frame_rate:g} fps with stereo AAC.
-Ladder {rungs}; {SEGMENT:g} s segments (the first 4 s as 1 s startup segments); x264
-`veryfast`; one ffmpeg process that also writes the poster and the thumbnail sprite.
+Source: a generated {args.seconds:g} s {info.width}x{info.height} clip at {info.frame_rate:g} fps
+with stereo AAC. Ladder {rungs}; {SEGMENT:g} s segments (the first 4 s as 1 s startup
+segments); x264 `veryfast`; one ffmpeg process that also writes the poster and the sprite.
 
 | command | wall seconds per run | median wall | realtime factor | median CPU seconds |
 | --- | --- | --- | --- | --- |
@@ -180,7 +180,8 @@ def main() -> None:
                 shutil.rmtree(out)
                 rate = info.duration / wall
                 print(
-                    f"  run {run + 1} {name:<14} {wall:7.2f} s wall ({rate:4.2f}x), {cpu:7.2f} s CPU",
+                    f"  run {run + 1} {name:<14} {wall:7.2f} s wall ({rate:4.2f}x), "
+                    f"{cpu:7.2f} s CPU",
                     flush=True,
                 )
         medians = {

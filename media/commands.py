@@ -92,7 +92,8 @@ def _filter_graph(job: PackageJob) -> str:
             f"scale=-2:{thumbnails.poster_height(job.info.display_height)},format=yuvj420p[poster]"
         )
         parts.append(
-            f"[s{n + 1}]fps=1/{grid.interval:g}:round=down,scale={grid.tile_width}:{grid.tile_height},"
+            f"[s{n + 1}]fps=1/{grid.interval:g}:round=down,"
+            f"scale={grid.tile_width}:{grid.tile_height},"
             f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]"
         )
     return ";".join(parts)
@@ -215,7 +216,8 @@ def live(job: LiveJob) -> list[str]:
                 "48000",
             ]
         argv += [
-            "-c:v", "libx264", "-preset", job.preset, "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL,
+            "-c:v", "libx264", "-preset", job.preset,
+            "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL,
             "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
             "-bufsize", f"{rung.bufsize_kbps}k",
             "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",

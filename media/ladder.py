@@ -49,7 +49,7 @@ def ladder_for(source_height: int, ladder: tuple[Rung, ...] = FULL_LADDER) -> tu
 
 
 def live_rungs(heights: tuple[int, ...]) -> tuple[Rung, ...]:
-    """Rungs for a live channel: ladder figures where a height matches, scaled from 360p otherwise."""
+    """Rungs for a live channel: the ladder's figures for its heights, else scaled from 360p."""
     known = {r.height: r for r in FULL_LADDER}
     smallest = FULL_LADDER[-1]
     rungs = []

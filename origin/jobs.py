@@ -112,7 +112,8 @@ class JobStore:
         if job is None:
             return
         self._db.execute(
-            "UPDATE jobs SET state = ?, progress = ?, error = ?, size = ?, updated = ? WHERE id = ?",
+            "UPDATE jobs SET state = ?, progress = ?, error = ?, size = ?, updated = ? "
+            "WHERE id = ?",
             (
                 (state or job.state).value,
                 job.progress if progress is None else progress,

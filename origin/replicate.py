@@ -40,7 +40,7 @@ class Replicator:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def push_later(self, video_id: str) -> None:
-        """Start replicating `video_id` to every peer in the background (not with shared storage)."""
+        """Replicate `video_id` to every peer in the background (not with shared storage)."""
         if self.store.shared:
             return
         for peer in self.peers:

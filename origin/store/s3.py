@@ -7,6 +7,7 @@ the bytes asked for; botocore's errors become NotFound/Unavailable here and nowh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,10 +80,8 @@ class S3Store:
             await self._call(self.client.create_bucket, Bucket=self.bucket)
         except Unavailable:
             # head_bucket answers 403/400 on some servers for a missing bucket
-            try:
+            with contextlib.suppress(Unavailable):
                 await self._call(self.client.create_bucket, Bucket=self.bucket)
-            except Unavailable:
-                pass
 
     async def stat(self, video_id: str, relpath: str) -> StoredObject:
         head = await self._call(
@@ -132,7 +131,8 @@ class S3Store:
             async with limit:
                 await self._call(
                     self.client.upload_file, Filename=str(path), Bucket=self.bucket,
-                    Key=self._key(video_id, relpath), ExtraArgs={"ContentType": content_type(relpath)},
+                    Key=self._key(video_id, relpath),
+                    ExtraArgs={"ContentType": content_type(relpath)},
                 )  # fmt: skip
 
         await asyncio.gather(*(put(p) for p in files if p not in manifest))

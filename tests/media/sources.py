@@ -107,7 +107,7 @@ def image(ffmpeg: str, out: Path) -> Path:
 
 
 def truncated(source: Path, out: Path) -> Path:
-    """The first third of an MP4 whose index (moov) sits at the end: what a dropped upload leaves."""
+    """The first third of an MP4 whose index (moov) is at the end: what a dropped upload leaves."""
     data = source.read_bytes()
     out.write_bytes(data[: len(data) // 3])
     return out

@@ -15,7 +15,7 @@ from media.live import Channel, ChannelSpec, media_playlist, segment_number
 
 
 def test_segment_number_is_epoch_over_duration() -> None:
-    """The 2 s segment that ends at wall second 1_800_000_002 started at 1_800_000_000: number 900_000_000."""
+    """The 2 s segment ending at wall second 1_800_000_002 is number 1_800_000_000 / 2."""
     assert segment_number(1_800_000_002.0, 2) == 900_000_000
     assert segment_number(1_800_000_001.96, 2) == 900_000_000  # float noise in ffmpeg's list
 

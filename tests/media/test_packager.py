@@ -1,4 +1,4 @@
-"""Packaging real sources: the ladder, the master's attributes, EVENT→VOD, awkward inputs, AES-128."""
+"""Packaging real sources: ladder, master attributes, EVENT→VOD, awkward inputs, AES-128."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_poster_and_thumbnail_sprite_with_webvtt_index(hd: Packaged) -> None:
 
 
 def test_event_playlist_is_served_before_the_vod_one(ffmpeg: str, tmp_path: Path) -> None:
-    """While the source still arrives, playlists are EVENT without ENDLIST; then VOD with ENDLIST."""
+    """While the source still arrives, playlists are EVENT without ENDLIST; then VOD, ENDLIST."""
     source = sources.clip(ffmpeg, tmp_path / "source.ts", "320x180", seconds=14)
     data = source.read_bytes()
     fifo = tmp_path / "arriving.ts"

@@ -26,7 +26,8 @@ class SeaweedFS:
         Every test shares one bucket (SeaweedFS grows volumes per bucket) under its own prefix.
         """
         return {
-            "backend": "s3", "bucket": "videos", "prefix": prefix, "endpoint_url": self.endpoint_url,
+            "backend": "s3", "bucket": "videos", "prefix": prefix,
+            "endpoint_url": self.endpoint_url,
             "access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY,
             "presign_expiry": 60,
         }  # fmt: skip

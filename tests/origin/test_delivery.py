@@ -31,7 +31,7 @@ pytestmark = pytest.mark.anyio
 def test_cache_policy_keeps_changing_playlists_short(
     kind: Kind, state: State, expected: str
 ) -> None:
-    """EVENT playlists: at most half the 4 s target; final ones long; segments immutable; keys never."""
+    """EVENT playlists ≤ half the 4 s target; final ones long; segments immutable; keys never."""
     assert cache_policy(kind, state, 4.0) == expected
 
 

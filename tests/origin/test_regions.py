@@ -41,7 +41,7 @@ def every_path(base: str, video_id: str) -> list[str]:
 def test_replica_region_serves_every_file_byte_identical(
     regions: tuple[str, str], clip: Path
 ) -> None:
-    """After replication eu-west serves playlists, segments, poster, sprite, VTT and key identically."""
+    """Replicated, eu-west serves playlists, segments, poster, sprite, VTT and key identically."""
     east, west = regions
     with clip.open("rb") as fh:
         response = httpx.post(

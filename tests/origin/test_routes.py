@@ -1,4 +1,4 @@
-"""The admin API of one origin, in-process with real ffmpeg: auth, limits, bad inputs, traversal, delete."""
+"""The admin API of one in-process origin with real ffmpeg: auth, limits, bad inputs, paths."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The S3 backend against a real SeaweedFS: ranged reads, a shared bucket, direct uploads, deletes."""
+"""The S3 backend on a real SeaweedFS: ranged reads, a shared bucket, direct uploads, deletes."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def every_path(o: RunningOrigin, video_id: str) -> list[str]:
 async def test_store_reads_byte_ranges_with_ranged_gets(
     s3_server: SeaweedFS, tmp_path: Path
 ) -> None:
-    """read(start, end) issues GetObject with Range and returns exactly those bytes; stat, list, delete."""
+    """read(start, end) is one GetObject with Range, returning exactly those bytes; stat, delete."""
     store = S3Store(StorageSettings.model_validate(s3_server.storage(prefix())))
     await store.ensure_bucket()
     local = tmp_path / "v-range"
@@ -113,7 +113,7 @@ async def test_regions_sharing_a_bucket_serve_identical_bytes_without_replicatin
 async def test_direct_upload_goes_to_the_bucket_then_complete_packages_it(
     origin_app: OriginFactory, s3_server: SeaweedFS, clip: Path
 ) -> None:
-    """POST /videos/uploads → PUT to the pre-signed URL → POST complete → ready, never via the origin."""
+    """POST /videos/uploads → PUT to the pre-signed URL → POST complete → ready; origin bypassed."""
     async with origin_app(**s3_doc(s3_server, prefix())) as o:
         offer = (await o.client.post("/videos/uploads?filename=clip.mp4", headers=AUTH)).json()
         video_id = offer["id"]

@@ -1,4 +1,4 @@
-"""Durable jobs through a real origin process: a crash mid-packaging loses nothing, publishes nothing half."""
+"""Durable jobs in a real origin process: a crash mid-packaging loses and half-publishes nothing."""
 
 from __future__ import annotations
 
