@@ -51,8 +51,19 @@ def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(
     )
     hits = [row for row in overlay(page)[len(first) :] if row["kind"] == "segment"]
     assert hits and all(row["cache"] == "Hit" for row in hits)
-    ratio = re.search(r"(\d+)% of (\d+)", page.locator('#ratios [data-pop="iad"]').inner_text())
-    assert ratio and 0 < int(ratio[1]) < 100 and int(ratio[2]) == len(overlay(page))
+    # Playback keeps fetching, so read the ratio and the rows in one go, once they agree.
+    ratio_and_rows = (
+        "() => [document.querySelector('#ratios [data-pop=\"iad\"]').innerText,"
+        " document.querySelectorAll('#log tr.entry').length]"
+    )
+
+    def consistent() -> re.Match[str] | None:
+        text, rows = page.evaluate(ratio_and_rows)
+        found = re.search(r"(\d+)% of (\d+)", text)
+        return found if found and int(found[2]) == rows else None
+
+    ratio = wait_for(consistent, 10, "the hit ratio to count every overlay row")
+    assert isinstance(ratio, re.Match) and 0 < int(ratio[1]) < 100
 
     edge_wide = page.locator('#ratios [data-pop="iad"] .edge-ratio')
     wait_for(
