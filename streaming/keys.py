@@ -52,7 +52,9 @@ def public_pem(key: PublicKeyType) -> str:
 
 def key_id(key: PublicKeyType) -> str:
     """A stable CloudFront-style public key id (`K` + 13 base32 chars) derived from the key."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return "K" + base64.b32encode(hashlib.sha256(der).digest()).decode()[:13]
 
 

@@ -131,7 +131,9 @@ def _pattern_sections(resource: str, question_is_separator: bool) -> Sections:
         protocol, rest = "*", resource  # `*example.com` ≡ `*://*example.com/`
     protocol, (domain, slash, _tail) = protocol.lower(), rest.lower().partition("/")
     if not slash:
-        return (protocol, domain, "/*", "*") if domain.endswith("*") else (protocol, domain, "/", None)
+        return (
+            (protocol, domain, "/*", "*") if domain.endswith("*") else (protocol, domain, "/", None)
+        )
     path, query = "/" + rest.partition("/")[2], None
     if "\\?" in path:
         path, _, query = path.partition("\\?")

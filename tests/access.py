@@ -47,8 +47,12 @@ def ring(*groups: dict[str, Any]) -> KeyRing:
     return KeyRing.from_config(tuple(KeyGroup.model_validate(g) for g in groups))
 
 
-def request_for(signed_url: str, client_ip: str = "127.0.0.1", cookies: dict[str, str] | None = None) -> SignedRequest:
+def request_for(
+    signed_url: str, client_ip: str = "127.0.0.1", cookies: dict[str, str] | None = None
+) -> SignedRequest:
     """The facts an edge extracts from a viewer request for `signed_url` (and its cookies)."""
     base, _, query = signed_url.partition("?")
     params, rest = split_query(query)
-    return SignedRequest(base + (f"?{rest}" if rest else ""), client_ip, credentials(params, cookies or {}))
+    return SignedRequest(
+        base + (f"?{rest}" if rest else ""), client_ip, credentials(params, cookies or {})
+    )

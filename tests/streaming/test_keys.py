@@ -34,7 +34,9 @@ def test_public_key_is_read_from_pem_text_or_a_file(tmp_path: Path) -> None:
 
 def test_missing_key_file_names_the_field_and_the_fix(tmp_path: Path) -> None:
     """A config pointing at a missing key fails at start, naming the field."""
-    with pytest.raises(ConfigError, match=r"key_groups\.0\.keys\.0\.public_key: cannot read.*keys generate"):
+    with pytest.raises(
+        ConfigError, match=r"key_groups\.0\.keys\.0\.public_key: cannot read.*keys generate"
+    ):
         keys.load_public_key(str(tmp_path / "nope.pem"), "key_groups.0.keys.0.public_key")
 
 
@@ -59,7 +61,10 @@ def test_key_id_is_stable_and_cloudfront_shaped() -> None:
 
 def test_ring_knows_every_group_a_key_belongs_to() -> None:
     """A key listed in two groups trusts both; one id naming two keys is a config error."""
-    groups = (KeyGroup.model_validate(key_group("a", "alice")), KeyGroup.model_validate(key_group("b", "alice", "bob")))
+    groups = (
+        KeyGroup.model_validate(key_group("a", "alice")),
+        KeyGroup.model_validate(key_group("b", "alice", "bob")),
+    )
     ring = keys.KeyRing.from_config(groups)
     assert len(ring) == 2
     found = ring.get(keys.key_id(private_key("alice").public_key()))

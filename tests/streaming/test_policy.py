@@ -20,7 +20,10 @@ from streaming.policy import Policy, resource_matches
         ("*cdn.test", "http://cdn.test/"),
         ("https://cdn.test/x\\?a=*", "https://cdn.test/x?a=42"),
         ("https://cdn.test/x?a=1", "https://cdn.test/x?a=1"),
-        ("https://d111111abcdef8.cloudfront.net/*game_download.zip*", "https://d111111abcdef8.cloudfront.net/example_game_download.zip?license=yes"),
+        (
+            "https://d111111abcdef8.cloudfront.net/*game_download.zip*",
+            "https://d111111abcdef8.cloudfront.net/example_game_download.zip?license=yes",
+        ),
         ("HTTPS://CDN.TEST/a.ts", "https://cdn.test/a.ts"),
     ],
 )
@@ -54,7 +57,9 @@ def test_missing_resource_or_star_covers_everything() -> None:
 
 def test_object_form_statement_is_accepted() -> None:
     """AWS's template writes Statement as an object; botocore writes a one-element list."""
-    raw = b'{"Statement":{"Resource":"https://a/*","Condition":{"DateLessThan":{"AWS:EpochTime":5}}}}'
+    raw = (
+        b'{"Statement":{"Resource":"https://a/*","Condition":{"DateLessThan":{"AWS:EpochTime":5}}}}'
+    )
     assert Policy.from_json(raw) == Policy("https://a/*", 5)
 
 
@@ -70,7 +75,11 @@ def test_single_ip_without_prefix_means_slash_32() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        b"", b"null", b"[]", b'{"Statement":[]}', b'{"Statement":[{},{}]}',
+        b"",
+        b"null",
+        b"[]",
+        b'{"Statement":[]}',
+        b'{"Statement":[{},{}]}',
         b'{"Statement":[{"Condition":{}}]}',
         b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":true}}}]}',
         b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":"5"}}}]}',

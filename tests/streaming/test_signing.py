@@ -47,16 +47,26 @@ def test_botocore_canned_url_is_accepted(verifier: Verifier) -> None:
         "https://cdn.demo.test/hls/v1/master.m3u8?lang=en", date_less_than=at(LATER)
     )
     grant = verifier.verify(request_for(url), TRUSTED, NOW)
-    assert (grant.key_pair_id, grant.via, grant.expires, grant.custom) == (key_id("alice"), "url", LATER, False)
+    assert (grant.key_pair_id, grant.via, grant.expires, grant.custom) == (
+        key_id("alice"),
+        "url",
+        LATER,
+        False,
+    )
 
 
 def test_botocore_custom_url_with_wildcard_and_ip_is_accepted(verifier: Verifier) -> None:
     """A botocore custom policy (wildcard resource, CIDR, start time) verifies for a covered URL."""
     boto = botocore_signer("alice")
     policy = boto.build_policy(
-        "https://cdn.demo.test/hls/v1/*", at(LATER), date_greater_than=at(NOW - 60), ip_address="10.1.0.0/16"
+        "https://cdn.demo.test/hls/v1/*",
+        at(LATER),
+        date_greater_than=at(NOW - 60),
+        ip_address="10.1.0.0/16",
     )
-    url = boto.generate_presigned_url("https://cdn.demo.test/hls/v1/720p/seg_00003.ts", policy=policy)
+    url = boto.generate_presigned_url(
+        "https://cdn.demo.test/hls/v1/720p/seg_00003.ts", policy=policy
+    )
     grant = verifier.verify(request_for(url, client_ip="10.1.2.3"), TRUSTED, NOW)
     assert grant.custom and grant.expires == LATER
 
@@ -66,15 +76,18 @@ def test_our_policy_json_is_byte_identical_to_botocores() -> None:
     boto = botocore_signer("alice")
     ours = Policy("https://h/p/*", LATER, NOW, ipaddress.IPv4Network("192.0.2.0/24")).to_json()
     assert ours == boto.build_policy("https://h/p/*", at(LATER), at(NOW), "192.0.2.0/24").encode()
-    assert Policy("https://h/x?y=1", LATER).to_json() == boto.build_policy("https://h/x?y=1", at(LATER)).encode()
+    assert (
+        Policy("https://h/x?y=1", LATER).to_json()
+        == boto.build_policy("https://h/x?y=1", at(LATER)).encode()
+    )
 
 
 def test_our_canned_url_equals_botocores_for_an_rsa_sha1_key() -> None:
     """PKCS#1 v1.5 is deterministic, so our canned URL must be botocore's, character for character."""
     url = "https://cdn.demo.test/hls/v1/master.m3u8"
-    assert signer("alice").signed_url(url, expires=LATER) == botocore_signer("alice").generate_presigned_url(
-        url, date_less_than=at(LATER)
-    )
+    assert signer("alice").signed_url(url, expires=LATER) == botocore_signer(
+        "alice"
+    ).generate_presigned_url(url, date_less_than=at(LATER))
 
 
 @pytest.mark.parametrize("kind", ["rsa", "ecdsa"])
@@ -88,7 +101,12 @@ def test_our_urls_and_cookies_verify_for_each_key_type_and_hash(kind: str, hash:
     assert verifier.verify(request_for(url), TRUSTED, NOW).via == "url"
     cookies = ours.cookies(Policy("https://cdn.demo.test/*", LATER))
     assert ("CloudFront-Hash-Algorithm" in cookies) == (hash == "SHA256")
-    assert verifier.verify(request_for("https://cdn.demo.test/b.ts", cookies=cookies), TRUSTED, NOW).via == "cookie"
+    assert (
+        verifier.verify(
+            request_for("https://cdn.demo.test/b.ts", cookies=cookies), TRUSTED, NOW
+        ).via
+        == "cookie"
+    )
 
 
 def test_sha256_signature_without_hash_algorithm_is_a_bad_signature(verifier: Verifier) -> None:
@@ -101,15 +119,23 @@ def test_canned_cookies_cover_exactly_one_url(verifier: Verifier) -> None:
     """Canned cookies sign one URL: that URL passes, its sibling fails the signature check."""
     cookies = signer("alice").canned_cookies("https://cdn.demo.test/hls/v1/master.m3u8", LATER)
     assert set(cookies) == {"CloudFront-Expires", "CloudFront-Signature", "CloudFront-Key-Pair-Id"}
-    verifier.verify(request_for("https://cdn.demo.test/hls/v1/master.m3u8", cookies=cookies), TRUSTED, NOW)
-    assert denied(verifier, "https://cdn.demo.test/hls/v1/other.m3u8", cookies=cookies) == "bad_signature"
+    verifier.verify(
+        request_for("https://cdn.demo.test/hls/v1/master.m3u8", cookies=cookies), TRUSTED, NOW
+    )
+    assert (
+        denied(verifier, "https://cdn.demo.test/hls/v1/other.m3u8", cookies=cookies)
+        == "bad_signature"
+    )
 
 
 def test_signed_url_parameters_take_precedence_over_cookies(verifier: Verifier) -> None:
     """With any signing parameter in the query, valid cookies are not consulted (CloudFront)."""
     cookies = signer("alice").cookies(Policy("https://cdn.demo.test/*", LATER))
     assert denied(verifier, "https://cdn.demo.test/a.ts?Expires=1", cookies=cookies) == "missing"
-    assert denied(verifier, "https://cdn.demo.test/a.ts?Signature=x&Key-Pair-Id=K", cookies=cookies) == "malformed"
+    assert (
+        denied(verifier, "https://cdn.demo.test/a.ts?Signature=x&Key-Pair-Id=K", cookies=cookies)
+        == "malformed"
+    )
 
 
 FRESH = "https://cdn.demo.test/a.ts"
@@ -121,26 +147,75 @@ FRESH = "https://cdn.demo.test/a.ts"
         (lambda: FRESH, "missing"),
         (lambda: FRESH + "?Expires=1&Signature=abc", "missing"),
         (lambda: signer("alice").signed_url(FRESH, expires=LATER) + "&Expires=2", "malformed"),
-        (lambda: signer("alice").signed_url(FRESH, expires=LATER).replace("Signature=", "Signature=%"), "malformed"),
-        (lambda: FRESH + f"?Expires=soon&Signature=AAAA&Key-Pair-Id={key_id('alice')}", "malformed"),
-        (lambda: FRESH + f"?Policy=e30_&Expires=1&Signature=AAAA&Key-Pair-Id={key_id('alice')}", "malformed"),
-        (lambda: signer("alice").signed_url(FRESH, expires=LATER) + "&Hash-Algorithm=MD5", "malformed"),
+        (
+            lambda: (
+                signer("alice")
+                .signed_url(FRESH, expires=LATER)
+                .replace("Signature=", "Signature=%")
+            ),
+            "malformed",
+        ),
+        (
+            lambda: FRESH + f"?Expires=soon&Signature=AAAA&Key-Pair-Id={key_id('alice')}",
+            "malformed",
+        ),
+        (
+            lambda: FRESH + f"?Policy=e30_&Expires=1&Signature=AAAA&Key-Pair-Id={key_id('alice')}",
+            "malformed",
+        ),
+        (
+            lambda: signer("alice").signed_url(FRESH, expires=LATER) + "&Hash-Algorithm=MD5",
+            "malformed",
+        ),
         (lambda: signer("mallory").signed_url(FRESH, expires=LATER), "unknown_key"),
-        (lambda: signer("alice").signed_url(FRESH, expires=LATER).replace("a.ts?", "a.ts?x=1&"), "bad_signature"),
+        (
+            lambda: signer("alice").signed_url(FRESH, expires=LATER).replace("a.ts?", "a.ts?x=1&"),
+            "bad_signature",
+        ),
         (lambda: signer("alice").signed_url(FRESH, expires=LATER) + "&added=1", "bad_signature"),
         (lambda: signer("alice").signed_url(FRESH, expires=NOW), "expired"),
-        (lambda: signer("alice").signed_url(FRESH, policy=Policy("*", LATER, NOW + 60)), "not_yet_valid"),
-        (lambda: signer("alice").signed_url(FRESH, policy=Policy("*", LATER, source_ip=ipaddress.IPv4Network("10.0.0.0/8"))), "ip_not_allowed"),
-        (lambda: signer("alice").signed_url(FRESH, policy=Policy("https://cdn.demo.test/b*", LATER)), "resource_not_covered"),
-        (lambda: signer("alice").signed_url(FRESH, policy=Policy("https://other.test/*", LATER)), "resource_not_covered"),
+        (
+            lambda: signer("alice").signed_url(FRESH, policy=Policy("*", LATER, NOW + 60)),
+            "not_yet_valid",
+        ),
+        (
+            lambda: signer("alice").signed_url(
+                FRESH, policy=Policy("*", LATER, source_ip=ipaddress.IPv4Network("10.0.0.0/8"))
+            ),
+            "ip_not_allowed",
+        ),
+        (
+            lambda: signer("alice").signed_url(
+                FRESH, policy=Policy("https://cdn.demo.test/b*", LATER)
+            ),
+            "resource_not_covered",
+        ),
+        (
+            lambda: signer("alice").signed_url(FRESH, policy=Policy("https://other.test/*", LATER)),
+            "resource_not_covered",
+        ),
     ],
     ids=[
-        "no-credentials", "no-key-pair-id", "duplicate-parameter", "bad-base64", "expires-not-a-number",
-        "both-expires-and-policy", "unknown-hash", "unknown-key", "query-changed", "param-added-after-signing",
-        "expired", "not-yet-valid", "ip-not-allowed", "path-not-covered", "host-not-covered",
+        "no-credentials",
+        "no-key-pair-id",
+        "duplicate-parameter",
+        "bad-base64",
+        "expires-not-a-number",
+        "both-expires-and-policy",
+        "unknown-hash",
+        "unknown-key",
+        "query-changed",
+        "param-added-after-signing",
+        "expired",
+        "not-yet-valid",
+        "ip-not-allowed",
+        "path-not-covered",
+        "host-not-covered",
     ],
 )
-def test_each_failure_has_its_machine_readable_reason(verifier: Verifier, make_url, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_failure_has_its_machine_readable_reason(
+    verifier: Verifier, make_url, reason: str
+) -> None:  # type: ignore[no-untyped-def]
     """Every way a signed URL can be wrong yields AccessDenied with its own short reason."""
     assert denied(verifier, make_url()) == reason
 
@@ -177,17 +252,37 @@ def test_key_rotation_never_rejects_a_valid_viewer() -> None:
         after.verify(request_for(old_url), TRUSTED, NOW)
 
 
-def test_cached_signature_still_checks_time_ip_resource_and_signature_bytes(verifier: Verifier) -> None:
+def test_cached_signature_still_checks_time_ip_resource_and_signature_bytes(
+    verifier: Verifier,
+) -> None:
     """A remembered policy skips the crypto, never the per-request checks or a changed signature."""
-    policy = Policy("https://cdn.demo.test/hls/*", LATER, source_ip=ipaddress.IPv4Network("10.0.0.0/8"))
+    policy = Policy(
+        "https://cdn.demo.test/hls/*", LATER, source_ip=ipaddress.IPv4Network("10.0.0.0/8")
+    )
     cookies = signer("alice").cookies(policy)
-    verifier.verify(request_for("https://cdn.demo.test/hls/a.ts", "10.0.0.1", cookies), TRUSTED, NOW)
+    verifier.verify(
+        request_for("https://cdn.demo.test/hls/a.ts", "10.0.0.1", cookies), TRUSTED, NOW
+    )
     assert len(verifier._verified) == 1
-    assert denied(verifier, "https://cdn.demo.test/hls/a.ts", LATER, client_ip="10.0.0.1", cookies=cookies) == "expired"
-    assert denied(verifier, "https://cdn.demo.test/hls/a.ts", client_ip="11.0.0.1", cookies=cookies) == "ip_not_allowed"
-    assert denied(verifier, "https://cdn.demo.test/x.ts", client_ip="10.0.0.1", cookies=cookies) == "resource_not_covered"
+    assert (
+        denied(
+            verifier, "https://cdn.demo.test/hls/a.ts", LATER, client_ip="10.0.0.1", cookies=cookies
+        )
+        == "expired"
+    )
+    assert (
+        denied(verifier, "https://cdn.demo.test/hls/a.ts", client_ip="11.0.0.1", cookies=cookies)
+        == "ip_not_allowed"
+    )
+    assert (
+        denied(verifier, "https://cdn.demo.test/x.ts", client_ip="10.0.0.1", cookies=cookies)
+        == "resource_not_covered"
+    )
     forged = dict(cookies, **{"CloudFront-Signature": b64encode(b"\0" * 256)})
-    assert denied(verifier, "https://cdn.demo.test/hls/a.ts", client_ip="10.0.0.1", cookies=forged) == "bad_signature"
+    assert (
+        denied(verifier, "https://cdn.demo.test/hls/a.ts", client_ip="10.0.0.1", cookies=forged)
+        == "bad_signature"
+    )
 
 
 def test_verified_cache_is_bounded() -> None:

@@ -20,7 +20,9 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 policy_like = st.fixed_dictionaries(
@@ -53,8 +55,12 @@ def test_any_cookie_header_is_denied_with_a_known_reason(header: str) -> None:
 
 
 @FUZZ
-@given(pairs=st.lists(st.tuples(st.sampled_from(NAMES), value), max_size=8), path=st.text(max_size=40))
-def test_any_query_string_is_denied_with_a_known_reason(pairs: list[tuple[str, str]], path: str) -> None:
+@given(
+    pairs=st.lists(st.tuples(st.sampled_from(NAMES), value), max_size=8), path=st.text(max_size=40)
+)
+def test_any_query_string_is_denied_with_a_known_reason(
+    pairs: list[tuple[str, str]], path: str
+) -> None:
     """Random signing parameters (duplicates, bad base64, huge values) only ever yield a reason."""
     query = "&".join(f"{k}={v}" for k, v in pairs)
     try:
@@ -63,16 +69,22 @@ def test_any_query_string_is_denied_with_a_known_reason(pairs: list[tuple[str, s
     except AccessDenied as exc:
         assert exc.reason in REASONS
         return
-    assert reason_of(SignedRequest(f"https://cdn.test/{path}?{rest}", "127.0.0.1", creds)) in REASONS
+    assert (
+        reason_of(SignedRequest(f"https://cdn.test/{path}?{rest}", "127.0.0.1", creds)) in REASONS
+    )
 
 
 @FUZZ
 @given(doc=policy_like, ip=st.sampled_from(["127.0.0.1", "::1", "", "garbage", "10.0.0.1"]))
-def test_any_correctly_signed_policy_is_granted_or_denied_never_crashes(doc: object, ip: str) -> None:
+def test_any_correctly_signed_policy_is_granted_or_denied_never_crashes(
+    doc: object, ip: str
+) -> None:
     """Even a policy our key really signed is parsed strictly: grant or a reason, no exception."""
     raw = json.dumps(doc).encode()
     signature = b64encode(signer("alice").sign(raw))
-    creds = credentials({"Policy": [b64encode(raw)], "Signature": [signature], "Key-Pair-Id": [key_id("alice")]}, {})
+    creds = credentials(
+        {"Policy": [b64encode(raw)], "Signature": [signature], "Key-Pair-Id": [key_id("alice")]}, {}
+    )
     assert reason_of(SignedRequest("https://cdn.test/a.ts", ip, creds)) in (*REASONS, "granted")
 
 
