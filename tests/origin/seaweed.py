@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,3 +77,7 @@ def seaweedfs(work: Path) -> Iterator[SeaweedFS]:
             yield SeaweedFS(endpoint)
         finally:
             sup.stop(child, grace=1.0)
+            # SIGKILL leaves its unix-socket twins of the gRPC ports behind in /tmp.
+            for port in ports.values():
+                for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                    sock.unlink(missing_ok=True)
