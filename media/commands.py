@@ -11,8 +11,8 @@ from media.ladder import Rung
 from media.probe import MediaInfo
 
 H264_PROFILE = "high"
-H264_LEVEL = "4.0"
-CODECS_VIDEO = "avc1.640028"  # High profile (0x64), level 4.0 (0x28): what the argv asks for
+# (level, max frame size in macroblocks, max macroblocks per second), ITU-T H.264 Table A-1
+H264_LEVELS = (("4.0", 8192, 245_760), ("4.2", 8704, 522_240), ("5.1", 36_864, 983_040))
 CODECS_AUDIO = "mp4a.40.2"  # AAC-LC
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
@@ -46,6 +46,30 @@ class LiveJob:
     frame_rate: int
     epoch_start: int  # wall-clock second of the first frame, a multiple of segment_duration
     preset: str = "superfast"
+
+
+def h264_level(width: int, height: int, frame_rate: float) -> str:
+    """The lowest listed level whose limits cover a rendition (1080p above 30 fps needs 4.2)."""
+    macroblocks = math.ceil(width / 16) * math.ceil(height / 16)
+    for level, max_frame, max_rate in H264_LEVELS:
+        if macroblocks <= max_frame and macroblocks * frame_rate <= max_rate:
+            return level
+    return H264_LEVELS[-1][0]
+
+
+def codecs_video(level: str) -> str:
+    """The RFC 6381 CODECS value for H.264 High at `level`: avc1.64 + 00 + level × 10 in hex."""
+    return f"avc1.6400{round(float(level) * 10):02x}"
+
+
+def rendition_width(info: MediaInfo, height: int) -> int:
+    """The even width `scale=-2:height` gives for the (rotated) display aspect."""
+    return max(2, round(info.display_width * height / info.display_height / 2) * 2)
+
+
+def live_width(height: int) -> int:
+    """Live renditions are sized and signalled as 16:9."""
+    return height * 16 // 9 // 2 * 2
 
 
 def sample_clip(
@@ -92,7 +116,9 @@ def _filter_graph(job: PackageJob) -> str:
             f"scale=-2:{thumbnails.poster_height(job.info.display_height)},format=yuvj420p[poster]"
         )
         parts.append(
-            f"[s{n + 1}]fps=1/{grid.interval:g}:round=down,"
+            # The first frame, then one per interval: never zero frames, even for a short clip
+            # (an output that receives no frame fails the whole ffmpeg run).
+            f"[s{n + 1}]select='isnan(prev_selected_t)+gte(t-prev_selected_t,{grid.interval:g})',"
             f"scale={grid.tile_width}:{grid.tile_height},"
             f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]"
         )
@@ -146,10 +172,13 @@ def package(job: PackageJob) -> list[str]:
             f"-b:v:{i}", f"{rung.video_kbps}k",
             f"-maxrate:v:{i}", f"{rung.maxrate_kbps}k",
             f"-bufsize:v:{i}", f"{rung.bufsize_kbps}k",
+            f"-level:v:{i}", h264_level(
+                rendition_width(job.info, rung.height), rung.height, job.info.frame_rate
+            ),
         ]  # fmt: skip
         if job.info.has_audio:
             argv += ["-map", "0:a:0", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{rung.audio_kbps}k"]
-    argv += ["-preset", job.preset, "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL]
+    argv += ["-preset", job.preset, "-profile:v", H264_PROFILE]
     argv += ["-force_key_frames", keyframe_times(seg), "-sc_threshold", "0"]
     if job.info.has_audio:
         argv += ["-ac", "2", "-ar", "48000"]
@@ -188,7 +217,7 @@ def live(job: LiveJob) -> list[str]:
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
     argv += ["-progress", "pipe:1", "-stats_period", "1", "-nostats"]
     if job.source == "testsrc":
-        size = f"{tallest * 16 // 9 // 2 * 2}x{tallest}"
+        size = f"{live_width(tallest)}x{tallest}"
         argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
         argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
         audio = "1:a:0"
@@ -217,7 +246,8 @@ def live(job: LiveJob) -> list[str]:
             ]
         argv += [
             "-c:v", "libx264", "-preset", job.preset,
-            "-profile:v", H264_PROFILE, "-level:v", H264_LEVEL,
+            "-profile:v", H264_PROFILE,
+            "-level:v", h264_level(live_width(rung.height), rung.height, rate),
             "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
             "-bufsize", f"{rung.bufsize_kbps}k",
             "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",

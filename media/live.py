@@ -221,6 +221,9 @@ class Channel:
                     width,
                     (rung.maxrate_kbps + audio) * 1000,
                     (rung.video_kbps + audio) * 1000,
+                    commands.h264_level(
+                        commands.live_width(rung.height), rung.height, self.spec.frame_rate
+                    ),
                 )
             )
         return master_playlist(renditions, float(self.spec.frame_rate), self._has_audio)

@@ -38,6 +38,7 @@ class Rendition:
     width: int
     peak_bps: int
     average_bps: int
+    level: str  # the H.264 level the argv asked for, signalled in CODECS
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -52,7 +53,7 @@ def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: b
     playlist = m3u8.M3U8()
     playlist.version = 6
     playlist.is_independent_segments = True
-    codecs = commands.CODECS_VIDEO + (f",{commands.CODECS_AUDIO}" if has_audio else "")
+    audio = f",{commands.CODECS_AUDIO}" if has_audio else ""
     # Highest quality first is what ffmpeg does; Apple prefers ~2 Mb/s first, but hls.js and
     # Safari both pick by measured bandwidth so the order is cosmetic.
     for r in renditions:
@@ -63,7 +64,7 @@ def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: b
                     "bandwidth": r.peak_bps,
                     "average_bandwidth": r.average_bps,
                     "resolution": f"{r.width}x{r.rung.height}",
-                    "codecs": codecs,
+                    "codecs": commands.codecs_video(r.level) + audio,
                     "frame_rate": round(frame_rate, 3),
                 },
                 media=[],
@@ -71,10 +72,6 @@ def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: b
             )
         )
     return playlist.dumps()
-
-
-def _width(info: MediaInfo, height: int) -> int:
-    return max(2, round(info.display_width * height / info.display_height / 2) * 2)
 
 
 def _encoded_width(segment: Path) -> int | None:
@@ -105,7 +102,11 @@ def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
             total_seconds += segment.duration
             peak = max(peak, int(bits / segment.duration))
         avg = int(total_bits / total_seconds) if total_seconds else 0
-    return Rendition(rung, width or _width(info, rung.height), peak or nominal, avg or nominal)
+    level = commands.h264_level(
+        commands.rendition_width(info, rung.height), rung.height, info.frame_rate
+    )
+    width = width or commands.rendition_width(info, rung.height)
+    return Rendition(rung, width, peak or nominal, avg or nominal, level)
 
 
 def finalize_media_playlist(path: Path) -> None:

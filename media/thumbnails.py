@@ -39,8 +39,9 @@ def sprite_grid(duration: float, display_width: int, display_height: int) -> Spr
 
 
 def poster_time(duration: float) -> float:
-    """Take the poster a little into the video, past fade-ins and black first frames."""
-    return round(min(duration * 0.1, 5.0), 3)
+    """Take the poster a little into the video, past fade-ins and black first frames; a clip
+    under a second uses its first frame (a later time might have no frame at all)."""
+    return 0.0 if duration < 1.0 else round(min(duration * 0.1, 5.0), 3)
 
 
 def poster_height(display_height: int) -> int:

@@ -34,3 +34,24 @@ def test_live_argv_numbers_segments_from_the_wall_clock(tmp_path: Path) -> None:
     assert argv[argv.index("-g") + 1] == "50" and "-re" in argv
     assert "expr:gte(t,n_forced*2)" in argv
     assert argv[argv.index("-progress") + 1] == "pipe:1"  # dies of SIGPIPE with its origin
+
+
+def test_h264_level_covers_the_rendition_and_codecs_say_so() -> None:
+    """1080p up to 30 fps is level 4.0 (avc1.640028); 1080p60 needs 4.2 (avc1.64002a)."""
+    assert commands.h264_level(1920, 1080, 30) == "4.0"
+    assert commands.h264_level(1920, 1080, 60) == "4.2"
+    assert commands.h264_level(1280, 720, 60) == "4.0"
+    assert commands.codecs_video("4.0") == "avc1.640028"
+    assert commands.codecs_video("4.2") == "avc1.64002a"
+
+
+def test_each_rendition_gets_its_own_level(tmp_path: Path) -> None:
+    """A 1080p60 source: -level:v:0 4.2 for 1080p, 4.0 for 720p."""
+    from media.ladder import ladder_for
+    from media.probe import MediaInfo
+
+    info = MediaInfo(1920, 1080, 10.0, 60.0, True, "h264", "yuv420p", 0)
+    job = commands.PackageJob(tmp_path / "in.mp4", tmp_path, info, ladder_for(1080)[:2], 4.0)
+    argv = commands.package(job)
+    assert argv[argv.index("-level:v:0") + 1] == "4.2"
+    assert argv[argv.index("-level:v:1") + 1] == "4.0"

@@ -217,3 +217,16 @@ def test_first_segment_is_cut_into_startup_segments_for_a_fast_start(
         assert media.target_duration == 4
         layouts.add(tuple(round(s.duration, 2) for s in media.segments))
     assert layouts == {(1.0, 1.0, 1.0, 1.0, 4.0, 2.0)}
+
+
+def test_a_clip_shorter_than_one_thumbnail_interval_still_packages(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """A 0.4 s upload gets its playlist, a poster from its first frame and a one-tile sprite."""
+    source = sources.clip(ffmpeg, tmp_path / "blink.mp4", "320x180", seconds=0.4)
+    packaged = package(ffmpeg, source, tmp_path / "out")
+    assert m3u8.load(str(packaged.out / "180p/index.m3u8")).is_endlist
+    sprite = video_stream(packaged.out / thumbnails.SPRITE_NAME).codec_context
+    assert (sprite.width, sprite.height) == (160, 90)
+    assert (packaged.out / thumbnails.POSTER_NAME).stat().st_size > 0
+    assert (packaged.out / thumbnails.INDEX_NAME).read_text().count("#xywh=") == 1
