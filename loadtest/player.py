@@ -44,6 +44,12 @@ class Pace:
     retry_delay: float = 1.0
 
 
+# uvloop's (libuv's) timers have millisecond granularity and may wake a sleep up to a
+# millisecond before its deadline; without this slack a viewer sleeping until the end of the run
+# would wake "before" it and start one more session.
+TIMER_SLACK = 0.002
+
+
 class Budget:
     """The run's bounds: a deadline and a request count shared by a process's viewers."""
 
@@ -52,7 +58,7 @@ class Budget:
 
     def take(self) -> bool:
         """Spend one request; False once the deadline passed or the count is used up."""
-        if time.monotonic() >= self.deadline:
+        if time.monotonic() >= self.deadline - TIMER_SLACK:
             return False
         if self.remaining is None:
             return True
@@ -66,7 +72,9 @@ class Budget:
 
     @property
     def open(self) -> bool:
-        return time.monotonic() < self.deadline and (self.remaining is None or self.remaining > 0)
+        return time.monotonic() < self.deadline - TIMER_SLACK and (
+            self.remaining is None or self.remaining > 0
+        )
 
 
 class Playback:

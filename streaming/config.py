@@ -67,14 +67,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Origin(_Model):
-    """One regional origin, like a CloudFront origin (an S3 bucket or a custom HTTP origin)."""
+class _Listens:
+    """Host and port of a service addressed by its `url` (scheme://host[:port])."""
 
-    id: Identifier
-    region: Identifier
-    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
-    # Origin access control: edges sign requests with this secret; None leaves the origin open.
-    access_secret: SecretStr | None = None
+    url: str
 
     @property
     def host(self) -> str:
@@ -86,6 +82,17 @@ class Origin(_Model):
         if ":" in authority:
             return int(authority.rsplit(":", 1)[1])
         return 443 if self.url.startswith("https") else 80
+
+
+class Origin(_Model, _Listens):
+    """One regional origin, like a CloudFront origin (an S3 bucket or a custom HTTP origin)."""
+
+    id: Identifier
+    region: Identifier
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+    # Origin access control: edges sign requests with this secret; None leaves the origin open.
+    access_secret: SecretStr | None = None
+
 
 
 class HealthPolicy(_Model):
@@ -208,6 +215,13 @@ class EdgeFunctionRef(_Model):
     options: dict[str, OptionValue] = {}
 
 
+class RateLimit(_Model):
+    """A per-client-IP token bucket: `rate` requests per second, bursts up to `burst`."""
+
+    rate: Annotated[float, Field(gt=0)]
+    burst: Annotated[int, Field(ge=1)] = 10
+
+
 class Behavior(_Model):
     """An ordered cache behavior: a path pattern routed to an origin or group with a TTL policy."""
 
@@ -237,13 +251,6 @@ class Behavior(_Model):
         if len(events) != len(set(events)):
             raise ValueError("functions: at most one function per event, as in CloudFront")
         return self
-
-
-class RateLimit(_Model):
-    """A per-client-IP token bucket: `rate` requests per second, bursts up to `burst`."""
-
-    rate: Annotated[float, Field(gt=0)]
-    burst: Annotated[int, Field(ge=1)] = 10
 
 
 class PublicKey(_Model):
@@ -392,21 +399,13 @@ class CorsSettings(_Model):
     max_age: Annotated[int, Field(ge=0)] = 600
 
 
-class ControlSettings(_Model):
+class ControlSettings(_Model, _Listens):
     """The control plane: records invalidations durably and fans them out to every edge."""
 
     url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
     data_dir: str = ".data/control"
     poll_interval: Annotated[float, Field(gt=0)] = 2.0
 
-    @property
-    def host(self) -> str:
-        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
-
-    @property
-    def port(self) -> int:
-        authority = self.url.split("://", 1)[1]
-        return int(authority.rsplit(":", 1)[1]) if ":" in authority else 80
 
 
 class Pricing(_Model):
@@ -422,7 +421,7 @@ class Pricing(_Model):
     free_invalidation_paths: Annotated[int, Field(ge=0)] = 1000
 
 
-class SteeringSettings(_Model):
+class SteeringSettings(_Model, _Listens):
     """Regional steering, the demo's stand-in for DNS/anycast: viewers → nearest healthy POP.
 
     A viewer's region comes from `?region=`, the `X-Viewer-Region` header, or the
@@ -439,14 +438,6 @@ class SteeringSettings(_Model):
     countries: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Identifier] = {}
     manifest_ttl: Annotated[int, Field(ge=1, le=86400)] = 10  # HLS Content Steering reload
 
-    @property
-    def host(self) -> str:
-        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
-
-    @property
-    def port(self) -> int:
-        authority = self.url.split("://", 1)[1]
-        return int(authority.rsplit(":", 1)[1]) if ":" in authority else 80
 
 
 class PortalSettings(_Model):
@@ -606,9 +597,10 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
             if isinstance(value, str) and value and not value.lstrip().startswith("-----BEGIN"):
                 key["public_key"] = str((base / value).resolve())
     tls = data.get("tls")
-    for field in ("cert_file", "key_file", "ca_file") if isinstance(tls, dict) else ():
-        if isinstance(tls.get(field), str) and tls[field]:  # type: ignore[union-attr]
-            tls[field] = str((base / tls[field]).resolve())  # type: ignore[index]
+    if isinstance(tls, dict):
+        for field in ("cert_file", "key_file", "ca_file"):
+            if isinstance(tls.get(field), str) and tls[field]:
+                tls[field] = str((base / tls[field]).resolve())
     geo = data.get("geo_restriction")
     if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
         geo["database"] = str((base / geo["database"]).resolve())

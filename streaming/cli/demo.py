@@ -6,8 +6,10 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -148,22 +150,22 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
             signal.signal(sig, handler)
 
 
-def _print_urls(state: dict[str, object], elapsed: float, state_path: Path) -> None:
+def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> None:
     console.print(f"\n[bold green]ready[/] in {elapsed:.1f}s — state written to {state_path}\n")
-    for o in state["origins"]:  # type: ignore[attr-defined]
+    for o in state["origins"]:
         console.print(f"  origin {o['region']:<12} {o['url']}  (pid {o['pid']})")
-    for e in state["edges"]:  # type: ignore[attr-defined]
+    for e in state["edges"]:
         console.print(f"  edge   {e['pop']:<12} {e['url']}  (pid {e['pid']}, {e['region']})")
-    for v in state["videos"]:  # type: ignore[attr-defined]
-        for e in state["edges"]:  # type: ignore[attr-defined]
+    for v in state["videos"]:
+        for e in state["edges"]:
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
-    for channel in state.get("live", []):  # type: ignore[attr-defined]
-        console.print(f"  live {channel['channel']}: {state['edges'][0]['url']}{channel['master_path']}")  # type: ignore[index]
+    for channel in state.get("live", []):
+        console.print(f"  live {channel['channel']}: {state['edges'][0]['url']}{channel['master_path']}")
     if state.get("steering_url"):
         console.print(f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)")
-    console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")  # type: ignore[attr-defined]
+    console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")
     if state.get("signing"):
-        key = state["signing"]["private_key"]  # type: ignore[index]
+        key = state["signing"]["private_key"]
         console.print(f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`")
     if state.get("control_url"):
         console.print(f"  invalidate: streaming invalidate '/hls/<id>/*' --config {state['config']}"

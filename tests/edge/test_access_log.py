@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,25 +13,10 @@ from tests.edge.stack import (
     Answer,
     EdgeStack,
     ScriptedOrigin,
-    edge_doc,
-    edge_stack,
-    scripted_origin,
     wait_for,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
-
-
-@pytest.fixture(scope="module")
-def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
-    with edge_stack(tmp_path_factory.mktemp("log"), edge_doc(origin.url)) as s:
-        yield s
 
 
 def lines(stack: EdgeStack, count: int) -> list[dict[str, object]]:

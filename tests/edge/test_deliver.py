@@ -17,7 +17,6 @@ from tests.edge.stack import (
     ScriptedOrigin,
     edge_doc,
     edge_stack,
-    scripted_origin,
 )
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +25,6 @@ SEGMENT = {"content-type": "video/mp2t", "cache-control": "public, max-age=3600"
 PLAYLIST = {"content-type": "application/vnd.apple.mpegurl", "cache-control": "max-age=3600",
             "etag": '"pl1"', "last-modified": "Sat, 01 Jan 2022 00:00:00 GMT"}  # fmt: skip
 PLAYER = "http://player.test"
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from tests.edge.stack import (
     ScriptedOrigin,
     edge_doc,
     edge_stack,
-    scripted_origin,
 )
 
 
@@ -128,12 +127,6 @@ def test_one_function_per_event_per_behavior() -> None:
 
 
 # -- in a real edge ------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
-
 
 @pytest.fixture(scope="module")
 def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:

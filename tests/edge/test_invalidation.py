@@ -26,7 +26,6 @@ from tests.edge.stack import (
     ScriptedOrigin,
     edge_doc,
     edge_stack,
-    scripted_origin,
     wait_for,
 )
 
@@ -69,12 +68,6 @@ def test_a_fill_started_before_a_matching_invalidation_is_not_committed(tmp_path
 
 
 # -- through the control plane, with real processes ----------------------------------------
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
-
 
 @pytest.fixture(scope="module")
 def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:

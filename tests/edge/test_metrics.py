@@ -15,17 +15,10 @@ from tests.edge.stack import (
     ScriptedOrigin,
     edge_doc,
     edge_stack,
-    scripted_origin,
 )
 
 pytestmark = pytest.mark.e2e
 SEGMENT = {"content-type": "video/mp2t", "cache-control": "max-age=600"}
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
 
 
 @pytest.fixture

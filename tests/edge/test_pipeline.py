@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,27 +14,12 @@ from tests.edge.stack import (
     EdgeStack,
     ScriptedOrigin,
     Seen,
-    edge_doc,
-    edge_stack,
-    scripted_origin,
     wait_for,
 )
 
 pytestmark = pytest.mark.e2e
 
 SEGMENT = {"content-type": "video/mp2t", "cache-control": "public, max-age=1209600, immutable"}
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
-
-
-@pytest.fixture(scope="module")
-def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
-    with edge_stack(tmp_path_factory.mktemp("pipeline"), edge_doc(origin.url)) as s:
-        yield s
 
 
 def unique(name: str) -> str:

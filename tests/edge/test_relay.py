@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,22 +13,9 @@ from tests.edge.stack import (
     Seen,
     edge_doc,
     edge_stack,
-    scripted_origin,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[ScriptedOrigin]:
-    with scripted_origin() as o:
-        yield o
-
-
-@pytest.fixture(scope="module")
-def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
-    with edge_stack(tmp_path_factory.mktemp("relay"), edge_doc(origin.url)) as s:
-        yield s
 
 
 def echo(seen: Seen) -> Answer:
