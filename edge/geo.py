@@ -6,43 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-import maxminddb
-
 from streaming.config import GeoRestriction
-from streaming.errors import AccessDenied, ConfigError
+from streaming.errors import AccessDenied
+from streaming.geoip import MaxMindCountries
+
+__all__ = ["CountryLookup", "HeaderCountries", "MaxMindCountries", "check_country", "lookup_for"]
 
 
 class CountryLookup(Protocol):
     """Where the country of a viewer comes from."""
 
     def country(self, client_ip: str, headers: Mapping[str, str]) -> str | None: ...
-
-
-class MaxMindCountries:
-    """ISO country codes from a GeoLite2-Country / GeoIP2 / DB-IP style `.mmdb` file."""
-
-    def __init__(self, path: str) -> None:
-        try:
-            self._reader = maxminddb.open_database(path)
-        except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
-            raise ConfigError(f"geo_restriction.database: cannot open {path}: {exc}") from None
-
-    def country(self, client_ip: str, headers: Mapping[str, str]) -> str | None:
-        try:
-            record = self._reader.get(client_ip)
-        except (ValueError, TypeError):
-            return None
-        if not isinstance(record, dict):
-            return None
-        for field in ("country", "registered_country"):
-            value = record.get(field)
-            code = value.get("iso_code") if isinstance(value, dict) else None
-            if isinstance(code, str):
-                return code.upper()
-        return None
-
-    def close(self) -> None:
-        self._reader.close()
 
 
 class HeaderCountries:

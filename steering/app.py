@@ -17,6 +17,7 @@ from steering.monitor import Monitor
 from streaming import paths
 from streaming.config import Distribution, Edge
 from streaming.errors import ConfigError, OriginError, Unavailable
+from streaming.geoip import MaxMindCountries
 from streaming.http import install_error_handler
 
 
@@ -27,6 +28,11 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         raise ConfigError("steering: the distribution has no [steering] section")
     client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0, connect=0.5))
     monitor = Monitor(dist.pops, settings, client)
+    geoip = (
+        MaxMindCountries(settings.geoip_database, "steering.geoip_database")
+        if settings.geoip_database
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +47,8 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
     app.state.monitor = monitor
 
     def candidates(request: Request) -> tuple[str | None, list[Edge]]:
-        region = viewer_region(request.query_params, request.headers, settings)
+        ip_country = geoip.country(request.client.host, {}) if geoip and request.client else None
+        region = viewer_region(request.query_params, request.headers, settings, ip_country)
         return region, healthy_first(rank(dist.pops, region, settings), monitor.is_up)
 
     def nearest(request: Request) -> tuple[str | None, Edge]:

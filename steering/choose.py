@@ -11,13 +11,17 @@ COUNTRY_HEADER = "cloudfront-viewer-country"
 
 
 def viewer_region(
-    query: Mapping[str, str], headers: Mapping[str, str], settings: SteeringSettings
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    settings: SteeringSettings,
+    ip_country: str | None = None,
 ) -> str | None:
-    """`?region=` wins, then `X-Viewer-Region`, then the country mapped through `countries`."""
+    """`?region=` wins, then `X-Viewer-Region`, then a country mapped through `countries`: the
+    trusted country header, else `ip_country` (the GeoIP answer for the client address)."""
     for value in (query.get("region"), headers.get(REGION_HEADER)):
         if value:
             return value.strip().lower()
-    country = (headers.get(COUNTRY_HEADER) or "").strip().upper()
+    country = (headers.get(COUNTRY_HEADER) or ip_country or "").strip().upper()
     return settings.countries.get(country)
 
 

@@ -424,8 +424,9 @@ class Pricing(_Model):
 class SteeringSettings(_Model, _Listens):
     """Regional steering, the demo's stand-in for DNS/anycast: viewers → nearest healthy POP.
 
-    A viewer's region comes from `?region=`, the `X-Viewer-Region` header, or the
-    `CloudFront-Viewer-Country` header mapped through `countries`. POPs in that region come
+    A viewer's region comes from `?region=`, the `X-Viewer-Region` header, or a country mapped
+    through `countries`: the `CloudFront-Viewer-Country` header, else the country of the client
+    address in `geoip_database` (a MaxMind-format .mmdb, path relative to the config file). POPs in that region come
     first, then the regions listed in `nearest[region]`, then every other POP.
     """
 
@@ -437,6 +438,7 @@ class SteeringSettings(_Model, _Listens):
     nearest: dict[Identifier, tuple[Identifier, ...]] = {}
     countries: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Identifier] = {}
     manifest_ttl: Annotated[int, Field(ge=1, le=86400)] = 10  # HLS Content Steering reload
+    geoip_database: str = ""
 
 
 
@@ -601,6 +603,10 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
         for field in ("cert_file", "key_file", "ca_file"):
             if isinstance(tls.get(field), str) and tls[field]:
                 tls[field] = str((base / tls[field]).resolve())
+    steering = data.get("steering")
+    if isinstance(steering, dict) and isinstance(steering.get("geoip_database"), str):
+        if steering["geoip_database"]:
+            steering["geoip_database"] = str((base / steering["geoip_database"]).resolve())
     geo = data.get("geo_restriction")
     if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
         geo["database"] = str((base / geo["database"]).resolve())

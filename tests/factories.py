@@ -94,3 +94,15 @@ def running_topology(tmp: Path, doc: dict[str, Any]) -> Iterator[Topology]:
         for child in sup.children:
             sup.wait_healthy(child)
         yield Topology(config, dist, sup)
+
+
+def write_country_db(path: Path, networks: dict[str, str]) -> Path:
+    """A GeoLite2-Country-shaped .mmdb mapping each CIDR to an ISO code."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country")
+    for cidr, code in networks.items():
+        writer.insert_network(IPSet([cidr]), {"country": {"iso_code": code, "names": {"en": code}}})
+    writer.to_db_file(str(path))
+    return path

@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mmdb_writer import MMDBWriter
-from netaddr import IPSet
 
 from edge.geo import HeaderCountries, MaxMindCountries, check_country, lookup_for
 from streaming.config import GeoRestriction
 from streaming.errors import AccessDenied, ConfigError
-
-
-def write_country_db(path: Path, networks: dict[str, str]) -> Path:
-    """A GeoLite2-Country-shaped .mmdb mapping each CIDR to an ISO code."""
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country")
-    for cidr, code in networks.items():
-        writer.insert_network(IPSet([cidr]), {"country": {"iso_code": code, "names": {"en": code}}})
-    writer.to_db_file(str(path))
-    return path
+from tests.factories import write_country_db
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from streaming.cli.supervisor import free_port
-from tests.factories import Topology, distribution_doc, running_topology
+from tests.factories import Topology, distribution_doc, running_topology, write_country_db
 
 
 @pytest.fixture
@@ -21,6 +21,9 @@ def steered(tmp_path: Path) -> Iterator[Topology]:
         "unhealthy_checks": 2,
         "healthy_checks": 1,
         "nearest": {"ap-southeast": ["eu-west"]},
+        # Viewers without a region hint are located by address: loopback plays Germany here.
+        "geoip_database": str(write_country_db(tmp_path / "geo.mmdb", {"127.0.0.0/8": "DE"})),
+        "countries": {"DE": "eu-west"},
     }
     doc = distribution_doc(pops=(("iad", "us-east"), ("fra", "eu-west")), steering=steering)
     with running_topology(tmp_path, doc) as topo:
@@ -45,6 +48,8 @@ def test_viewers_go_to_the_nearest_pop_and_away_from_a_dead_one(steered: Topolog
     assert response.status_code == 302
     assert response.headers["location"] == f"{iad}/hls/abc/master.m3u8?x=1"
     assert _steer(base, "ap-southeast").headers["location"].startswith(fra)
+    located = httpx.get(f"{base}/steer/hls/abc/master.m3u8", timeout=2)  # no hint: GeoIP
+    assert located.headers["location"] == f"{fra}/hls/abc/master.m3u8"
 
     steered.supervisor.stop(steered.child("edge-iad"))
     deadline = time.monotonic() + 5

@@ -44,3 +44,11 @@ def test_healthy_first_drops_dead_pops() -> None:
     """A POP the monitor reports down is never returned, even when it is the nearest."""
     ranked = rank(POPS, "eu-west", SETTINGS)
     assert [e.pop for e in healthy_first(ranked, lambda pop: pop != "fra")] == ["ams", "iad", "sin"]
+
+
+def test_address_country_is_used_only_without_a_better_hint() -> None:
+    """The GeoIP country of the client address maps a region only when no header or query says."""
+    assert viewer_region({}, {}, SETTINGS, ip_country="DE") == "eu-west"
+    assert viewer_region({}, {"cloudfront-viewer-country": "US"}, SETTINGS, ip_country="DE") == "us-east"
+    assert viewer_region({"region": "ap-southeast"}, {}, SETTINGS, ip_country="DE") == "ap-southeast"
+    assert viewer_region({}, {}, SETTINGS, ip_country=None) is None
