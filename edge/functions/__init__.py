@@ -127,18 +127,7 @@ def run_request(
     bound: Bound, ctx: Context, request: FunctionRequest
 ) -> FunctionRequest | FunctionResponse:
     """Run a viewer-/origin-request hook; any failure becomes EdgeFunctionError (502)."""
-    try:
-        result = bound.hook(ctx, request)  # type: ignore[call-arg]
-    except Exception as exc:
-        log.exception(
-            "edge function %s failed on %s (request %s)",
-            bound.name,
-            ctx.event.value,
-            ctx.request_id,
-        )
-        raise EdgeFunctionError(
-            f"edge function {bound.name} failed: {type(exc).__name__}"
-        ) from None
+    result = _call(bound, ctx, request)
     if isinstance(result, FunctionRequest):
         if not result.uri.startswith("/") or result.method != request.method:
             raise _invalid(
@@ -154,21 +143,21 @@ def run_response(
     bound: Bound, ctx: Context, request: FunctionRequest, response: FunctionResponse
 ) -> FunctionResponse:
     """Run an origin-/viewer-response hook; any failure becomes EdgeFunctionError (502)."""
-    try:
-        result = bound.hook(ctx, request, response)  # type: ignore[call-arg]
-    except Exception as exc:
-        log.exception(
-            "edge function %s failed on %s (request %s)",
-            bound.name,
-            ctx.event.value,
-            ctx.request_id,
-        )
-        raise EdgeFunctionError(
-            f"edge function {bound.name} failed: {type(exc).__name__}"
-        ) from None
+    result = _call(bound, ctx, request, response)
     if not isinstance(result, FunctionResponse):
         raise _invalid(bound, ctx, f"returned {type(result).__name__}, not a FunctionResponse")
     return _checked(bound, ctx, result)
+
+
+def _call(bound: Bound, ctx: Context, *args: object) -> object:
+    """Call the hook; whatever it raises is logged and becomes EdgeFunctionError (502)."""
+    try:
+        return bound.hook(ctx, *args)  # type: ignore[call-arg, arg-type]
+    except Exception as exc:
+        log.exception(
+            "edge function %s failed on %s (request %s)", bound.name, ctx.event.value, ctx.request_id
+        )
+        raise EdgeFunctionError(f"edge function {bound.name} failed: {type(exc).__name__}") from None
 
 
 # Headers a function may not set, as CloudFront forbids X-Cache, Via and hop-by-hop ones.
