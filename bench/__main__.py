@@ -113,7 +113,13 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
                 r = {"name": running.name}
                 for label, path in (("segment", segment), ("playlist", playlist)):
                     result = workloads.hit(
-                        str(found["wrk"]), running, path, client_cpu, args.seconds, args.runs, cookie
+                        str(found["wrk"]),
+                        running,
+                        path,
+                        client_cpu,
+                        args.seconds,
+                        args.runs,
+                        cookie,
                     )
                     r[label] = result.__dict__
                     console.print(f"  signed {label}: {result.requests_per_s:,.0f} req/s, "
@@ -178,10 +184,16 @@ def render(results: dict[str, Any]) -> str:
     rows = [
         ("1 MB segment hit, req/s", lambda r: f"{r['segment']['requests_per_s']:,.0f}"),
         ("1 MB segment hit, p99 ms", lambda r: f"{r['segment']['p99_ms']:.2f}"),
-        ("1 MB segment hit, server CPU µs/request", lambda r: f"{r['segment']['cpu_us_per_request']:.0f}"),
+        (
+            "1 MB segment hit, server CPU µs/request",
+            lambda r: f"{r['segment']['cpu_us_per_request']:.0f}",
+        ),
         ("playlist hit, req/s", lambda r: f"{r['playlist']['requests_per_s']:,.0f}"),
         ("playlist hit, p99 ms", lambda r: f"{r['playlist']['p99_ms']:.2f}"),
-        ("playlist hit, server CPU µs/request", lambda r: f"{r['playlist']['cpu_us_per_request']:.0f}"),
+        (
+            "playlist hit, server CPU µs/request",
+            lambda r: f"{r['playlist']['cpu_us_per_request']:.0f}",
+        ),
         (
             "flash crowd: origin requests per object (max)",
             lambda r: str(r["flash"]["max_per_object"]),
@@ -193,6 +205,7 @@ def render(results: dict[str, Any]) -> str:
         ("mixed players: segment p99 ms", lambda r: str(r["mixed"]["p99_ms"].get("segment"))),
         ("RSS after the run, MB", lambda r: str(r["rss_mb"])),
     ]
+
     def safe(cell: Any, r: dict[str, Any]) -> str:
         try:
             return str(cell(r))
@@ -210,7 +223,10 @@ def render(results: dict[str, Any]) -> str:
             ratio = _ratio(results, ours, workload)
             if ratio is not None:
                 verdict = "met" if ratio >= goal else "NOT met"
-                cpu = t["nginx"][workload]["cpu_us_per_request"] / t[ours][workload]["cpu_us_per_request"]
+                cpu = (
+                    t["nginx"][workload]["cpu_us_per_request"]
+                    / t[ours][workload]["cpu_us_per_request"]
+                )
                 line = (f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx requests/s "
                         f"(goal {goal}x: {verdict}); by server CPU per request {cpu:.2f}x")  # fmt: skip
                 console.print(line.replace("**", ""))

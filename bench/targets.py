@@ -55,7 +55,10 @@ def signed(sup: Supervisor, work: Path, origin: Origin, cpu: str) -> tuple[Runni
         {**b, "trusted_key_groups": ["viewers"]} if b["path_pattern"].startswith("/hls/") else b
         for b in doc["behaviors"]
     ]
-    group = {"id": "viewers", "keys": [{"id": kid, "public_key": keys.public_pem(private.public_key())}]}
+    group = {
+        "id": "viewers",
+        "keys": [{"id": kid, "public_key": keys.public_pem(private.public_key())}],
+    }
     running = ours(sup, work, origin, cpu, "granian", behaviors=behaviors, key_groups=[group])
     running.name = "ours (granian, signed cookies)"
     policy = Policy(resource=f"{running.url}/hls/*", date_less_than=int(time.time()) + 86400)

@@ -67,7 +67,9 @@ def create_app(
     client = httpx.AsyncClient(
         transport=transport,
         auth=OriginSigning(dist, edge),  # origin access control: every origin request is signed
-        verify=origin_verify(dist.tls),  # origin protocol policy: https:// origins checked against the CA
+        verify=origin_verify(
+            dist.tls
+        ),  # origin protocol policy: https:// origins checked against the CA
         limits=httpx.Limits(max_connections=settings.max_origin_fetches),
         follow_redirects=False,
     )

@@ -71,4 +71,3 @@ def compress(body: bytes, encoding: str) -> bytes:
     if encoding == "br":
         return bytes(brotli.compress(body, quality=5))
     return gzip.compress(body, compresslevel=6, mtime=0)
-

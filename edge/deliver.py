@@ -118,8 +118,14 @@ def _finish(
     viewer: Viewer, status: int, headers: dict[str, str], length: int | None
 ) -> dict[str, str]:
     if status == 304:
-        return {k: v for k, v in headers.items() if k in NOT_MODIFIED_KEEP or k.startswith("x-")
-                or k in ("age", "via", "accept-ranges") or k.startswith("access-control-")}
+        return {
+            k: v
+            for k, v in headers.items()
+            if k in NOT_MODIFIED_KEEP
+            or k.startswith("x-")
+            or k in ("age", "via", "accept-ranges")
+            or k.startswith("access-control-")
+        }
     if length is not None:
         headers["content-length"] = str(length)
     return headers

@@ -19,7 +19,9 @@ from streaming.config import Distribution, Edge, Secret, TlsSettings
 class OriginSigning(httpx.Auth):
     """Signs requests addressed to an origin that has an `access_secret`; others pass as is."""
 
-    def __init__(self, dist: Distribution, edge: Edge, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, dist: Distribution, edge: Edge, clock: Callable[[], float] = time.time
+    ) -> None:
         self._secrets: dict[tuple[str, str, int], Secret] = {}
         for origin in dist.origins:
             if origin.access_secret is not None:
@@ -27,15 +29,21 @@ class OriginSigning(httpx.Auth):
                 self._secrets[(scheme, origin.host, origin.port)] = origin.access_secret
         if (shield := dist.shield) is not None and edge.role == "pop":
             # The Origin Shield answers POPs only; they sign with the distribution's secret.
-            self._secrets[(shield.url.split("://", 1)[0], shield.host, shield.port)] = dist.admin_token
+            self._secrets[(shield.url.split("://", 1)[0], shield.host, shield.port)] = (
+                dist.admin_token
+            )
         self._edge_id, self._clock = edge.pop, clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
-        secret = self._secrets.get((url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)))
+        secret = self._secrets.get(
+            (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        )
         if secret is not None:
             target = url.raw_path.decode("latin-1")
-            headers = origin_access.sign(secret, request.method, target, self._edge_id, self._clock())
+            headers = origin_access.sign(
+                secret, request.method, target, self._edge_id, self._clock()
+            )
             request.headers.update(headers)
         yield request
 

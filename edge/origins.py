@@ -74,9 +74,13 @@ class OriginResponse:
     on_close: Callable[[], None] | None = field(default=None, repr=False)
     _closed: bool = False
     # Set by Origins for a resumable GET: opens the rest of the body on another member.
-    resume: Callable[
-        [OriginResponse, int, bytes, OriginError, frozenset[str]], Awaitable[tuple[OriginResponse, Splice]]
-    ] | None = field(default=None, repr=False)
+    resume: (
+        Callable[
+            [OriginResponse, int, bytes, OriginError, frozenset[str]],
+            Awaitable[tuple[OriginResponse, Splice]],
+        ]
+        | None
+    ) = field(default=None, repr=False)
     _replacements: list[OriginResponse] = field(default_factory=list, repr=False)
 
     def kept_headers(self) -> dict[str, str]:
@@ -145,7 +149,9 @@ class Origins:
         policies = _health_policies(dist, self._shield)
         self.health = Health(policies)
         watched = [*dist.origins, *([self._shield] if self._shield else [])]
-        self.checker = Checker(self.health, [(o.id, o.url, policies[o.id]) for o in watched], self.probe)
+        self.checker = Checker(
+            self.health, [(o.id, o.url, policies[o.id]) for o in watched], self.probe
+        )
         self._slots = asyncio.Semaphore(dist.edge.max_origin_fetches)
         self.in_flight = 0
         self.via = f"1.1 {edge.pop} (streaming-cdn)"
@@ -183,7 +189,9 @@ class Origins:
         self.in_flight -= 1
         self._slots.release()
 
-    async def _open_failover(self, request: OriginRequest, group: OriginGroup | None) -> OriginResponse:
+    async def _open_failover(
+        self, request: OriginRequest, group: OriginGroup | None
+    ) -> OriginResponse:
         """Members in order, known-down ones skipped (edge.failover); the last failover-status
         answer is returned when no member does better, as CloudFront returns the secondary's."""
         failover = set(group.failover_status_codes) if group else set()
@@ -211,7 +219,9 @@ class Origins:
                 log.warning("origin %s answered %s; failing over", origin.id, response.status)
                 continue
             if request.method in RESUMABLE_METHODS and response.status == 200 and response.length:
-                response.resume = functools.partial(self._resume, request, group, members, response.length)
+                response.resume = functools.partial(
+                    self._resume, request, group, members, response.length
+                )
             return response
         if held is not None:
             return held
@@ -223,7 +233,12 @@ class Origins:
     ) -> tuple[OriginResponse, Splice]:  # fmt: skip
         """Open the rest of a broken body on another member, verified by edge.failover."""
         self.health.failed(broken.origin.id, error.detail)
-        log.warning("%s after %d bytes of %s; resuming from the next origin", error.detail, received, request.path)
+        log.warning(
+            "%s after %d bytes of %s; resuming from the next origin",
+            error.detail,
+            received,
+            request.path,
+        )
         ranged = OriginRequest(request.target, request.method, request.path, request.query,
                                resume_headers(request.headers, received, len(tail)))  # fmt: skip
         others = tuple(o for o in members if o.id not in exclude)
@@ -266,7 +281,11 @@ class Origins:
         connect = group.connect_timeout if group else 2.0
         read = group.response_timeout if group else 10.0
         # The path is decoded (ASGI); encode it once more so the origin sees what the viewer sent.
-        url = origin.url + quote(request.path, safe=PATH_SAFE) + (f"?{request.query}" if request.query else "")
+        url = (
+            origin.url
+            + quote(request.path, safe=PATH_SAFE)
+            + (f"?{request.query}" if request.query else "")
+        )
         started = time.monotonic()
         attempts = group.attempts if group and request.body is None else 1
         for attempt in range(1, attempts + 1):
@@ -286,12 +305,16 @@ class Origins:
             if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
         }  # fmt: skip
         if origin is self._shield and (region := response.headers.get(ORIGIN_REGION_HEADER)):
-            origin = origin.model_copy(update={"region": region})  # the region that really filled it
+            origin = origin.model_copy(
+                update={"region": region}
+            )  # the region that really filled it
         cookies = response.headers.get_list("set-cookie")
         length = response.headers.get("content-length")
         chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
         size = int(length) if length and length.isdigit() and not chunked else None
-        return OriginResponse(response.status_code, headers, cookies, size, origin, started, response)
+        return OriginResponse(
+            response.status_code, headers, cookies, size, origin, started, response
+        )
 
 
 def _health_policies(dist: Distribution, shield: Origin | None) -> dict[str, HealthPolicy]:

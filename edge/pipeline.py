@@ -358,7 +358,13 @@ class Pipeline:
     def _redirect(self, viewer: Viewer, status: int, location: str) -> Reply:
         """The viewer protocol policy's redirect to HTTPS (a `Redirect` in CloudFront's logs)."""
         headers = edge_headers(self.edge.pop, Result.MISS, viewer, "", None)
-        headers.update({"location": location, "content-length": "0", "x-cache": f"Redirect from {self.edge.pop}"})
+        headers.update(
+            {
+                "location": location,
+                "content-length": "0",
+                "x-cache": f"Redirect from {self.edge.pop}",
+            }
+        )
         return Reply(status, headers, b"", Result.MISS, "Redirect")
 
     def _error(self, viewer: Viewer, exc: StreamingError) -> Reply:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 
 def parse(header: str | None) -> dict[str, str | None]:

@@ -94,7 +94,6 @@ class Origin(_Model, _Listens):
     access_secret: SecretStr | None = None
 
 
-
 class HealthPolicy(_Model):
     """When an origin counts as down and when it gets traffic again (see docs/failover.md).
 
@@ -344,7 +343,10 @@ class LiveChannel(_Model):
     source: Annotated[str, Field(min_length=1)] = "testsrc"
     segment_duration: Annotated[int, Field(ge=1, le=10)] = 2
     window: Annotated[int, Field(ge=6, le=900)] = 10  # Apple: a live playlist holds >= 6
-    heights: Annotated[tuple[Annotated[int, Field(ge=90, le=1080)], ...], Field(min_length=1)] = (360, 180)
+    heights: Annotated[tuple[Annotated[int, Field(ge=90, le=1080)], ...], Field(min_length=1)] = (
+        360,
+        180,
+    )
     frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
 
 
@@ -407,7 +409,6 @@ class ControlSettings(_Model, _Listens):
     poll_interval: Annotated[float, Field(gt=0)] = 2.0
 
 
-
 class Pricing(_Model):
     """The price table `streaming report` bills with (defaults: CloudFront's first tier, USD)."""
 
@@ -439,7 +440,6 @@ class SteeringSettings(_Model, _Listens):
     countries: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Identifier] = {}
     manifest_ttl: Annotated[int, Field(ge=1, le=86400)] = 10  # HLS Content Steering reload
     geoip_database: str = ""
-
 
 
 class PortalSettings(_Model):
@@ -480,9 +480,13 @@ class Distribution(_Model):
 
     @model_validator(mode="after")
     def _tls_files(self) -> Distribution:
-        https = [e.pop for e in self.edges if e.https_port] + [o.id for o in self.origins if o.url.startswith("https:")]
+        https = [e.pop for e in self.edges if e.https_port] + [
+            o.id for o in self.origins if o.url.startswith("https:")
+        ]
         if https and not (self.tls.cert_file and self.tls.key_file):
-            raise ValueError(f"tls: cert_file and key_file are needed for HTTPS on {', '.join(https)}; run `streaming certs`")
+            raise ValueError(
+                f"tls: cert_file and key_file are needed for HTTPS on {', '.join(https)}; run `streaming certs`"
+            )
         return self
 
     @model_validator(mode="after")
@@ -507,7 +511,9 @@ class Distribution(_Model):
         key_groups = {k.id for k in self.key_groups}
         for i, behavior in enumerate(self.behaviors):
             if behavior.target not in targets:
-                raise ValueError(f"behaviors.{i}.target: unknown origin or group {behavior.target!r}")
+                raise ValueError(
+                    f"behaviors.{i}.target: unknown origin or group {behavior.target!r}"
+                )
             for kg in behavior.trusted_key_groups:
                 if kg not in key_groups:
                     raise ValueError(f"behaviors.{i}.trusted_key_groups: unknown key group {kg!r}")

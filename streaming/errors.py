@@ -1,26 +1,26 @@
 """One exception root for the whole project, mapped to HTTP in `streaming.http` only.
 
-    StreamingError (500 internal)
-    ├── ConfigError (500 config_invalid)        bad distribution file; the CLI prints one line
-    ├── BadRequest (400 bad_request)
-    │   ├── InvalidPath (400 invalid_path)      traversal, bad ids or file names
-    │   └── RangeNotSatisfiable (416 range_not_satisfiable)
-    ├── Unauthorized (401 unauthorized)         missing admin token
-    ├── Forbidden (403 forbidden)               wrong admin token, access denied
-    │   └── AccessDenied (403 access_denied)    a viewer/edge failed an access check; `reason`
-    ├── URITooLong (414 uri_too_long)
-    ├── TooManyRequests (429 too_many_requests) rate limited; `retry_after` seconds
-    ├── HeadersTooLarge (431 headers_too_large)
-    ├── NotFound (404 not_found)
-    ├── MethodNotAllowed (405 method_not_allowed)
-    ├── Conflict (409 conflict)
-    ├── PayloadTooLarge (413 payload_too_large)
-    ├── UnsupportedMedia (415 unsupported_media) the upload is not a usable video
-    ├── MediaError (422 media_error)            ffmpeg could not package an input
-    ├── OriginError (502 origin_error)          every origin failed or answered garbage
-    │   └── OriginTimeout (504 origin_timeout)
-    ├── EdgeFunctionError (502 function_error)  an edge function raised or returned garbage
-    └── Unavailable (503 unavailable)           shutting down, queue full, origin fetch cap
+StreamingError (500 internal)
+├── ConfigError (500 config_invalid)        bad distribution file; the CLI prints one line
+├── BadRequest (400 bad_request)
+│   ├── InvalidPath (400 invalid_path)      traversal, bad ids or file names
+│   └── RangeNotSatisfiable (416 range_not_satisfiable)
+├── Unauthorized (401 unauthorized)         missing admin token
+├── Forbidden (403 forbidden)               wrong admin token, access denied
+│   └── AccessDenied (403 access_denied)    a viewer/edge failed an access check; `reason`
+├── URITooLong (414 uri_too_long)
+├── TooManyRequests (429 too_many_requests) rate limited; `retry_after` seconds
+├── HeadersTooLarge (431 headers_too_large)
+├── NotFound (404 not_found)
+├── MethodNotAllowed (405 method_not_allowed)
+├── Conflict (409 conflict)
+├── PayloadTooLarge (413 payload_too_large)
+├── UnsupportedMedia (415 unsupported_media) the upload is not a usable video
+├── MediaError (422 media_error)            ffmpeg could not package an input
+├── OriginError (502 origin_error)          every origin failed or answered garbage
+│   └── OriginTimeout (504 origin_timeout)
+├── EdgeFunctionError (502 function_error)  an edge function raised or returned garbage
+└── Unavailable (503 unavailable)           shutting down, queue full, origin fetch cap
 """
 
 from __future__ import annotations

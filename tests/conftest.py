@@ -28,6 +28,8 @@ def clip(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def topology(tmp_path: Path) -> Iterator[Topology]:
     """Two regional origins and two edges as real processes on free loopback ports."""
-    doc = distribution_doc(regions=("us-east", "eu-west"), pops=(("iad", "us-east"), ("fra", "eu-west")))
+    doc = distribution_doc(
+        regions=("us-east", "eu-west"), pops=(("iad", "us-east"), ("fra", "eu-west"))
+    )
     with running_topology(tmp_path, doc) as topo:
         yield topo

@@ -15,12 +15,16 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 def upload(origin_url: str, file: Path) -> str:
     with file.open("rb") as fh:
-        response = httpx.post(f"{origin_url}/videos", files={"file": (file.name, fh)}, headers=AUTH, timeout=30)
+        response = httpx.post(
+            f"{origin_url}/videos", files={"file": (file.name, fh)}, headers=AUTH, timeout=30
+        )
     assert response.status_code == 202, response.text
     return str(response.json()["id"])
 
 
-def wait_state(origin_url: str, video_id: str, want: str = "ready", timeout: float = 60) -> dict[str, object]:
+def wait_state(
+    origin_url: str, video_id: str, want: str = "ready", timeout: float = 60
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     status: dict[str, object] = {}
     while time.monotonic() < deadline:
@@ -34,7 +38,9 @@ def wait_state(origin_url: str, video_id: str, want: str = "ready", timeout: flo
 
 def hls_paths(base_url: str, master_path: str) -> list[str]:
     """Every path of a VOD presentation: master, media playlists, segments."""
-    master = m3u8.loads(httpx.get(base_url + master_path, timeout=10).text, uri=base_url + master_path)
+    master = m3u8.loads(
+        httpx.get(base_url + master_path, timeout=10).text, uri=base_url + master_path
+    )
     directory = master_path.rsplit("/", 1)[0]
     found = [master_path]
     for variant in master.playlists:

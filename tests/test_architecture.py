@@ -9,7 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
-    "streaming", "media", "origin", "edge", "portal", "experiments", "loadtest", "steering", "control",
+    "streaming",
+    "media",
+    "origin",
+    "edge",
+    "portal",
+    "experiments",
+    "loadtest",
+    "steering",
+    "control",
 )
 
 # Who may import whom (besides itself and third-party libraries).
@@ -72,11 +80,14 @@ def test_only_named_modules_spawn_processes(path: Path) -> None:
     modules = imported_packages(tree) | {
         n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
     }
-    uses_subprocess = "subprocess" in {
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    } or "subprocess" in modules
+    uses_subprocess = (
+        "subprocess"
+        in {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        or "subprocess" in modules
+    )
     spawns = any(
-        isinstance(n, ast.Attribute) and n.attr in {"create_subprocess_exec", "create_subprocess_shell"}
+        isinstance(n, ast.Attribute)
+        and n.attr in {"create_subprocess_exec", "create_subprocess_shell"}
         for n in ast.walk(tree)
     )
     assert not uses_subprocess and not spawns, f"{name} spawns processes"

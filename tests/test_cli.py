@@ -41,8 +41,12 @@ def test_malformed_config_names_the_field(tmp_path: Path) -> None:
 def test_unknown_region_and_pop(tmp_path: Path) -> None:
     """Unknown region or POP names list what the distribution has."""
     config = write_config(tmp_path / "d.toml", distribution_doc())
-    assert_one_line_error(run_cli("origin", "--config", str(config), "--region", "mars"), "unknown region 'mars'")
-    assert_one_line_error(run_cli("edge", "--config", str(config), "--pop", "xyz"), "unknown POP 'xyz'")
+    assert_one_line_error(
+        run_cli("origin", "--config", str(config), "--region", "mars"), "unknown region 'mars'"
+    )
+    assert_one_line_error(
+        run_cli("edge", "--config", str(config), "--pop", "xyz"), "unknown POP 'xyz'"
+    )
 
 
 def test_port_in_use(tmp_path: Path) -> None:
@@ -62,11 +66,15 @@ def test_missing_ffmpeg_is_reported(tmp_path: Path) -> None:
     doc = distribution_doc()
     doc["origin"]["ffmpeg"] = str(tmp_path / "no-ffmpeg")
     config = write_config(tmp_path / "d.toml", doc)
-    result = run_cli("origin", "--config", str(config), "--region", "us-east", "--data", str(tmp_path / "data"))
+    result = run_cli(
+        "origin", "--config", str(config), "--region", "us-east", "--data", str(tmp_path / "data")
+    )
     assert_one_line_error(result, "ffmpeg binary")
 
 
-@pytest.mark.parametrize("args", [("upload", "/nonexistent.mp4", "--origin", "http://127.0.0.1:9", "--token", "t")])
+@pytest.mark.parametrize(
+    "args", [("upload", "/nonexistent.mp4", "--origin", "http://127.0.0.1:9", "--token", "t")]
+)
 def test_upload_of_missing_file(args: tuple[str, ...]) -> None:
     """Uploading a file that does not exist says so."""
     assert_one_line_error(run_cli(*args), "no such file")

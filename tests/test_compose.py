@@ -37,7 +37,9 @@ def test_every_origin_and_edge_of_the_config_is_a_service(compose: dict[str, Any
     """Two origins and three edges, each a service named after its region or POP."""
     services = compose["services"]
     dist = load(mounted_config(services["edge-iad"]))
-    assert {f"origin-{o.region}" for o in dist.origins} | {f"edge-{e.pop}" for e in dist.edges} <= set(services)
+    assert {f"origin-{o.region}" for o in dist.origins} | {
+        f"edge-{e.pop}" for e in dist.edges
+    } <= set(services)
     assert len(dist.origins) == 2 and len(dist.edges) == 3
     for origin in dist.origins:
         assert origin.url == f"http://origin-{origin.region}:{origin.port}"
@@ -77,7 +79,9 @@ def test_dockerfile_copies_every_installed_package() -> None:
     """The image copies each package pyproject.toml installs, and hls.js for the portal."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile, package
     assert "npm ci" in dockerfile

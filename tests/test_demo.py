@@ -16,7 +16,10 @@ import pytest
 from streaming.cli.supervisor import cli_argv
 from tests.factories import distribution_doc, write_config
 
-TOPOLOGY = dict(regions=("us-east", "eu-west"), pops=(("iad", "us-east"), ("fra", "eu-west"), ("sin", "ap-southeast")))
+TOPOLOGY = dict(
+    regions=("us-east", "eu-west"),
+    pops=(("iad", "us-east"), ("fra", "eu-west"), ("sin", "ap-southeast")),
+)
 
 
 def processes_mentioning(needle: str) -> list[int]:
@@ -25,7 +28,9 @@ def processes_mentioning(needle: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                    errors="replace"
+                ):
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -44,7 +49,9 @@ def demo_process(tmp_path: Path, clip: Path):  # type: ignore[no-untyped-def]
     config = write_config(tmp_path / "demo.toml", distribution_doc(**TOPOLOGY))
     state = tmp_path / "state" / "state.json"
     argv = cli_argv("demo", "--config", str(config), "--media", str(clip), "--state", str(state))
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         yield process, state, config
     finally:
@@ -75,9 +82,18 @@ def test_demo_reaches_ready_plays_through_every_edge_and_stops_cleanly(demo_proc
         media_path = master_path.rsplit("/", 1)[0] + "/" + media_uri
         media = m3u8.loads(httpx.get(edge["url"] + media_path, timeout=10).text)
         segment = media_path.rsplit("/", 1)[0] + "/" + media.segments[0].uri
-        assert httpx.get(edge["url"] + segment, timeout=10).headers["x-cache"] == f"Miss from {edge['pop']}"
-        assert httpx.get(edge["url"] + segment, timeout=10).headers["x-cache"] == f"Hit from {edge['pop']}"
-        assert httpx.get(edge["url"] + master_path, timeout=10).headers["x-cache"] == f"Hit from {edge['pop']}"
+        assert (
+            httpx.get(edge["url"] + segment, timeout=10).headers["x-cache"]
+            == f"Miss from {edge['pop']}"
+        )
+        assert (
+            httpx.get(edge["url"] + segment, timeout=10).headers["x-cache"]
+            == f"Hit from {edge['pop']}"
+        )
+        assert (
+            httpx.get(edge["url"] + master_path, timeout=10).headers["x-cache"]
+            == f"Hit from {edge['pop']}"
+        )
 
     pids = [o["pid"] for o in state["origins"]] + [e["pid"] for e in state["edges"]]
     process.send_signal(signal.SIGINT)

@@ -155,9 +155,14 @@ def _call(bound: Bound, ctx: Context, *args: object) -> object:
         return bound.hook(ctx, *args)  # type: ignore[call-arg, arg-type]
     except Exception as exc:
         log.exception(
-            "edge function %s failed on %s (request %s)", bound.name, ctx.event.value, ctx.request_id
+            "edge function %s failed on %s (request %s)",
+            bound.name,
+            ctx.event.value,
+            ctx.request_id,
         )
-        raise EdgeFunctionError(f"edge function {bound.name} failed: {type(exc).__name__}") from None
+        raise EdgeFunctionError(
+            f"edge function {bound.name} failed: {type(exc).__name__}"
+        ) from None
 
 
 # Headers a function may not set, as CloudFront forbids X-Cache, Via and hop-by-hop ones.

@@ -59,7 +59,9 @@ def edge(
     access_log: Annotated[
         str | None, typer.Option(help="JSON-lines access log: a file, '-' for stdout.")
     ] = None,
-    server: Annotated[str, typer.Option(help="HTTP server: granian (default, faster) or uvicorn.")] = "granian",
+    server: Annotated[
+        str, typer.Option(help="HTTP server: granian (default, faster) or uvicorn.")
+    ] = "granian",
 ) -> None:
     """Run one edge POP."""
     from streaming.cli.serve import serve_edge
@@ -100,7 +102,9 @@ def upload(
 @app.command()
 def demo(
     config: ConfigOpt = Path("config/demo.toml"),
-    media: Annotated[Path | None, typer.Option(help="Video to publish (default: generated).")] = None,
+    media: Annotated[
+        Path | None, typer.Option(help="Video to publish (default: generated).")
+    ] = None,
     state: Annotated[Path, typer.Option(help="Where to write the demo's URLs as JSON.")] = Path(
         ".demo/state.json"
     ),
@@ -116,23 +120,46 @@ def demo(
 
 @app.command()
 def loadtest(
-    urls: Annotated[list[str] | None, typer.Argument(help="Master playlist URL(s) on edges; viewers are spread over them.")] = None,
-    demo: Annotated[Path | None, typer.Option(help="Use a running demo's state file: every edge, its video, all /metrics.")] = None,
+    urls: Annotated[
+        list[str] | None,
+        typer.Argument(help="Master playlist URL(s) on edges; viewers are spread over them."),
+    ] = None,
+    demo: Annotated[
+        Path | None,
+        typer.Option(help="Use a running demo's state file: every edge, its video, all /metrics."),
+    ] = None,
     viewers: Annotated[int, typer.Option(help="Concurrent emulated viewers.")] = 10,
     duration: Annotated[float, typer.Option(help="Run length in seconds (a hard bound).")] = 30.0,
     max_requests: Annotated[int | None, typer.Option(help="Stop after this many requests.")] = None,
     ramp_up: Annotated[float, typer.Option(help="Seconds over which viewers start.")] = 0.0,
-    mode: Annotated[str, typer.Option(help="realtime (player pace, QoE estimates) or stress (back to back).")] = "realtime",
-    rendition: Annotated[str, typer.Option(help="abr, lowest, highest or a variant index.")] = "abr",
-    buffer_goal: Annotated[float, typer.Option(help="Seconds a real-time viewer keeps buffered.")] = 30.0,
+    mode: Annotated[
+        str, typer.Option(help="realtime (player pace, QoE estimates) or stress (back to back).")
+    ] = "realtime",
+    rendition: Annotated[
+        str, typer.Option(help="abr, lowest, highest or a variant index.")
+    ] = "abr",
+    buffer_goal: Annotated[
+        float, typer.Option(help="Seconds a real-time viewer keeps buffered.")
+    ] = 30.0,
     timeout: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 10.0,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the viewers.")] = 1,
-    cookie: Annotated[str | None, typer.Option(help="Cookie header to send, e.g. CloudFront-Policy=...; ...")] = None,
-    sign_key: Annotated[Path | None, typer.Option(help="Private key PEM: sign CloudFront cookies per target.")] = None,
+    cookie: Annotated[
+        str | None, typer.Option(help="Cookie header to send, e.g. CloudFront-Policy=...; ...")
+    ] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option(help="Private key PEM: sign CloudFront cookies per target.")
+    ] = None,
     key_pair_id: Annotated[str | None, typer.Option(help="Public key id for --sign-key.")] = None,
-    allow_remote: Annotated[bool, typer.Option(help="Allow targets outside 127.0.0.0/8 and localhost.")] = False,
-    metrics: Annotated[list[str] | None, typer.Option("--metrics", help="Server base URL whose /metrics is scraped (repeat).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Allow targets outside 127.0.0.0/8 and localhost.")
+    ] = False,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option("--metrics", help="Server base URL whose /metrics is scraped (repeat)."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON here.")
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG timeline here.")] = None,
 ) -> None:
     """Emulate HLS viewers against edges and report throughput, latency, hits and QoE."""
@@ -158,10 +185,18 @@ def steering(
 
 @app.command()
 def experiment(
-    scenario: Annotated[str, typer.Argument(help="SCENARIO.toml, or a shipped name: primary-dies, ...")],
-    out: Annotated[Path | None, typer.Option(help="Report directory (default: .experiments/NAME-TIME).")] = None,
-    state: Annotated[Path | None, typer.Option(help="Run against a running demo's state file instead.")] = None,
-    viewers: Annotated[int | None, typer.Option(help="Override the scenario's viewer count.")] = None,
+    scenario: Annotated[
+        str, typer.Argument(help="SCENARIO.toml, or a shipped name: primary-dies, ...")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Report directory (default: .experiments/NAME-TIME).")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Run against a running demo's state file instead.")
+    ] = None,
+    viewers: Annotated[
+        int | None, typer.Option(help="Override the scenario's viewer count.")
+    ] = None,
 ) -> None:
     """Run a failover experiment: topology, emulated viewers, timed faults, report + PNG."""
     from streaming.cli.experiment import run_experiment
@@ -174,7 +209,9 @@ def control(
     config: ConfigOpt,
     host: Annotated[str | None, typer.Option(help="Address (default: from the config).")] = None,
     port: PortOpt = None,
-    data: Annotated[Path | None, typer.Option(help="Data directory (the invalidation database).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Data directory (the invalidation database).")
+    ] = None,
 ) -> None:
     """Run the control plane: invalidations recorded durably and fanned out to every edge."""
     from streaming.cli.control import serve_control

@@ -54,7 +54,9 @@ def _sample(work: Path) -> Path:
     return out
 
 
-def _wait_ready_everywhere(dist: Distribution, video_id: str, sup: Supervisor, timeout: float = 300) -> None:
+def _wait_ready_everywhere(
+    dist: Distribution, video_id: str, sup: Supervisor, timeout: float = 300
+) -> None:
     """A video is playable through every edge once each regional origin lists it ready."""
     deadline = time.monotonic() + timeout
     pending = {o.url for o in dist.origins}
@@ -91,7 +93,15 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
         with Supervisor(work / "logs") as sup:
             origins = []
             for o in dist.origins:
-                argv = cli_argv("origin", "--config", str(config), "--region", o.region, "--data", str(data / "origin" / o.region))
+                argv = cli_argv(
+                    "origin",
+                    "--config",
+                    str(config),
+                    "--region",
+                    o.region,
+                    "--data",
+                    str(data / "origin" / o.region),
+                )
                 origins.append((o, sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")))
             if dist.control is not None:  # before the edges: they pull invalidations on start
                 argv = cli_argv("control", "--config", str(config), "--data", str(data / "control"))
@@ -102,7 +112,11 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                                 "--access-log", str(data / "edge" / e.pop / "access.log"))  # fmt: skip
                 edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
             if dist.steering is not None:  # viewers' way in: the nearest healthy POP
-                sup.start("steering", cli_argv("steering", "--config", str(config)), f"{dist.steering.url}/healthz")
+                sup.start(
+                    "steering",
+                    cli_argv("steering", "--config", str(config)),
+                    f"{dist.steering.url}/healthz",
+                )
             for child in sup.children:
                 sup.wait_healthy(child)
             console.print(f"[green]{len(origins)} origins and {len(edges)} edges are up[/]")
@@ -114,8 +128,14 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
             master = f"/hls/{video_id}/master.m3u8"
             state = {
                 # argv lets the portal's demo controls restart a process they killed.
-                "origins": [{"region": o.region, "url": o.url, "pid": c.pid, "argv": c.argv} for o, c in origins],
-                "edges": [{"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid, "argv": c.argv} for e, c in edges],
+                "origins": [
+                    {"region": o.region, "url": o.url, "pid": c.pid, "argv": c.argv}
+                    for o, c in origins
+                ],
+                "edges": [
+                    {"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid, "argv": c.argv}
+                    for e, c in edges
+                ],
                 "player_url": f"{dist.portal.url}/player",
                 "admin_token": dist.admin_token.reveal(),
                 "config": str(config.resolve()),
@@ -160,13 +180,21 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
         for e in state["edges"]:
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
     for channel in state.get("live", []):
-        console.print(f"  live {channel['channel']}: {state['edges'][0]['url']}{channel['master_path']}")
+        console.print(
+            f"  live {channel['channel']}: {state['edges'][0]['url']}{channel['master_path']}"
+        )
     if state.get("steering_url"):
-        console.print(f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)")
-    console.print(f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)")
+        console.print(
+            f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)"
+        )
+    console.print(
+        f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)"
+    )
     if state.get("signing"):
         key = state["signing"]["private_key"]
-        console.print(f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`")
+        console.print(
+            f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`"
+        )
     if state.get("control_url"):
         console.print(f"  invalidate: streaming invalidate '/hls/<id>/*' --config {state['config']}"
                       f"  (control plane {state['control_url']})")  # fmt: skip

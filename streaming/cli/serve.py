@@ -11,8 +11,10 @@ from streaming import config as config_module
 from streaming.cli.supervisor import port_free
 from streaming.errors import ConfigError
 
-
-SERVERS = ("granian", "uvicorn")  # the edge runs granian by default: cheaper per hit (docs/performance.md)
+SERVERS = (
+    "granian",
+    "uvicorn",
+)  # the edge runs granian by default: cheaper per hit (docs/performance.md)
 
 
 def _run(app: object, host: str, port: int, server: str = "uvicorn") -> None:
@@ -40,7 +42,9 @@ def _run_granian(app: object, host: str, port: int) -> None:
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
-    server = Server(app, address=host, port=port, interface=Interfaces.ASGI, backlog=1024, log_enabled=False)
+    server = Server(
+        app, address=host, port=port, interface=Interfaces.ASGI, backlog=1024, log_enabled=False
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -52,7 +52,13 @@ def upload_file(file: Path, origin: str, token: str | None, wait: bool) -> str:
     base = origin.rstrip("/")
     headers = {"authorization": f"Bearer {token}"}
     size = file.stat().st_size
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns, console=console) as progress, file.open("rb") as fh:
             task = progress.add_task(f"upload {file.name}", total=size)
@@ -80,14 +86,18 @@ def _direct_upload(
     """PUT the file to the pre-signed URL the origin offers, then ask it to package; None when
     the origin offers no direct upload (filesystem storage answers 404)."""
     timeout = httpx.Timeout(60.0, connect=5.0)
-    offer = httpx.post(f"{base}/videos/uploads", params={"filename": file.name}, headers=headers, timeout=timeout)
+    offer = httpx.post(
+        f"{base}/videos/uploads", params={"filename": file.name}, headers=headers, timeout=timeout
+    )
     if offer.status_code == 404:
         return None
     if offer.status_code != 201:
         raise _fail(offer)
     body = offer.json()
     chunks = iter(lambda: reader.read(1024 * 1024), b"")
-    put = httpx.put(body["upload_url"], content=chunks, headers={"content-length": str(size)}, timeout=timeout)
+    put = httpx.put(
+        body["upload_url"], content=chunks, headers={"content-length": str(size)}, timeout=timeout
+    )
     if put.status_code not in (200, 201, 204):
         raise BadRequest(f"object storage refused the upload: {put.status_code} {put.text[:200]}")
     return httpx.post(f"{base}{body['complete_url']}", headers=headers, timeout=timeout)
@@ -96,11 +106,20 @@ def _direct_upload(
 def follow(base: str, video_id: str, timeout: float = 3600.0) -> dict[str, object]:
     """Show packaging progress until the video is ready (or raise MediaError when it failed)."""
     deadline = time.monotonic() + timeout
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        console=console,
+    ) as progress:
         task = progress.add_task(f"packaging {video_id}", total=1.0)
         while time.monotonic() < deadline:
             status = httpx.get(f"{base}/videos/{video_id}", timeout=5.0).json()
-            progress.update(task, completed=float(status["progress"]), description=f"{status['state']} {video_id}")
+            progress.update(
+                task,
+                completed=float(status["progress"]),
+                description=f"{status['state']} {video_id}",
+            )
             if status["state"] == "ready":
                 console.print(f"ready: {base}{status['master_path']}")
                 return dict(status)

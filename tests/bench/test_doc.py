@@ -11,7 +11,11 @@ def test_own_sections_are_replaced_in_place_and_others_kept() -> None:
     """`## Edge benchmark` is replaced where it was; Packaging and the profile stay as written."""
     out = replace_sections(EXISTING, "## Edge benchmark\nnew\n")
     assert "old" not in out and "new" in out
-    assert out.index("## Packaging") < out.index("## Edge benchmark") < out.index("## Edge hit-path profile")
+    assert (
+        out.index("## Packaging")
+        < out.index("## Edge benchmark")
+        < out.index("## Edge hit-path profile")
+    )
     assert "numbers" in out and "profile" in out and out.startswith("# Performance\n\nintro")
 
 

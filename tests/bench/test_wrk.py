@@ -41,6 +41,10 @@ def test_a_clean_run_has_no_errors_and_missing_lines_are_nan() -> None:
 
 def test_median_run_keeps_its_own_latencies() -> None:
     """The median by requests/s is reported with that run's latencies; errors add up."""
-    runs = [WrkResult(100, 1, 5, 50, 0, 30), WrkResult(300, 3, 1, 10, 1, 10), WrkResult(200, 2, 2, 20, 0, 20)]
+    runs = [
+        WrkResult(100, 1, 5, 50, 0, 30),
+        WrkResult(300, 3, 1, 10, 1, 10),
+        WrkResult(200, 2, 2, 20, 0, 20),
+    ]
     m = median_of(runs)
     assert (m.requests_per_s, m.p99_ms, m.errors, m.cpu_us_per_request) == (200, 20, 1, 20)

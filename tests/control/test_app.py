@@ -22,14 +22,19 @@ def anyio_backend() -> str:
 
 def dist():  # type: ignore[no-untyped-def]
     # Edges on ports nobody listens on: the nudges fail fast and the edges would pull later.
-    return distribution(pops=(("iad", "us-east"), ("fra", "us-east")), control={"url": "http://127.0.0.1:9"})
+    return distribution(
+        pops=(("iad", "us-east"), ("fra", "us-east")), control={"url": "http://127.0.0.1:9"}
+    )
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(dist(), tmp_path)
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://c") as c,
+    ):
         yield c
 
 
@@ -37,7 +42,9 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     ([], "at least 1"), (["no-slash"], "must start with /"), (["/a*b"], "only allowed as the last"),
     (["/a b"], "whitespace"), (["/" + "a" * 4001], "longer than 4000"),
 ])  # fmt: skip
-async def test_bad_paths_are_refused_with_a_reason(client: httpx.AsyncClient, paths: list[str], reason: str) -> None:
+async def test_bad_paths_are_refused_with_a_reason(
+    client: httpx.AsyncClient, paths: list[str], reason: str
+) -> None:
     """CloudFront's path rules: absolute, `*` last only, no whitespace, at most 4,000 characters."""
     response = await client.post("/admin/invalidations", json={"paths": paths}, headers=AUTH)
     assert response.status_code in (400, 422) and reason in response.text
@@ -51,20 +58,38 @@ async def test_the_api_needs_the_admin_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/admin/edges/iad/invalidations", headers=wrong)).status_code == 403
 
 
-async def test_status_is_in_progress_until_every_edge_acknowledges(client: httpx.AsyncClient) -> None:
+async def test_status_is_in_progress_until_every_edge_acknowledges(
+    client: httpx.AsyncClient,
+) -> None:
     """Edges pull what is after their sequence and ack; the batch completes with the last ack."""
-    created = (await client.post("/admin/invalidations", json={"paths": ["/v/1/*", "/v/2/a.ts"]}, headers=AUTH)).json()
-    assert created["status"] == "InProgress" and created["edges"] == {"iad": "InProgress", "fra": "InProgress"}
-    feed = (await client.get("/admin/edges/iad/invalidations", params={"after": 0}, headers=AUTH)).json()
+    created = (
+        await client.post(
+            "/admin/invalidations", json={"paths": ["/v/1/*", "/v/2/a.ts"]}, headers=AUTH
+        )
+    ).json()
+    assert created["status"] == "InProgress" and created["edges"] == {
+        "iad": "InProgress",
+        "fra": "InProgress",
+    }
+    feed = (
+        await client.get("/admin/edges/iad/invalidations", params={"after": 0}, headers=AUTH)
+    ).json()
     assert [b["paths"] for b in feed["invalidations"]] == [["/v/1/*", "/v/2/a.ts"]]
     await client.post("/admin/edges/iad/ack", json={"sequence": created["sequence"]}, headers=AUTH)
     half = (await client.get(f"/admin/invalidations/{created['id']}", headers=AUTH)).json()
-    assert half["edges"] == {"iad": "Completed", "fra": "InProgress"} and half["status"] == "InProgress"
+    assert (
+        half["edges"] == {"iad": "Completed", "fra": "InProgress"}
+        and half["status"] == "InProgress"
+    )
     await client.post("/admin/edges/fra/ack", json={"sequence": created["sequence"]}, headers=AUTH)
     await client.post("/admin/edges/fra/ack", json={"sequence": 0}, headers=AUTH)  # never backwards
     done = (await client.get(f"/admin/invalidations/{created['id']}", headers=AUTH)).json()
     assert done["status"] == "Completed"
-    after = (await client.get("/admin/edges/iad/invalidations", params={"after": created["sequence"]}, headers=AUTH)).json()
+    after = (
+        await client.get(
+            "/admin/edges/iad/invalidations", params={"after": created["sequence"]}, headers=AUTH
+        )
+    ).json()
     assert after["invalidations"] == []
     assert (await client.get("/admin/edges/sin/invalidations", headers=AUTH)).status_code == 404
     assert (await client.get("/admin/invalidations/Inope", headers=AUTH)).status_code == 404
@@ -75,8 +100,14 @@ async def test_caller_reference_makes_creation_idempotent(client: httpx.AsyncCli
     body = {"paths": ["/x"], "caller_reference": "deploy-42"}
     first = await client.post("/admin/invalidations", json=body, headers=AUTH)
     again = await client.post("/admin/invalidations", json=body, headers=AUTH)
-    assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
-    clash = await client.post("/admin/invalidations", json={"paths": ["/y"], "caller_reference": "deploy-42"}, headers=AUTH)
+    assert (first.status_code, again.status_code) == (201, 200) and first.json()[
+        "id"
+    ] == again.json()["id"]
+    clash = await client.post(
+        "/admin/invalidations",
+        json={"paths": ["/y"], "caller_reference": "deploy-42"},
+        headers=AUTH,
+    )
     assert clash.status_code == 409
 
 
@@ -84,11 +115,19 @@ async def test_invalidations_survive_a_control_plane_restart(tmp_path: Path) -> 
     """Batches and edge progress are in SQLite: a new app on the same directory sees them."""
     app = create_app(dist(), tmp_path)
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
-        created = (await c.post("/admin/invalidations", json={"paths": ["/a"]}, headers=AUTH)).json()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://c") as c,
+    ):
+        created = (
+            await c.post("/admin/invalidations", json={"paths": ["/a"]}, headers=AUTH)
+        ).json()
         await c.post("/admin/edges/iad/ack", json={"sequence": created["sequence"]}, headers=AUTH)
     again = create_app(dist(), tmp_path)
     transport = httpx.ASGITransport(app=again)
-    async with again.router.lifespan_context(again), httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+    async with (
+        again.router.lifespan_context(again),
+        httpx.AsyncClient(transport=transport, base_url="http://c") as c,
+    ):
         state = (await c.get(f"/admin/invalidations/{created['id']}", headers=AUTH)).json()
     assert state["paths"] == ["/a"] and state["edges"] == {"iad": "Completed", "fra": "InProgress"}

@@ -11,7 +11,9 @@ from tests.factories import Topology
 from tests.helpers import hls_paths, upload, wait_state
 
 
-def test_viewer_gets_miss_then_hit_with_origin_identical_bytes(topology: Topology, clip: Path) -> None:
+def test_viewer_gets_miss_then_hit_with_origin_identical_bytes(
+    topology: Topology, clip: Path
+) -> None:
     """Every object of an uploaded video comes through each edge: Miss, then Hit, same bytes."""
     primary = topology.origin_url("us-east")
     video_id = upload(primary, clip)

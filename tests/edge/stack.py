@@ -70,7 +70,9 @@ class ScriptedOrigin:
         self.routes[path] = script
 
     def count(self, path: str, method: str | None = None) -> int:
-        return sum(1 for r in self.requests if r.path == path and (method is None or r.method == method))
+        return sum(
+            1 for r in self.requests if r.path == path and (method is None or r.method == method)
+        )
 
     def seen(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
@@ -97,13 +99,17 @@ class ScriptedOrigin:
     def _answer(self, seen: Seen) -> Answer:
         script = self.routes.get(seen.path)
         if script is None:
-            return Answer(404, {"content-type": "text/plain", "cache-control": "max-age=1"}, b"no such path")
+            return Answer(
+                404, {"content-type": "text/plain", "cache-control": "max-age=1"}, b"no such path"
+            )
         if callable(script):
             return script(seen)
         return script.pop(0) if len(script) > 1 else script[0]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        with contextlib.suppress(
+            ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError
+        ):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
@@ -134,7 +140,9 @@ class ScriptedOrigin:
         if answer.status in (204, 304):
             headers.pop("content-length", None)
         status_line = f"HTTP/1.1 {answer.status} X\r\n"
-        writer.write((status_line + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+        writer.write(
+            (status_line + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+        )
         body = b"" if method == "HEAD" or answer.status in (204, 304) else answer.body
         sent = 0
         for start in range(0, len(body), answer.chunk):
@@ -253,7 +261,9 @@ class EdgeStack:
 
     def start_control(self) -> None:
         url = self.doc["control"]["url"]
-        argv = cli_argv("control", "--config", str(self.config), "--data", str(self.tmp / "control"))
+        argv = cli_argv(
+            "control", "--config", str(self.config), "--data", str(self.tmp / "control")
+        )
         self.supervisor.wait_healthy(self.supervisor.start("control", argv, f"{url}/healthz"))
 
     def metrics(self, pop: str = "iad") -> dict[str, float]:

@@ -25,16 +25,27 @@ def lines(stack: EdgeStack, count: int) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_each_request_is_one_line_with_cloudfront_fields(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_each_request_is_one_line_with_cloudfront_fields(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Miss, Hit (ranged) and a 404: result types, status, bytes, ranges and timing are logged."""
     origin.route("/log/a%20b.ts", Answer(headers={"content-type": "video/mp2t"}, body=b"z" * 2048))
-    miss = httpx.get(stack.url() + "/log/a%20b.ts?x=1", headers={"user-agent": "tester/1", "referer": "http://p.test/"})
+    miss = httpx.get(
+        stack.url() + "/log/a%20b.ts?x=1",
+        headers={"user-agent": "tester/1", "referer": "http://p.test/"},
+    )
     httpx.get(stack.url() + "/log/a%20b.ts", headers={"range": "bytes=0-99"})
     httpx.get(stack.url() + "/log/none.ts")
     first, ranged, missing = lines(stack, 3)[-3:]
     assert list(first) == list(FIELDS)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d", str(first["date"])) and re.fullmatch(r"\d\d:\d\d:\d\d", str(first["time"]))
-    assert first["x-edge-location"] == "iad" and first["c-ip"] == "127.0.0.1" and first["cs-method"] == "GET"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", str(first["date"])) and re.fullmatch(
+        r"\d\d:\d\d:\d\d", str(first["time"])
+    )
+    assert (
+        first["x-edge-location"] == "iad"
+        and first["c-ip"] == "127.0.0.1"
+        and first["cs-method"] == "GET"
+    )
     assert first["cs-uri-stem"] == "/log/a%20b.ts" and first["cs-uri-query"] == "x=1"
     assert first["sc-status"] == 200 and first["x-edge-result-type"] == "Miss"
     assert first["x-edge-request-id"] == miss.headers["x-request-id"]
@@ -50,4 +61,4 @@ def test_each_request_is_one_line_with_cloudfront_fields(stack: EdgeStack, origi
 
 def test_fields_are_url_encoded_like_cloudfront_logs() -> None:
     """Spaces and quotes are percent-encoded, empty values are '-'."""
-    assert encode("a b\"c") == "a%20b%22c" and encode("") == "-"
+    assert encode('a b"c') == "a%20b%22c" and encode("") == "-"

@@ -12,7 +12,16 @@ from edge.cache.tiers import TieredCache
 
 
 def entry(key: str, size: int, stored_at: float = 0.0) -> Entry:
-    return Entry(key, "/" + key, 200, {"content-type": "video/mp2t"}, size, stored_at, 60.0, body=os.urandom(size))
+    return Entry(
+        key,
+        "/" + key,
+        200,
+        {"content-type": "video/mp2t"},
+        size,
+        stored_at,
+        60.0,
+        body=os.urandom(size),
+    )
 
 
 def test_memory_tier_evicts_least_recently_used_by_bytes() -> None:
@@ -84,7 +93,9 @@ def test_tiers_promote_small_disk_hits_to_memory_and_stream_large_ones(tmp_path:
     tiers = TieredCache(MemoryCache(1 << 20), disk, memory_object_bytes=1000)
     small, large = entry("small", 500), entry("large", 5000)
     assert tiers.commit(small, None) and tiers.commit(large, None)
-    restarted = TieredCache(MemoryCache(1 << 20), DiskCache(tmp_path, 1 << 20), memory_object_bytes=1000)
+    restarted = TieredCache(
+        MemoryCache(1 << 20), DiskCache(tmp_path, 1 << 20), memory_object_bytes=1000
+    )
     promoted = restarted.get("small")
     assert promoted is not None and promoted.body == small.body and len(restarted.memory) == 1
     streamed = restarted.get("large")
@@ -93,7 +104,9 @@ def test_tiers_promote_small_disk_hits_to_memory_and_stream_large_ones(tmp_path:
 
 def test_memory_eviction_keeps_the_disk_copy(tmp_path: Path) -> None:
     """An entry pushed out of memory still answers from disk."""
-    tiers = TieredCache(MemoryCache(600 + OVERHEAD), DiskCache(tmp_path, 1 << 20), memory_object_bytes=1000)
+    tiers = TieredCache(
+        MemoryCache(600 + OVERHEAD), DiskCache(tmp_path, 1 << 20), memory_object_bytes=1000
+    )
     first, second = entry("first", 600), entry("second", 600)
     tiers.commit(first, None)
     tiers.commit(second, None)

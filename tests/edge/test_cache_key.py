@@ -21,7 +21,9 @@ def test_only_listed_query_strings_enter_the_key_in_a_stable_order() -> None:
 def test_listed_headers_enter_the_key_and_head_shares_get_options_does_not() -> None:
     """A listed header splits the cache; HEAD uses GET's entry, OPTIONS its own (CloudFront)."""
     policy = CacheKeyPolicy(headers=("Origin",))
-    assert cache_key("GET", "/p", "", {"origin": "https://a"}, policy) != cache_key("GET", "/p", "", {"origin": "https://b"}, policy)
+    assert cache_key("GET", "/p", "", {"origin": "https://a"}, policy) != cache_key(
+        "GET", "/p", "", {"origin": "https://b"}, policy
+    )
     assert cache_key("HEAD", "/p", "", {}, policy) == cache_key("GET", "/p", "", {}, policy)
     assert cache_key("OPTIONS", "/p", "", {}, policy) != cache_key("GET", "/p", "", {}, policy)
 

@@ -47,7 +47,9 @@ MASTER = b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n720p/index.m3u8\n"
     (Kind.MASTER, MASTER, {"cache-control": "max-age=86400"}, 86400),
     (Kind.SEGMENT, b"", {"cache-control": "max-age=1209600"}, 1209600),    # segments long
 ])  # fmt: skip
-def test_hls_kinds_get_their_own_ttls(kind: Kind, body: bytes, headers: dict[str, str], ttl: float) -> None:
+def test_hls_kinds_get_their_own_ttls(
+    kind: Kind, body: bytes, headers: dict[str, str], ttl: float
+) -> None:
     """Live and EVENT playlists never outlive half their target duration, whatever max-age says."""
     assert decide(200, headers, body, kind, DEFAULT, NOW).ttl == ttl
 
@@ -55,7 +57,9 @@ def test_hls_kinds_get_their_own_ttls(kind: Kind, body: bytes, headers: dict[str
 def test_configured_manifest_and_segment_ttls_win_but_live_stays_short() -> None:
     """manifest_ttl/segment_ttl override the origin; a live playlist is still capped at target/2."""
     policy = TTLPolicy(manifest_ttl=30, segment_ttl=1209600)
-    assert decide(200, {"cache-control": "max-age=5"}, b"", Kind.SEGMENT, policy, NOW).ttl == 1209600
+    assert (
+        decide(200, {"cache-control": "max-age=5"}, b"", Kind.SEGMENT, policy, NOW).ttl == 1209600
+    )
     assert decide(200, {}, VOD, Kind.MEDIA_PLAYLIST, policy, NOW).ttl == 30
     assert decide(200, {}, LIVE, Kind.MEDIA_PLAYLIST, policy, NOW).ttl == 3
 
@@ -85,12 +89,29 @@ def test_stale_windows_from_the_origin_else_the_policy_bounded_by_max_stale() ->
     assert (told.ttl, told.swr, told.sie) == (10, 30, 3600)
     untold = decide(200, {"cache-control": "max-age=10"}, b"", Kind.SEGMENT, DEFAULT, NOW)
     assert (untold.swr, untold.sie) == (DEFAULT.stale_while_revalidate, DEFAULT.stale_if_error)
-    live = decide(200, {"cache-control": "max-age=60, stale-while-revalidate=60"}, LIVE, Kind.MEDIA_PLAYLIST, DEFAULT, NOW)
+    live = decide(
+        200,
+        {"cache-control": "max-age=60, stale-while-revalidate=60"},
+        LIVE,
+        Kind.MEDIA_PLAYLIST,
+        DEFAULT,
+        NOW,
+    )
     assert live.swr == live.ttl == 3  # a live playlist lags at most one TTL
 
 
 def test_caching_disabled_policy_and_sharing() -> None:
     """max_ttl 0 never caches; private/no-store answers are not shared between viewers."""
-    assert decide(200, {"cache-control": "max-age=60"}, b"", Kind.OTHER, TTLPolicy(default_ttl=0, max_ttl=0), NOW) == NOT_CACHED
+    assert (
+        decide(
+            200,
+            {"cache-control": "max-age=60"},
+            b"",
+            Kind.OTHER,
+            TTLPolicy(default_ttl=0, max_ttl=0),
+            NOW,
+        )
+        == NOT_CACHED
+    )
     assert not shareable({"cache-control": "private, max-age=60"})
     assert shareable({"cache-control": "public, max-age=60"})

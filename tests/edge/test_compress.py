@@ -17,7 +17,9 @@ PLAYLIST = {"content-type": "application/vnd.apple.mpegurl"}
     ("deflate", "1.1", None), ("identity", "1.1", None), ("", "1.1", None), ("*", "1.1", "br"),
     ("gzip, br", "1.0", None),  # HTTP/1.0: never compressed
 ])  # fmt: skip
-def test_brotli_is_preferred_and_refusals_are_honoured(accept: str, version: str, chosen: str | None) -> None:
+def test_brotli_is_preferred_and_refusals_are_honoured(
+    accept: str, version: str, chosen: str | None
+) -> None:
     """br over gzip, q=0 refuses, other codings ignored, nothing for HTTP/1.0 viewers."""
     assert negotiate(accept, version) == chosen
 

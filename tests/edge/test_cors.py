@@ -40,5 +40,8 @@ def test_preflight_lists_methods_headers_and_max_age() -> None:
     assert cors.is_preflight("OPTIONS", "http://player.test", "GET")
     headers = cors.preflight("http://player.test", PRIVATE)
     assert headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS"
-    assert "range" in headers["access-control-allow-headers"] and headers["access-control-max-age"] == "120"
+    assert (
+        "range" in headers["access-control-allow-headers"]
+        and headers["access-control-max-age"] == "120"
+    )
     assert cors.preflight("http://evil.test", PRIVATE) == {}

@@ -30,12 +30,18 @@ PLAYER = "http://player.test"
 @pytest.fixture(scope="module")
 def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
     doc = edge_doc(origin.url)
-    doc["behaviors"].insert(0, {"path_pattern": "/private/*", "target": "all", "trusted_key_groups": ["viewers"]})
+    doc["behaviors"].insert(
+        0, {"path_pattern": "/private/*", "target": "all", "trusted_key_groups": ["viewers"]}
+    )
     doc.update(
         key_groups=[key_group("viewers", "alice")],
         default_root_object="index.html",
         custom_error_responses=[
-            {"error_code": 404, "response_page_path": "/errors/404.html", "error_caching_min_ttl": 1},
+            {
+                "error_code": 404,
+                "response_page_path": "/errors/404.html",
+                "error_caching_min_ttl": 1,
+            },
             {"error_code": 503, "response_page_path": "/errors/down.html", "response_code": 200},
         ],
         cors={"allowed_origins": [PLAYER]},
@@ -59,7 +65,9 @@ def segment(stack: EdgeStack, origin: ScriptedOrigin) -> tuple[str, bytes]:
     return path, body
 
 
-def test_range_on_a_miss_fills_the_whole_object_once_then_ranges_hit(stack: EdgeStack, origin: ScriptedOrigin, segment: tuple[str, bytes]) -> None:
+def test_range_on_a_miss_fills_the_whole_object_once_then_ranges_hit(
+    stack: EdgeStack, origin: ScriptedOrigin, segment: tuple[str, bytes]
+) -> None:
     """A ranged miss answers 206 and the origin is asked for the whole object once."""
     path, body = segment
     first = httpx.get(stack.url() + path, headers={"range": "bytes=100-199"})
@@ -67,7 +75,11 @@ def test_range_on_a_miss_fills_the_whole_object_once_then_ranges_hit(stack: Edge
     assert first.headers["content-range"] == f"bytes 100-199/{len(body)}"
     assert first.headers["x-cache"] == "Miss from iad"
     later = httpx.get(stack.url() + path, headers={"range": "bytes=4000-"})
-    assert later.status_code == 206 and later.content == body[4000:] and later.headers["x-cache"] == "Hit from iad"
+    assert (
+        later.status_code == 206
+        and later.content == body[4000:]
+        and later.headers["x-cache"] == "Hit from iad"
+    )
     assert [s.headers.get("range") for s in origin.seen(path)] == [None]
 
 
@@ -82,7 +94,9 @@ def test_suffix_range_and_unsatisfiable_range(stack: EdgeStack, segment: tuple[s
     assert past.json()["error"] == "range_not_satisfiable"
 
 
-def test_head_has_the_get_headers_and_no_body(stack: EdgeStack, origin: ScriptedOrigin, segment: tuple[str, bytes]) -> None:
+def test_head_has_the_get_headers_and_no_body(
+    stack: EdgeStack, origin: ScriptedOrigin, segment: tuple[str, bytes]
+) -> None:
     """HEAD on a miss fills the object (a GET to the origin) and answers headers only."""
     path, body = segment
     head = httpx.head(stack.url() + path)
@@ -92,20 +106,30 @@ def test_head_has_the_get_headers_and_no_body(stack: EdgeStack, origin: Scripted
     assert [s.method for s in origin.seen(path)] == ["GET"]
 
 
-def test_viewer_conditionals_get_304_from_cache(stack: EdgeStack, segment: tuple[str, bytes]) -> None:
+def test_viewer_conditionals_get_304_from_cache(
+    stack: EdgeStack, segment: tuple[str, bytes]
+) -> None:
     """If-None-Match with the ETag, or If-Modified-Since, answers 304 without a body."""
     path, _ = segment
     httpx.get(stack.url() + path)
     not_modified = httpx.get(stack.url() + path, headers={"if-none-match": '"s1"'})
     assert not_modified.status_code == 304 and not_modified.content == b""
-    assert not_modified.headers["etag"] == '"s1"' and not_modified.headers["x-cache"] == "Hit from iad"
+    assert (
+        not_modified.headers["etag"] == '"s1"' and not_modified.headers["x-cache"] == "Hit from iad"
+    )
     assert httpx.get(stack.url() + path, headers={"if-none-match": '"other"'}).status_code == 200
 
 
-def test_playlists_are_compressed_brotli_first_and_vary_on_accept_encoding(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_playlists_are_compressed_brotli_first_and_vary_on_accept_encoding(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A 3 kB playlist: br when accepted, gzip otherwise, identity without Accept-Encoding."""
     path = unique("pl") + ".m3u8"
-    body = b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:4\n" + b"#EXTINF:4.0,\nsegment.ts\n" * 120 + b"#EXT-X-ENDLIST\n"
+    body = (
+        b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:4\n"
+        + b"#EXTINF:4.0,\nsegment.ts\n" * 120
+        + b"#EXT-X-ENDLIST\n"
+    )
     origin.route(path, Answer(headers=PLAYLIST, body=body))
     br, br_raw = raw(stack.url() + path, "gzip, br")
     gz, gz_raw = raw(stack.url() + path, "gzip")
@@ -127,7 +151,9 @@ def raw(url: str, accept_encoding: str) -> tuple[httpx.Response, bytes]:
         return response, b"".join(response.iter_raw())
 
 
-def test_segments_and_small_playlists_are_never_compressed(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_segments_and_small_playlists_are_never_compressed(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Media segments (any size) and playlists under 1,000 bytes go out as they are."""
     seg, small = unique("big") + ".ts", unique("small") + ".m3u8"
     origin.route(seg, Answer(headers=SEGMENT, body=b"\x47" * 50_000))
@@ -136,10 +162,14 @@ def test_segments_and_small_playlists_are_never_compressed(stack: EdgeStack, ori
         for _ in range(2):
             response = httpx.get(stack.url() + path, headers={"accept-encoding": "br, gzip"})
             assert "content-encoding" not in response.headers, path
-    assert "vary" not in httpx.get(stack.url() + seg).headers or "Accept-Encoding" not in httpx.get(stack.url() + seg).headers.get("vary", "")
+    assert "vary" not in httpx.get(stack.url() + seg).headers or "Accept-Encoding" not in httpx.get(
+        stack.url() + seg
+    ).headers.get("vary", "")
 
 
-def test_cors_echoes_allowed_origins_with_vary_and_refuses_others(stack: EdgeStack, segment: tuple[str, bytes]) -> None:
+def test_cors_echoes_allowed_origins_with_vary_and_refuses_others(
+    stack: EdgeStack, segment: tuple[str, bytes]
+) -> None:
     """An allowed Origin is echoed (never *), expose headers list X-Cache; others get no ACAO."""
     path, _ = segment
     allowed = httpx.get(stack.url() + path, headers={"origin": PLAYER})
@@ -172,31 +202,51 @@ def test_preflight_is_answered_at_the_edge(stack: EdgeStack, origin: ScriptedOri
     assert len(origin.requests) == before
 
 
-def test_default_root_object_applies_to_slash_only(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_default_root_object_applies_to_slash_only(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """`/` serves /index.html; `/docs/` is not rewritten (CloudFront semantics)."""
-    origin.route("/index.html", Answer(headers={"content-type": "text/html", "cache-control": "max-age=60"}, body=b"<h1>home</h1>"))
+    origin.route(
+        "/index.html",
+        Answer(
+            headers={"content-type": "text/html", "cache-control": "max-age=60"},
+            body=b"<h1>home</h1>",
+        ),
+    )
     assert httpx.get(stack.url() + "/").content == b"<h1>home</h1>"
     httpx.get(stack.url() + "/docs/")
     assert origin.count("/docs/") == 1 and origin.count("/index.html") == 1
 
 
-def test_custom_error_page_replaces_the_body_and_keeps_or_sets_the_status(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_custom_error_page_replaces_the_body_and_keeps_or_sets_the_status(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """404 → the configured page with 404; 503 → the maintenance page with 200."""
     missing = unique("gone") + ".html"
     broken = unique("broken") + ".html"
     origin.route(broken, Answer(503, {"content-type": "text/plain"}, b"overloaded"))
     lost = httpx.get(stack.url() + missing)
-    assert lost.status_code == 404 and lost.content == b"<p>lost</p>" and lost.headers["x-cache"] == "Error from iad"
+    assert (
+        lost.status_code == 404
+        and lost.content == b"<p>lost</p>"
+        and lost.headers["x-cache"] == "Error from iad"
+    )
     down = httpx.get(stack.url() + broken)
     assert down.status_code == 200 and down.content == b"<p>back soon</p>"
 
 
-def test_custom_error_caching_ttl_applies_per_status(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_custom_error_caching_ttl_applies_per_status(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """The 404 page's error_caching_min_ttl (1 s) replaces the default 10 s for 404s."""
     import time
 
     path = unique("later") + ".ts"
-    origin.route(path, Answer(404, {"content-type": "text/plain"}, b"no"), Answer(headers=SEGMENT, body=b"now"))
+    origin.route(
+        path,
+        Answer(404, {"content-type": "text/plain"}, b"no"),
+        Answer(headers=SEGMENT, body=b"now"),
+    )
     assert httpx.get(stack.url() + path).status_code == 404
     assert httpx.get(stack.url() + path).status_code == 404
     time.sleep(1.1)

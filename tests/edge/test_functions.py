@@ -42,9 +42,14 @@ def request(uri: str = "/", query: str = "") -> FunctionRequest:
 
 def test_security_headers_adds_the_defaults_and_honours_options() -> None:
     """HSTS, nosniff, frame and referrer policy by default; options override or remove."""
-    out = security_headers(ctx(Event.VIEWER_RESPONSE), request(), FunctionResponse(200, {"content-type": "text/html"}))
+    out = security_headers(
+        ctx(Event.VIEWER_RESPONSE), request(), FunctionResponse(200, {"content-type": "text/html"})
+    )
     assert out.headers["strict-transport-security"].startswith("max-age=63072000")
-    assert out.headers["x-content-type-options"] == "nosniff" and out.headers["x-frame-options"] == "DENY"
+    assert (
+        out.headers["x-content-type-options"] == "nosniff"
+        and out.headers["x-frame-options"] == "DENY"
+    )
     tuned = security_headers(
         ctx(Event.VIEWER_RESPONSE, x_frame_options="", content_security_policy="default-src 'self'"),
         request(), FunctionResponse(200, {}),
@@ -74,9 +79,14 @@ def test_country_redirect_sends_listed_countries_away_and_lets_others_pass() -> 
 
 def test_strip_prefix_removes_only_a_whole_leading_segment() -> None:
     """`/api/videos` → `/videos`; `/apiary` is not under `/api`."""
-    assert strip_prefix(ctx(Event.ORIGIN_REQUEST, prefix="/api"), request("/api/videos")).uri == "/videos"
+    assert (
+        strip_prefix(ctx(Event.ORIGIN_REQUEST, prefix="/api"), request("/api/videos")).uri
+        == "/videos"
+    )
     assert strip_prefix(ctx(Event.ORIGIN_REQUEST, prefix="/api"), request("/api")).uri == "/"
-    assert strip_prefix(ctx(Event.ORIGIN_REQUEST, prefix="/api"), request("/apiary")).uri == "/apiary"
+    assert (
+        strip_prefix(ctx(Event.ORIGIN_REQUEST, prefix="/api"), request("/apiary")).uri == "/apiary"
+    )
 
 
 def boom(ctx: Context, request: FunctionRequest) -> FunctionRequest:
@@ -87,7 +97,9 @@ def wrong_type(ctx: Context, request: FunctionRequest) -> str:
     return "not a request"
 
 
-def sets_x_cache(ctx: Context, request: FunctionRequest, response: FunctionResponse) -> FunctionResponse:
+def sets_x_cache(
+    ctx: Context, request: FunctionRequest, response: FunctionResponse
+) -> FunctionResponse:
     response.headers["X-Cache"] = "Hit from nowhere"
     return response
 
@@ -100,21 +112,36 @@ def test_a_raising_or_misbehaving_function_becomes_a_502_error() -> None:
     with pytest.raises(EdgeFunctionError):
         run_request(Bound("wrong", wrong_type, {}), ctx(), request())  # type: ignore[arg-type]
     with pytest.raises(EdgeFunctionError, match="x-cache"):
-        run_response(Bound("xc", sets_x_cache, {}), ctx(Event.VIEWER_RESPONSE), request(), FunctionResponse(200))
+        run_response(
+            Bound("xc", sets_x_cache, {}),
+            ctx(Event.VIEWER_RESPONSE),
+            request(),
+            FunctionResponse(200),
+        )
 
 
 def test_functions_resolve_at_start_with_clear_errors() -> None:
     """Built-ins by name, custom ones by module:callable; a wrong event or name fails to start."""
     assert resolve(EdgeFunctionRef(event="viewer-request", name="index-rewrite")) is index_rewrite
-    assert resolve(EdgeFunctionRef(event="viewer-request", name="tests.edge.test_functions:boom")) is boom
+    assert (
+        resolve(EdgeFunctionRef(event="viewer-request", name="tests.edge.test_functions:boom"))
+        is boom
+    )
     with pytest.raises(ConfigError, match="viewer-response"):
         resolve(EdgeFunctionRef(event="viewer-request", name="security-headers"))
     with pytest.raises(ConfigError, match="not built in"):
         resolve(EdgeFunctionRef(event="viewer-request", name="no-such-function"))
     with pytest.raises(ConfigError, match="cannot be loaded"):
         resolve(EdgeFunctionRef(event="viewer-request", name="tests.nowhere:fn"))
-    behavior = Behavior(path_pattern="*", target="x", functions=(EdgeFunctionRef(event="viewer-request", name="index-rewrite"),))
-    assert load(behavior).get(Event.VIEWER_REQUEST) is not None and load(behavior).get(Event.VIEWER_RESPONSE) is None
+    behavior = Behavior(
+        path_pattern="*",
+        target="x",
+        functions=(EdgeFunctionRef(event="viewer-request", name="index-rewrite"),),
+    )
+    assert (
+        load(behavior).get(Event.VIEWER_REQUEST) is not None
+        and load(behavior).get(Event.VIEWER_RESPONSE) is None
+    )
 
 
 def test_one_function_per_event_per_behavior() -> None:
@@ -127,6 +154,7 @@ def test_one_function_per_event_per_behavior() -> None:
 
 
 # -- in a real edge ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
@@ -149,7 +177,10 @@ def test_function_hooks_run_in_the_edge_and_a_raising_one_fails_only_its_request
     """/fn/deny is answered by the function (FunctionGeneratedResponse), /fn/boom is a 502 and
     the edge keeps serving; origin-response marks are cached; security headers on every hit."""
     path = f"/fn/ok-{os.urandom(3).hex()}"
-    origin.route(path, Answer(headers={"content-type": "text/plain", "cache-control": "max-age=60"}, body=b"ok"))
+    origin.route(
+        path,
+        Answer(headers={"content-type": "text/plain", "cache-control": "max-age=60"}, body=b"ok"),
+    )
     denied = httpx.get(stack.url() + "/fn/deny")
     assert denied.status_code == 403 and denied.content == b"denied by a function"
     assert denied.headers["x-cache"] == "FunctionGeneratedResponse from iad"
@@ -165,12 +196,24 @@ def test_function_hooks_run_in_the_edge_and_a_raising_one_fails_only_its_request
 
 
 @pytest.mark.e2e
-def test_index_rewrite_and_country_redirect_in_the_edge(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_index_rewrite_and_country_redirect_in_the_edge(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """/site/docs/ reaches the origin as /site/docs/index.html; a DE viewer of /geo/* is sent away."""
-    origin.route("/site/docs/index.html", Answer(headers={"content-type": "text/html"}, body=b"<p>docs</p>"))
+    origin.route(
+        "/site/docs/index.html", Answer(headers={"content-type": "text/html"}, body=b"<p>docs</p>")
+    )
     assert httpx.get(stack.url() + "/site/docs/").content == b"<p>docs</p>"
     redirected = httpx.get(stack.url() + "/geo/v1/master.m3u8", headers={"x-viewer-country": "DE"})
     assert redirected.status_code == 302
     assert redirected.headers["location"] == "https://de.cdn.test/geo/v1/master.m3u8"
-    origin.route("/geo/v1/master.m3u8", Answer(headers={"content-type": "application/vnd.apple.mpegurl"}, body=b"#EXTM3U\n"))
-    assert httpx.get(stack.url() + "/geo/v1/master.m3u8", headers={"x-viewer-country": "FR"}).status_code == 200
+    origin.route(
+        "/geo/v1/master.m3u8",
+        Answer(headers={"content-type": "application/vnd.apple.mpegurl"}, body=b"#EXTM3U\n"),
+    )
+    assert (
+        httpx.get(
+            stack.url() + "/geo/v1/master.m3u8", headers={"x-viewer-country": "FR"}
+        ).status_code
+        == 200
+    )

@@ -33,7 +33,9 @@ from tests.edge.stack import (
 def test_paths_match_exactly_or_by_trailing_wildcard() -> None:
     """`/a/b.ts` only itself; `/a/*` everything below; `/a*` also `/ab`; `/*` everything."""
     match = matcher(["/v/1/master.m3u8", "/v/2/*", "/img*"])
-    assert match("/v/1/master.m3u8") and not match("/v/1/master.m3u8x") and not match("/v/1/other.ts")
+    assert (
+        match("/v/1/master.m3u8") and not match("/v/1/master.m3u8x") and not match("/v/1/other.ts")
+    )
     assert match("/v/2/a/b/seg.ts") and not match("/v/22/seg.ts")
     assert match("/img") and match("/img2/x.png") and not match("/images/x.png")
     assert matcher(["/*"])("/anything/at/all")
@@ -69,6 +71,7 @@ def test_a_fill_started_before_a_matching_invalidation_is_not_committed(tmp_path
 
 # -- through the control plane, with real processes ----------------------------------------
 
+
 @pytest.fixture(scope="module")
 def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
     doc = edge_doc(origin.url, pops=("iad", "fra"))
@@ -88,17 +91,32 @@ def test_invalidation_reaches_every_edge_and_one_that_was_down_when_it_returns(
 ) -> None:
     """fra is down when `/inv/*` is issued: iad drops its copy at once (InProgress for fra);
     fra applies it on its return (Completed) and serves a fresh Miss, not its stale disk copy."""
-    origin.route("/inv/a.ts", Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"v1"))
-    origin.route("/keep/b.ts", Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"k"))
+    origin.route(
+        "/inv/a.ts",
+        Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"v1"),
+    )
+    origin.route(
+        "/keep/b.ts",
+        Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"k"),
+    )
     for pop in ("iad", "fra"):
         httpx.get(stack.url(pop) + "/inv/a.ts")
         httpx.get(stack.url(pop) + "/keep/b.ts")
     stack.stop_edge("fra")
-    origin.route("/inv/a.ts", Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"v2"))
-    created = httpx.post(f"{stack.doc['control']['url']}/admin/invalidations", json={"paths": ["/inv/*"]}, headers=AUTH)
+    origin.route(
+        "/inv/a.ts",
+        Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"v2"),
+    )
+    created = httpx.post(
+        f"{stack.doc['control']['url']}/admin/invalidations",
+        json={"paths": ["/inv/*"]},
+        headers=AUTH,
+    )
     assert created.status_code == 201
     batch_id = str(created.json()["id"])
-    assert wait_for(lambda: status(stack, batch_id)["edges"] == {"iad": "Completed", "fra": "InProgress"})
+    assert wait_for(
+        lambda: status(stack, batch_id)["edges"] == {"iad": "Completed", "fra": "InProgress"}
+    )
     assert status(stack, batch_id)["status"] == "InProgress"
     assert httpx.get(stack.url("iad") + "/inv/a.ts").content == b"v2"
     assert httpx.get(stack.url("iad") + "/keep/b.ts").headers["x-cache"] == "Hit from iad"
@@ -110,9 +128,14 @@ def test_invalidation_reaches_every_edge_and_one_that_was_down_when_it_returns(
 
 
 @pytest.mark.e2e
-def test_streaming_invalidate_command_waits_for_completion(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_streaming_invalidate_command_waits_for_completion(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """`streaming invalidate PATH --config FILE` creates the batch and reports it Completed."""
-    origin.route("/cli/x.ts", Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"x"))
+    origin.route(
+        "/cli/x.ts",
+        Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"x"),
+    )
     httpx.get(stack.url("iad") + "/cli/x.ts")
     done = subprocess.run(cli_argv("invalidate", "/cli/x.ts", "--config", str(stack.config), "--timeout", "10"),
                           capture_output=True, text=True, timeout=30)  # fmt: skip

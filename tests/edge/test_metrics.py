@@ -30,7 +30,9 @@ def stack(origin: ScriptedOrigin, tmp_path: object) -> Iterator[EdgeStack]:
         yield s
 
 
-def test_request_byte_and_ratio_series_match_the_requests_made(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_request_byte_and_ratio_series_match_the_requests_made(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """1 miss + 3 hits of 1,000 bytes and one 404: counts, bytes and both hit ratios agree."""
     origin.route("/m/a.ts", Answer(headers=SEGMENT, body=b"a" * 1000))
     origin.route("/m/missing.ts", Answer(404, {"content-type": "text/plain"}, b"no"))
@@ -51,7 +53,9 @@ def test_request_byte_and_ratio_series_match_the_requests_made(stack: EdgeStack,
     assert stack.sample("edge_cache_bytes", tier="disk") == 1002
 
 
-def test_collapsed_waiters_stale_serves_and_evictions_are_counted(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_collapsed_waiters_stale_serves_and_evictions_are_counted(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """10 concurrent viewers → 9 collapsed; a stale-while-revalidate serve; memory evictions."""
     origin.route("/m/slow.ts", Answer(headers=SEGMENT, body=b"s" * 2000, delay=0.3))
 
@@ -61,7 +65,10 @@ def test_collapsed_waiters_stale_serves_and_evictions_are_counted(stack: EdgeSta
 
     asyncio.run(together())
     assert stack.sample("edge_collapsed_waiters_total") == 9
-    swr = {"content-type": "application/json", "cache-control": "max-age=1, stale-while-revalidate=10"}
+    swr = {
+        "content-type": "application/json",
+        "cache-control": "max-age=1, stale-while-revalidate=10",
+    }
     origin.route("/m/swr.json", Answer(headers=swr, body=b"{}"))
     httpx.get(stack.url() + "/m/swr.json")
     time.sleep(1.1)

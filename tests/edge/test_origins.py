@@ -18,7 +18,9 @@ def origins(cap: int) -> Origins:
     doc["edge"] = {"max_origin_fetches": cap}
     doc["origin_groups"][0]["response_timeout"] = 0.2
     dist = parse(doc)
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"ok")))
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"ok"))
+    )
     return Origins(dist, dist.edge_by_pop("iad"), client)
 
 

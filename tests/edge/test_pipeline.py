@@ -33,7 +33,9 @@ def test_miss_then_hit_with_age_and_edge_headers(stack: EdgeStack, origin: Scrip
     first = httpx.get(stack.url() + path)
     time.sleep(1.1)
     second = httpx.get(stack.url() + path)
-    assert first.headers["x-cache"] == "Miss from iad" and second.headers["x-cache"] == "Hit from iad"
+    assert (
+        first.headers["x-cache"] == "Miss from iad" and second.headers["x-cache"] == "Hit from iad"
+    )
     assert first.content == second.content == b"x" * 5000
     assert int(second.headers["age"]) >= 1
     for response in (first, second):
@@ -45,7 +47,9 @@ def test_miss_then_hit_with_age_and_edge_headers(stack: EdgeStack, origin: Scrip
     assert origin.count(path) == 1
 
 
-def test_cold_segment_with_100_concurrent_viewers_is_fetched_once(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_cold_segment_with_100_concurrent_viewers_is_fetched_once(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """100 viewers on a cold 1 MB segment: exactly one origin fetch, every viewer gets every byte."""
     path = unique("cold") + ".ts"
     body = os.urandom(1024 * 1024)
@@ -63,7 +67,9 @@ def test_cold_segment_with_100_concurrent_viewers_is_fetched_once(stack: EdgeSta
     assert results.count("Miss from iad") == 1 and results.count("Hit from iad") == 99
 
 
-def test_followers_receive_bytes_before_the_origin_finishes(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_followers_receive_bytes_before_the_origin_finishes(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A viewer joining an in-flight fill gets the first bytes while the origin is still sending."""
     path = unique("trickle") + ".ts"
     body = os.urandom(256 * 1024)
@@ -97,7 +103,11 @@ def test_origin_dying_mid_body_caches_nothing_and_next_viewer_gets_whole_object(
     cached, the next viewer triggers a new fetch and gets the whole object, then a Hit."""
     path = unique("cut") + ".ts"
     body = os.urandom(600 * 1024)  # above memory_object_bytes: streams through the disk spool
-    origin.route(path, Answer(headers=SEGMENT, body=body, cut_after=300 * 1024), Answer(headers=SEGMENT, body=body))
+    origin.route(
+        path,
+        Answer(headers=SEGMENT, body=body, cut_after=300 * 1024),
+        Answer(headers=SEGMENT, body=body),
+    )
     with pytest.raises(httpx.HTTPError):
         httpx.get(stack.url() + path, timeout=10)
     second = httpx.get(stack.url() + path, timeout=10)
@@ -107,7 +117,9 @@ def test_origin_dying_mid_body_caches_nothing_and_next_viewer_gets_whole_object(
     assert origin.count(path) == 2
 
 
-def test_short_body_against_content_length_is_never_cached(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_short_body_against_content_length_is_never_cached(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A small body the origin ends early (fewer bytes than Content-Length) is not committed."""
     path = unique("short") + ".ts"
     origin.route(path, Answer(headers=SEGMENT, body=b"a" * 1000, cut_after=400),
@@ -118,7 +130,9 @@ def test_short_body_against_content_length_is_never_cached(stack: EdgeStack, ori
     assert origin.count(path) == 2
 
 
-def test_body_not_matching_the_origin_digest_is_not_cached(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_body_not_matching_the_origin_digest_is_not_cached(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """An origin Content-Digest that does not match the body: the viewer's response is cut, no Hit."""
     import base64
     import hashlib
@@ -138,7 +152,9 @@ def test_body_not_matching_the_origin_digest_is_not_cached(stack: EdgeStack, ori
     assert httpx.get(stack.url() + path).headers["x-cache"] == "Hit from iad"
 
 
-def test_expired_object_revalidates_with_etag_and_304_is_a_refresh_hit(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_expired_object_revalidates_with_etag_and_304_is_a_refresh_hit(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """After max-age the edge asks with If-None-Match; a 304 refreshes the copy (RefreshHit)."""
     path = unique("reval") + ".json"
 
@@ -153,16 +169,26 @@ def test_expired_object_revalidates_with_etag_and_304_is_a_refresh_hit(stack: Ed
     time.sleep(1.2)
     refreshed = httpx.get(stack.url() + path)
     again = httpx.get(stack.url() + path)
-    assert refreshed.headers["x-cache"] == "RefreshHit from iad" and refreshed.content == b'{"v": 1}'
+    assert (
+        refreshed.headers["x-cache"] == "RefreshHit from iad" and refreshed.content == b'{"v": 1}'
+    )
     assert again.headers["x-cache"] == "Hit from iad"
     assert [s.headers.get("if-none-match") for s in origin.seen(path)] == [None, '"v1"']
 
 
-def test_stale_if_error_serves_the_expired_copy_while_the_origin_fails(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_stale_if_error_serves_the_expired_copy_while_the_origin_fails(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Origin 503 after expiry: the stale copy within stale-if-error is served (RefreshHit, Age),
     the origin is not asked again during the error TTL, and past the bound the error shows."""
     path = unique("sie") + ".json"
-    fresh = Answer(headers={"content-type": "application/json", "cache-control": "max-age=1, stale-if-error=3"}, body=b"ok")
+    fresh = Answer(
+        headers={
+            "content-type": "application/json",
+            "cache-control": "max-age=1, stale-if-error=3",
+        },
+        body=b"ok",
+    )
     origin.route(path, fresh, Answer(503, {"content-type": "text/plain"}, b"down"))
     assert httpx.get(stack.url() + path).content == b"ok"
     time.sleep(1.2)
@@ -177,11 +203,18 @@ def test_stale_if_error_serves_the_expired_copy_while_the_origin_fails(stack: Ed
     assert gone.status_code == 503 and gone.headers["x-cache"] == "Error from iad"
 
 
-def test_stale_while_revalidate_answers_at_once_and_refreshes_in_background(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_stale_while_revalidate_answers_at_once_and_refreshes_in_background(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Within stale-while-revalidate the stale body is served immediately; the next is fresh."""
     path = unique("swr") + ".json"
-    headers = {"content-type": "application/json", "cache-control": "max-age=1, stale-while-revalidate=30"}
-    origin.route(path, Answer(headers=headers, body=b"old"), Answer(headers=headers, body=b"new", delay=0.5))
+    headers = {
+        "content-type": "application/json",
+        "cache-control": "max-age=1, stale-while-revalidate=30",
+    }
+    origin.route(
+        path, Answer(headers=headers, body=b"old"), Answer(headers=headers, body=b"new", delay=0.5)
+    )
     httpx.get(stack.url() + path)
     time.sleep(1.2)
     started = time.monotonic()
@@ -193,7 +226,9 @@ def test_stale_while_revalidate_answers_at_once_and_refreshes_in_background(stac
     assert fresh.content == b"new" and fresh.headers["x-cache"] == "Hit from iad"
 
 
-def test_live_playlist_refreshes_within_half_target_while_segments_stay_cached(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_live_playlist_refreshes_within_half_target_while_segments_stay_cached(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A live playlist (target 2 s, origin max-age 60) is cached ≤ 1 s; its segment stays a Hit."""
     base = unique("live")
     playlist, segment = f"{base}/index.m3u8", f"{base}/seg1.ts"
@@ -217,23 +252,32 @@ def test_live_playlist_refreshes_within_half_target_while_segments_stay_cached(s
     assert origin.count(segment) == 1
 
 
-def test_live_segment_404_is_cached_at_most_one_target_duration(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_live_segment_404_is_cached_at_most_one_target_duration(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A not-yet-published live segment's 404 expires after the target duration (1 s), not 10 s."""
     base = unique("live404")
     body = b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:1.0,\nseg1.ts\n"
-    origin.route(f"{base}/index.m3u8", Answer(headers={"content-type": "application/vnd.apple.mpegurl"}, body=body))
+    origin.route(
+        f"{base}/index.m3u8",
+        Answer(headers={"content-type": "application/vnd.apple.mpegurl"}, body=body),
+    )
     origin.route(f"{base}/seg2.ts", Answer(404, {"content-type": "text/plain"}, b"not yet"),
                  Answer(headers=SEGMENT, body=b"published"))  # fmt: skip
     httpx.get(stack.url() + f"{base}/index.m3u8")
     missing = httpx.get(stack.url() + f"{base}/seg2.ts")
     cached_404 = httpx.get(stack.url() + f"{base}/seg2.ts")
     assert missing.status_code == cached_404.status_code == 404
-    assert cached_404.headers["x-cache"] == "Error from iad" and origin.count(f"{base}/seg2.ts") == 1
+    assert (
+        cached_404.headers["x-cache"] == "Error from iad" and origin.count(f"{base}/seg2.ts") == 1
+    )
     time.sleep(1.2)
     assert httpx.get(stack.url() + f"{base}/seg2.ts").content == b"published"
 
 
-def test_error_responses_are_cached_for_the_error_ttl(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_error_responses_are_cached_for_the_error_ttl(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """A VOD 404 is cached (default 10 s): the second viewer does not reach the origin."""
     path = unique("missing") + ".ts"
     origin.route(path, Answer(404, {"content-type": "text/plain"}, b"nope"))
@@ -242,7 +286,9 @@ def test_error_responses_are_cached_for_the_error_ttl(stack: EdgeStack, origin: 
     assert origin.count(path) == 1
 
 
-def test_cache_key_ignores_unlisted_query_strings_and_cookies(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_cache_key_ignores_unlisted_query_strings_and_cookies(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """`v` is in the key (and forwarded); other parameters and cookies neither key nor reach origin."""
     path = unique("key") + ".ts"
     origin.route(path, Answer(headers=SEGMENT, body=b"k" * 100))
@@ -252,19 +298,30 @@ def test_cache_key_ignores_unlisted_query_strings_and_cookies(stack: EdgeStack, 
     assert same.headers["x-cache"] == "Hit from iad" and other.headers["x-cache"] == "Miss from iad"
     sent = origin.seen(path)
     assert [s.query for s in sent] == ["v=1", "v=2"]
-    assert all("cookie" not in s.headers and s.headers["accept-encoding"] == "identity" for s in sent)
+    assert all(
+        "cookie" not in s.headers and s.headers["accept-encoding"] == "identity" for s in sent
+    )
 
 
-def test_private_answers_are_neither_cached_nor_shared(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_private_answers_are_neither_cached_nor_shared(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Cache-Control: private with min_ttl 0 goes to the origin every time."""
     path = unique("private") + ".json"
-    origin.route(path, Answer(headers={"content-type": "application/json", "cache-control": "private"}, body=b"{}"))
+    origin.route(
+        path,
+        Answer(
+            headers={"content-type": "application/json", "cache-control": "private"}, body=b"{}"
+        ),
+    )
     assert httpx.get(stack.url() + path).headers["x-cache"] == "Miss from iad"
     assert httpx.get(stack.url() + path).headers["x-cache"] == "Miss from iad"
     assert origin.count(path) == 2
 
 
-def test_objects_survive_an_edge_restart_from_the_disk_tier(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_objects_survive_an_edge_restart_from_the_disk_tier(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """After a restart the index is rebuilt from disk: small and large objects are Hits."""
     small, large = unique("small") + ".ts", unique("large") + ".ts"
     small_body, large_body = os.urandom(10_000), os.urandom(700 * 1024)
@@ -283,13 +340,21 @@ def test_objects_survive_an_edge_restart_from_the_disk_tier(stack: EdgeStack, or
 def test_spool_files_do_not_outlive_their_fill(stack: EdgeStack, origin: ScriptedOrigin) -> None:
     """Large uncacheable bodies stream through a spool that is removed afterwards."""
     path = unique("nocache") + ".ts"
-    origin.route(path, Answer(headers={"content-type": "video/mp2t", "cache-control": "no-store"}, body=os.urandom(512 * 1024)))
+    origin.route(
+        path,
+        Answer(
+            headers={"content-type": "video/mp2t", "cache-control": "no-store"},
+            body=os.urandom(512 * 1024),
+        ),
+    )
     assert len(httpx.get(stack.url() + path).content) == 512 * 1024
     tmp = stack.cache_dir() / "tmp"
     assert wait_for(lambda: not [p for p in tmp.iterdir() if p.name.startswith("fill-")], timeout=2)
 
 
-def test_edge_process_keeps_serving_after_bad_requests(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_edge_process_keeps_serving_after_bad_requests(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Malformed ranges and unknown methods get 4xx with a reason; the next request still works."""
     path = unique("robust") + ".ts"
     origin.route(path, Answer(headers=SEGMENT, body=b"r" * 100))
@@ -297,4 +362,3 @@ def test_edge_process_keeps_serving_after_bad_requests(stack: EdgeStack, origin:
     assert bad_method.status_code == 405 and bad_method.json()["error"] == "method_not_allowed"
     assert httpx.get(stack.url() + path, headers={"range": "bytes=500-"}).status_code == 416
     assert httpx.get(stack.url() + path).status_code == 200
-

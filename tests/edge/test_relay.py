@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 
@@ -19,12 +18,18 @@ pytestmark = pytest.mark.e2e
 
 
 def echo(seen: Seen) -> Answer:
-    headers = {"content-type": "application/json", "set-cookie": "a=1; Path=/", "cache-control": "max-age=600"}
+    headers = {
+        "content-type": "application/json",
+        "set-cookie": "a=1; Path=/",
+        "cache-control": "max-age=600",
+    }
     body = f'{{"method": "{seen.method}", "bytes": {len(seen.body)}}}'.encode()
     return Answer(201 if seen.method == "POST" else 200, headers, body)
 
 
-def test_every_method_and_the_body_reach_the_origin_without_the_prefix(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_every_method_and_the_body_reach_the_origin_without_the_prefix(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """POST/PUT/DELETE with bodies go to /videos (strip-prefix), with Authorization forwarded."""
     origin.handler("/videos", echo)
     body = b"x" * 300_000
@@ -41,7 +46,9 @@ def test_every_method_and_the_body_reach_the_origin_without_the_prefix(stack: Ed
     assert sent[0].headers["content-length"] == str(len(body))
 
 
-def test_api_answers_are_never_cached_and_keep_set_cookie(stack: EdgeStack, origin: ScriptedOrigin) -> None:
+def test_api_answers_are_never_cached_and_keep_set_cookie(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
     """Even with max-age from the origin, a max_ttl 0 behavior asks the origin every time."""
     origin.handler("/videos", echo)
     before = origin.count("/videos")
@@ -55,13 +62,20 @@ def test_api_answers_are_never_cached_and_keep_set_cookie(stack: EdgeStack, orig
 def test_cached_behaviors_forward_no_identity(stack: EdgeStack, origin: ScriptedOrigin) -> None:
     """On a caching behavior, Authorization and Cookie never reach the origin (nor the key)."""
     origin.route("/plain.json", Answer(headers={"content-type": "application/json"}, body=b"{}"))
-    httpx.get(stack.url() + "/plain.json", headers={"authorization": "Bearer secret", "cookie": "s=1"})
+    httpx.get(
+        stack.url() + "/plain.json", headers={"authorization": "Bearer secret", "cookie": "s=1"}
+    )
     seen = origin.seen("/plain.json")[0]
     assert "authorization" not in seen.headers and "cookie" not in seen.headers
-    assert seen.headers["x-forwarded-for"] == "127.0.0.1" and seen.headers["via"] == "1.1 iad (streaming-cdn)"
+    assert (
+        seen.headers["x-forwarded-for"] == "127.0.0.1"
+        and seen.headers["via"] == "1.1 iad (streaming-cdn)"
+    )
 
 
-def test_origin_down_is_a_502_with_a_reason_and_the_edge_keeps_serving(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_origin_down_is_a_502_with_a_reason_and_the_edge_keeps_serving(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """An unreachable origin: 502 origin_error, X-Cache Error; later requests are answered too."""
     from streaming.cli.supervisor import free_port
 

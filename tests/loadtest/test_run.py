@@ -57,7 +57,9 @@ def test_realtime_viewers_play_once_at_player_pace(cold_video: list[str]) -> Non
     viewers = r["viewers"]
     assert viewers["sessions"] == 4 and viewers["startup_ms"]["count"] == 4
     assert viewers["rebuffer_events"] == 0 and viewers["rebuffer_ratio"] == 0.0
-    assert r["errors"] == 0 and r["requests"] == 4 * (2 + len(segments))  # master, playlist, segments
+    assert r["errors"] == 0 and r["requests"] == 4 * (
+        2 + len(segments)
+    )  # master, playlist, segments
 
 
 def _only_variant(master_url: str) -> str:

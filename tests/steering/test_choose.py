@@ -49,6 +49,11 @@ def test_healthy_first_drops_dead_pops() -> None:
 def test_address_country_is_used_only_without_a_better_hint() -> None:
     """The GeoIP country of the client address maps a region only when no header or query says."""
     assert viewer_region({}, {}, SETTINGS, ip_country="DE") == "eu-west"
-    assert viewer_region({}, {"cloudfront-viewer-country": "US"}, SETTINGS, ip_country="DE") == "us-east"
-    assert viewer_region({"region": "ap-southeast"}, {}, SETTINGS, ip_country="DE") == "ap-southeast"
+    assert (
+        viewer_region({}, {"cloudfront-viewer-country": "US"}, SETTINGS, ip_country="DE")
+        == "us-east"
+    )
+    assert (
+        viewer_region({"region": "ap-southeast"}, {}, SETTINGS, ip_country="DE") == "ap-southeast"
+    )
     assert viewer_region({}, {}, SETTINGS, ip_country=None) is None

@@ -43,14 +43,26 @@ def test_admin_token_never_prints() -> None:
         (lambda d: d.pop("admin_token"), "admin_token: Field required"),
         (lambda d: d["origins"][0].update(url="ftp://x"), "origins.0.url"),
         (lambda d: d["edges"][0].update(port=70000), "edges.0.port"),
-        (lambda d: d["behaviors"][0].update(target="nowhere"), "behaviors.0.target: unknown origin or group 'nowhere'"),
+        (
+            lambda d: d["behaviors"][0].update(target="nowhere"),
+            "behaviors.0.target: unknown origin or group 'nowhere'",
+        ),
         (lambda d: d["behaviors"].pop(), "the last behavior must be the default"),
         (lambda d: d["origin_groups"][0].update(members=["mars"]), "unknown origin 'mars'"),
         (lambda d: d["edges"].append(dict(d["edges"][0])), "edges: duplicate id 'iad'"),
-        (lambda d: d["behaviors"][0].update(cache_key={"headers": ["Cookie"]}), "can never be part of the cache key"),
-        (lambda d: d["behaviors"][0].update(ttl={"min_ttl": 10, "max_ttl": 5}), "min_ttl must not exceed max_ttl"),
+        (
+            lambda d: d["behaviors"][0].update(cache_key={"headers": ["Cookie"]}),
+            "can never be part of the cache key",
+        ),
+        (
+            lambda d: d["behaviors"][0].update(ttl={"min_ttl": 10, "max_ttl": 5}),
+            "min_ttl must not exceed max_ttl",
+        ),
         (lambda d: d.update(colour="blue"), "colour: Extra inputs are not permitted"),
-        (lambda d: d["behaviors"][0].update(trusted_key_groups=["nope"]), "unknown key group 'nope'"),
+        (
+            lambda d: d["behaviors"][0].update(trusted_key_groups=["nope"]),
+            "unknown key group 'nope'",
+        ),
     ],
 )
 def test_invalid_document_names_the_field_and_reason(change, message: str) -> None:  # type: ignore[no-untyped-def]

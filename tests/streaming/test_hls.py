@@ -29,7 +29,10 @@ def test_paths_classify_to_kind_and_type(path: str, kind: Kind, ctype: str) -> N
 def test_playlist_facts_tell_vod_event_live_and_master() -> None:
     """TTL rules need master/media, the playlist type and the target duration."""
     head = b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n"
-    assert playlist_facts(head + b"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-ENDLIST\n").type is PlaylistType.VOD
+    assert (
+        playlist_facts(head + b"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-ENDLIST\n").type
+        is PlaylistType.VOD
+    )
     event = playlist_facts(head + b"#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:4,\na.ts\n")
     assert event.type is PlaylistType.EVENT and event.target_duration == 4
     assert playlist_facts(head + b"#EXTINF:4,\na.ts\n").type is PlaylistType.LIVE

@@ -24,7 +24,9 @@ from streaming.http import error_response, etag_matches, parse_range
         ("bytes=9-1", 100, None),
     ],
 )
-def test_single_and_suffix_ranges_resolve(header: str | None, size: int, expected: tuple[int, int] | None) -> None:
+def test_single_and_suffix_ranges_resolve(
+    header: str | None, size: int, expected: tuple[int, int] | None
+) -> None:
     """Single and suffix ranges resolve; multi-range and malformed fall back to the full body."""
     assert parse_range(header, size) == expected
 

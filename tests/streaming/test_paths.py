@@ -23,7 +23,19 @@ def test_bad_video_ids_are_rejected(bad: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "..", ".hidden", "a\\b", "a%2f..%2fb", "x/y/z"]
+    "bad",
+    [
+        "",
+        "../etc/passwd",
+        "/etc/passwd",
+        "a/../../b",
+        "a//b",
+        "..",
+        ".hidden",
+        "a\\b",
+        "a%2f..%2fb",
+        "x/y/z",
+    ],
 )
 def test_bad_relative_paths_are_rejected(bad: str) -> None:
     """Only plain names, at most two deep, pass."""

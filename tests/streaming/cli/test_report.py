@@ -36,9 +36,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
                       "invalidation_per_path": 0.5, "free_invalidation_paths": 2}  # fmt: skip
     config = write_config(tmp_path / "dist.toml", doc)
     now = time.time()
-    iad = [line("iad", "/hls/a.ts", 200, "Miss", GIB, now)] + [line("iad", "/hls/a.ts", 200, "Hit", GIB, now)] * 3
+    iad = [line("iad", "/hls/a.ts", 200, "Miss", GIB, now)] + [
+        line("iad", "/hls/a.ts", 200, "Hit", GIB, now)
+    ] * 3
     iad += [line("iad", "/hls/gone.ts", 404, "Error", 0, now)]
-    sin = [line("sin", "/hls/b.ts", 200, "Miss", GIB // 2, now), line("sin", "/hls/b.ts", 200, "RefreshHit", GIB // 2, now)]
+    sin = [
+        line("sin", "/hls/b.ts", 200, "Miss", GIB // 2, now),
+        line("sin", "/hls/b.ts", 200, "RefreshHit", GIB // 2, now),
+    ]
     logs = tmp_path / "iad.log", tmp_path / "sin.log"
     logs[0].write_text("\n".join(json.dumps(x) for x in iad) + "\nnot json\n")
     logs[1].write_text("\n".join(json.dumps(x) for x in sin) + "\n")
@@ -48,10 +53,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     return config, logs[0], logs[1]
 
 
-def test_report_sums_usage_per_pop_and_bills_from_the_price_table(setup: tuple[Path, Path, Path]) -> None:
+def test_report_sums_usage_per_pop_and_bills_from_the_price_table(
+    setup: tuple[Path, Path, Path],
+) -> None:
     """Requests, bytes and hit ratios per POP; egress by region, requests per 10k, paths past free."""
     config, iad_log, sin_log = setup
-    result = CliRunner().invoke(app, ["report", str(iad_log), str(sin_log), "--config", str(config), "--json"])
+    result = CliRunner().invoke(
+        app, ["report", str(iad_log), str(sin_log), "--config", str(config), "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     usage = {u["pop"]: u for u in report["usage"]}
@@ -69,9 +78,17 @@ def test_report_sums_usage_per_pop_and_bills_from_the_price_table(setup: tuple[P
 def test_report_renders_tables_and_filters_by_month(setup: tuple[Path, Path, Path]) -> None:
     """The human form names every POP and the total; another month has no usage."""
     config, iad_log, sin_log = setup
-    text = CliRunner().invoke(app, ["report", str(iad_log), str(sin_log), "--config", str(config)]).output
+    text = (
+        CliRunner()
+        .invoke(app, ["report", str(iad_log), str(sin_log), "--config", str(config)])
+        .output
+    )
     assert "iad" in text and "sin" in text and "Estimated bill" in text and "Total" in text
-    empty = CliRunner().invoke(app, ["report", str(iad_log), "--config", str(config), "--month", "2001-01", "--json"])
+    empty = CliRunner().invoke(
+        app, ["report", str(iad_log), "--config", str(config), "--month", "2001-01", "--json"]
+    )
     assert json.loads(empty.output)["usage"] == []
-    bad = CliRunner().invoke(app, ["report", str(iad_log), "--config", str(config), "--month", "May"])
+    bad = CliRunner().invoke(
+        app, ["report", str(iad_log), "--config", str(config), "--month", "May"]
+    )
     assert bad.exit_code != 0
