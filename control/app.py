@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from control.store import Batch, InvalidationStore
+from streaming import admin
 from streaming.config import Distribution
-from streaming.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from streaming.errors import BadRequest, Conflict, NotFound
 from streaming.http import install_error_handler
 
 log = logging.getLogger("control")
@@ -89,11 +89,7 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
     install_error_handler(app)
 
     def require_admin(request: Request) -> None:
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not value:
-            raise Unauthorized("an admin bearer token is required (Authorization: Bearer <token>)")
-        if not hmac.compare_digest(value.strip().encode(), token.reveal().encode()):
-            raise Forbidden("the admin token is not valid")
+        admin.require_admin(request, token)
 
     def status(batch: Batch) -> dict[str, object]:
         progress = store.progress()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http.cookiejar import DefaultCookiePolicy
@@ -29,8 +28,8 @@ from edge.metrics import CONTENT_TYPE, EdgeMetrics
 from edge.origin_auth import OriginSigning, origin_verify
 from edge.origins import Origins
 from edge.pipeline import Pipeline
+from streaming import admin
 from streaming.config import Distribution
-from streaming.errors import Forbidden, Unauthorized
 from streaming.http import install_error_handler
 
 CONTROL_PREFIXES = ("/healthz", "/metrics", "/admin/")
@@ -119,11 +118,7 @@ def create_app(
     install_error_handler(control)
 
     def require_admin(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Bearer "):
-            raise Unauthorized("an admin bearer token is required")
-        if not hmac.compare_digest(header[7:].encode(), dist.admin_token.reveal().encode()):
-            raise Forbidden("wrong admin token")
+        admin.require_admin(request, dist.admin_token)
 
     @control.get("/healthz")
     async def healthz() -> dict[str, object]:

@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from origin import ingest
-from origin.auth import require_admin
 from origin.context import OriginContext
 from origin.jobs import State
 from streaming import paths
+from streaming.admin import require_admin
 from streaming.errors import Conflict, NotFound, PayloadTooLarge
 
 Encryption = Literal["none", "aes-128"]

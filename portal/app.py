@@ -26,6 +26,7 @@ from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter, load_state
 from portal.steer import steer
 from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
+from streaming.admin import require_admin
 from streaming.config import Distribution
 from streaming.errors import BadRequest, NotFound, PayloadTooLarge
 from streaming.http import install_error_handler
@@ -106,7 +107,7 @@ def create_app(
 
     @app.post("/api/videos")
     async def upload(request: Request) -> JSONResponse:
-        uploads.require_admin(request, dist.admin_token)
+        require_admin(request, dist.admin_token)
         origin = await catalog.upload_target()
         return await uploads.forward(request, client, origin, dist.admin_token)
 
@@ -130,7 +131,7 @@ def create_app(
 
     @app.post("/api/demo/processes/{name}/{action}")
     async def control(name: str, action: str, request: Request) -> dict[str, Any]:
-        uploads.require_admin(request, dist.admin_token)
+        require_admin(request, dist.admin_token)
         if action not in ACTIONS:
             raise BadRequest(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
         status = await _controls(demo).act(name, action)  # type: ignore[arg-type]

@@ -6,27 +6,16 @@ body is forwarded chunk by chunk as it arrives (never held whole in memory).
 
 from __future__ import annotations
 
-import hmac
-
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from streaming.config import Origin, Secret
-from streaming.errors import BadRequest, Forbidden, OriginError, Unauthorized
+from streaming.errors import BadRequest, OriginError
 
 # Packaging starts after the body arrived; the origin answers 202 quickly, so only the body's
 # transfer is slow, and that is bounded by the browser's upload speed, not by a timeout here.
 UPLOAD_TIMEOUT = httpx.Timeout(None, connect=2.0)
-
-
-def require_admin(request: Request, token: Secret) -> None:
-    """Raise Unauthorized without a bearer token, Forbidden with a wrong one (constant time)."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("the admin token is required (Authorization: Bearer <token>)")
-    if not hmac.compare_digest(value.strip().encode(), token.reveal().encode()):
-        raise Forbidden("the admin token is not valid")
 
 
 async def forward(
