@@ -91,8 +91,9 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
 
 
 def _live_404(scenario: Scenario) -> dict[str, Any]:
-    """Live: a restarted origin answers 404 until its channel has segments again, so 404 must
-    fail over (the issue's selectable 404) or viewers would see it during every recovery."""
+    """Live: a restarted origin answers 503 for playlists until its channel is on air again, but
+    it never has the segments the other region published while it was down: those are 404, so
+    404 must fail over too (the issue's selectable 404) or viewers would see it in recoveries."""
     return (
         {"failover_status_codes": [404, 500, 502, 503, 504]}
         if scenario.viewers.content == "live"

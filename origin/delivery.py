@@ -13,7 +13,7 @@ from origin.context import OriginContext
 from origin.jobs import State
 from origin.store import Store, StoredObject
 from streaming import cache_control, paths
-from streaming.errors import NotFound
+from streaming.errors import NotFound, Unavailable
 from streaming.hls import Kind, content_type, kind_of
 from streaming.http import etag_matches, parse_range
 
@@ -114,7 +114,15 @@ def delivery_router(ctx: OriginContext) -> APIRouter:
         if running is None:
             raise NotFound(f"no live channel {channel!r}")
         relpath = paths.relative_file(relpath)
-        policy = live_cache_policy(kind_of(relpath), running.spec.segment_duration)
-        return await serve(request, ctx.live_store, channel, relpath, policy)
+        kind = kind_of(relpath)
+        policy = live_cache_policy(kind, running.spec.segment_duration)
+        try:
+            return await serve(request, ctx.live_store, channel, relpath, policy)
+        except NotFound:
+            # A configured channel without a playlist yet is warming up (after a start or a
+            # restart): 503 lets an edge fail over to a region that is already on air.
+            if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST):
+                raise Unavailable(f"live channel {channel!r} is starting") from None
+            raise
 
     return router

@@ -26,6 +26,9 @@ async def test_live_channel_loops_an_uploaded_video(
     missing = {**live, "name": "gone", "source": "vdoesnotexist"}
     async with origin_app(data=tmp_path / "first", live_channels=[live, missing]) as o:
         channel = o.ctx.channels["loop"]
+        # Before its first segment the channel is warming up: 503 (an edge fails over), not 404.
+        warming = await o.client.get("/live/loop/master.m3u8")
+        assert warming.status_code == 503 and warming.json()["error"] == "unavailable"
         playlist = None
         for _ in range(150):
             response = await o.client.get("/live/loop/90p/index.m3u8")
