@@ -1,6 +1,6 @@
 """docs/configuration.md is generated from the config model, so documented defaults are the defaults.
 
-Regenerate after changing streaming/config.py:  python -m tests.streaming.test_config_reference
+Regenerate after changing the models in streaming/config/:  python -m tests.streaming.test_config_reference
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DOC = ROOT / "docs" / "configuration.md"
 
 HEADER = """# Configuration reference
 
-Generated from `streaming/config.py` by `python -m tests.streaming.test_config_reference`; a test
+Generated from the models in `streaming/config/` by `python -m tests.streaming.test_config_reference`; a test
 fails when this page and the model disagree, so every default written here is the built-in one.
 A field without a default is required. `config/demo.toml` is a worked example.
 """

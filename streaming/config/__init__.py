@@ -1,0 +1,75 @@
+"""The distribution file: one declarative TOML document describing the whole topology.
+
+Parsed once at start into frozen pydantic models and passed explicitly; each component receives
+only its slice (`Distribution.origin`, `Distribution.edge`, a `Behavior`, ...). An invalid file
+raises `ConfigError` naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+from streaming.config._base import GiB, Identifier, MiB, Secret, SecretStr
+from streaming.config.access import Firewall, GeoRestriction, KeyGroup, PublicKey, TlsSettings
+from streaming.config.distribution import Distribution, load, parse
+from streaming.config.edges import (
+    Behavior,
+    CacheKeyPolicy,
+    CorsSettings,
+    CustomErrorResponse,
+    Edge,
+    EdgeFunctionRef,
+    EdgeSettings,
+    FunctionEvent,
+    Method,
+    OptionValue,
+    RateLimit,
+    TTLPolicy,
+)
+from streaming.config.origins import (
+    FAILOVER_STATUS_CHOICES,
+    HealthPolicy,
+    LiveChannel,
+    Origin,
+    OriginGroup,
+    OriginSettings,
+    StorageSettings,
+)
+from streaming.config.services import ControlSettings, PortalSettings, Pricing, SteeringSettings
+
+__all__ = [
+    "Behavior",
+    "CacheKeyPolicy",
+    "ControlSettings",
+    "CorsSettings",
+    "CustomErrorResponse",
+    "Distribution",
+    "Edge",
+    "EdgeFunctionRef",
+    "EdgeSettings",
+    "FAILOVER_STATUS_CHOICES",
+    "Firewall",
+    "FunctionEvent",
+    "GeoRestriction",
+    "GiB",
+    "HealthPolicy",
+    "Identifier",
+    "KeyGroup",
+    "LiveChannel",
+    "Method",
+    "MiB",
+    "OptionValue",
+    "Origin",
+    "OriginGroup",
+    "OriginSettings",
+    "PortalSettings",
+    "Pricing",
+    "PublicKey",
+    "RateLimit",
+    "Secret",
+    "SecretStr",
+    "SteeringSettings",
+    "StorageSettings",
+    "TTLPolicy",
+    "TlsSettings",
+    "load",
+    "parse",
+]

@@ -1,0 +1,63 @@
+"""Access-control settings: key groups, geo restriction, TLS, firewall rules."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from streaming.config._base import Identifier, _Model
+
+
+class PublicKey(_Model):
+    """A trusted signing key: PEM text, or the path of a PEM file (relative to the config file)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+    public_key: Annotated[str, Field(min_length=1)]
+
+
+class KeyGroup(_Model):
+    id: Identifier
+    keys: Annotated[tuple[PublicKey, ...], Field(min_length=1)]
+
+
+class GeoRestriction(_Model):
+    """Country allow/deny list; the country comes from a MaxMind DB or a trusted proxy header."""
+
+    mode: Literal["none", "allow", "deny"] = "none"
+    countries: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...] = ()
+    database: str = ""  # a GeoLite2-Country / GeoIP2 .mmdb file (relative to the config file)
+    country_header: str = ""  # e.g. CloudFront-Viewer-Country, set by a front proxy you trust
+
+    @model_validator(mode="after")
+    def _has_source(self) -> GeoRestriction:
+        if self.mode != "none" and not (self.database or self.country_header):
+            raise ValueError("geo_restriction needs a database or a country_header")
+        return self
+
+
+class TlsSettings(_Model):
+    """Certificates from `streaming certs` (paths relative to the config file)."""
+
+    cert_file: str = ""  # served by edges with an https_port, and by https:// origins
+    key_file: str = ""
+    ca_file: str = ""  # the CA edges trust for https:// origins (else the system's)
+
+
+class Firewall(_Model):
+    """WAF-style rules for viewers: denied addresses and paths, request size limits."""
+
+    deny_cidrs: tuple[str, ...] = ()
+    deny_paths: tuple[Annotated[str, Field(min_length=1, max_length=255)], ...] = ()
+    max_url_bytes: Annotated[int, Field(ge=256)] = 8192
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 20480
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> Firewall:
+        for i, cidr in enumerate(self.deny_cidrs):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"deny_cidrs.{i}: {cidr!r} is not an IP address or CIDR") from None
+        return self

@@ -1,0 +1,183 @@
+"""The whole distribution document, and how it is read and validated."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, model_validator
+
+from streaming.config._base import Identifier, SecretStr, _Model
+from streaming.config.access import Firewall, GeoRestriction, KeyGroup, TlsSettings
+from streaming.config.edges import Behavior, CorsSettings, CustomErrorResponse, Edge, EdgeSettings
+from streaming.config.origins import LiveChannel, Origin, OriginGroup, OriginSettings
+from streaming.config.services import ControlSettings, PortalSettings, Pricing, SteeringSettings
+from streaming.errors import ConfigError
+
+
+class Distribution(_Model):
+    """The whole topology, like one CloudFront distribution plus its origins and POPs."""
+
+    name: Identifier = "demo"
+    admin_token: SecretStr
+    domain_names: tuple[str, ...] = ()
+    origins: Annotated[tuple[Origin, ...], Field(min_length=1)]
+    origin_groups: tuple[OriginGroup, ...] = ()
+    edges: Annotated[tuple[Edge, ...], Field(min_length=1)]
+    behaviors: Annotated[tuple[Behavior, ...], Field(min_length=1)]
+    key_groups: tuple[KeyGroup, ...] = ()
+    geo_restriction: GeoRestriction = GeoRestriction()
+    firewall: Firewall = Firewall()
+    tls: TlsSettings = TlsSettings()
+    origin: OriginSettings = OriginSettings()
+    edge: EdgeSettings = EdgeSettings()
+    live_channels: tuple[LiveChannel, ...] = ()
+    portal: PortalSettings = PortalSettings()
+    default_root_object: Annotated[str, Field(max_length=255, pattern=r"^([^/].*)?$")] = ""
+    custom_error_responses: tuple[CustomErrorResponse, ...] = ()
+    cors: CorsSettings = CorsSettings()
+    control: ControlSettings | None = None
+    steering: SteeringSettings | None = None
+    pricing: Pricing = Pricing()
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Distribution:
+        https = [e.pop for e in self.edges if e.https_port] + [
+            o.id for o in self.origins if o.url.startswith("https:")
+        ]
+        if https and not (self.tls.cert_file and self.tls.key_file):
+            raise ValueError(
+                f"tls: cert_file and key_file are needed for HTTPS on {', '.join(https)};"
+                " run `streaming certs`"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _references(self) -> Distribution:
+        _unique("origins", [o.id for o in self.origins])
+        _unique("origin_groups", [g.id for g in self.origin_groups])
+        _unique("edges", [e.pop for e in self.edges])
+        if len([e for e in self.edges if e.role == "shield"]) > 1:
+            raise ValueError("edges: at most one edge may have role = 'shield'")
+        if not any(e.role == "pop" for e in self.edges):
+            raise ValueError("edges: at least one edge must be a POP (role = 'pop')")
+        _unique("key_groups", [k.id for k in self.key_groups])
+        _unique("live_channels", [c.name for c in self.live_channels])
+        origin_ids = {o.id for o in self.origins}
+        if clash := origin_ids & {g.id for g in self.origin_groups}:
+            raise ValueError(f"origin and origin group ids collide: {sorted(clash)}")
+        for i, group in enumerate(self.origin_groups):
+            for member in group.members:
+                if member not in origin_ids:
+                    raise ValueError(f"origin_groups.{i}.members: unknown origin {member!r}")
+        targets = origin_ids | {g.id for g in self.origin_groups}
+        key_groups = {k.id for k in self.key_groups}
+        for i, behavior in enumerate(self.behaviors):
+            if behavior.target not in targets:
+                raise ValueError(
+                    f"behaviors.{i}.target: unknown origin or group {behavior.target!r}"
+                )
+            for kg in behavior.trusted_key_groups:
+                if kg not in key_groups:
+                    raise ValueError(f"behaviors.{i}.trusted_key_groups: unknown key group {kg!r}")
+        if self.behaviors[-1].path_pattern != "*":
+            raise ValueError("behaviors: the last behavior must be the default, path_pattern = '*'")
+        _unique("custom_error_responses", [str(c.error_code) for c in self.custom_error_responses])
+        return self
+
+    def origin_by_region(self, region: str) -> Origin:
+        """Return the origin serving `region`, or raise ConfigError listing the known regions."""
+        for origin in self.origins:
+            if origin.region == region:
+                return origin
+        known = ", ".join(o.region for o in self.origins)
+        raise ConfigError(f"unknown region {region!r}; the distribution has: {known}")
+
+    def edge_by_pop(self, pop: str) -> Edge:
+        """Return the edge POP named `pop`, or raise ConfigError listing the known POPs."""
+        for edge in self.edges:
+            if edge.pop == pop:
+                return edge
+        known = ", ".join(e.pop for e in self.edges)
+        raise ConfigError(f"unknown POP {pop!r}; the distribution has: {known}")
+
+    @property
+    def pops(self) -> tuple[Edge, ...]:
+        """The viewer-facing edges (every edge but the shield)."""
+        return tuple(e for e in self.edges if e.role == "pop")
+
+    @property
+    def shield(self) -> Edge | None:
+        return next((e for e in self.edges if e.role == "shield"), None)
+
+    def origin_by_id(self, origin_id: str) -> Origin:
+        return next(o for o in self.origins if o.id == origin_id)
+
+    def group_members(self, target: str) -> tuple[Origin, ...]:
+        """The origins behind a behavior target (an origin id or a group id), config order."""
+        for group in self.origin_groups:
+            if group.id == target:
+                return tuple(self.origin_by_id(m) for m in group.members)
+        return (self.origin_by_id(target),)
+
+    def group(self, target: str) -> OriginGroup | None:
+        return next((g for g in self.origin_groups if g.id == target), None)
+
+
+def _unique(field: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field}: duplicate id {value!r}")
+        seen.add(value)
+
+
+def parse(data: dict[str, object]) -> Distribution:
+    """Validate a decoded distribution document, turning pydantic's report into one line."""
+    try:
+        return Distribution.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "distribution"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: {message}{more}") from None
+
+
+def load(path: str | Path) -> Distribution:
+    """Read and validate the distribution file at `path`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {file}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse(_resolve_files(data, file.parent))
+
+
+def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
+    """Make key and database paths relative to the config file absolute (PEM text is kept)."""
+    for group in data.get("key_groups") or ():  # type: ignore[attr-defined]
+        for key in group.get("keys") or () if isinstance(group, dict) else ():
+            value = key.get("public_key") if isinstance(key, dict) else None
+            if isinstance(value, str) and value and not value.lstrip().startswith("-----BEGIN"):
+                key["public_key"] = str((base / value).resolve())
+    tls = data.get("tls")
+    if isinstance(tls, dict):
+        for field in ("cert_file", "key_file", "ca_file"):
+            if isinstance(tls.get(field), str) and tls[field]:
+                tls[field] = str((base / tls[field]).resolve())
+    steering = data.get("steering")
+    database = steering.get("geoip_database") if isinstance(steering, dict) else None
+    if isinstance(steering, dict) and isinstance(database, str) and database:
+        steering["geoip_database"] = str((base / database).resolve())
+    geo = data.get("geo_restriction")
+    if isinstance(geo, dict) and isinstance(geo.get("database"), str) and geo["database"]:
+        geo["database"] = str((base / geo["database"]).resolve())
+    return data

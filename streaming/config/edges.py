@@ -1,0 +1,157 @@
+"""Edge POPs and cache behaviors: TTL policies, cache keys, functions, rate limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from streaming.config._base import GiB, Identifier, MiB, _Model
+
+
+class Edge(_Model):
+    """One edge POP (point of presence)."""
+
+    pop: Identifier
+    region: Identifier
+    port: Annotated[int, Field(ge=1, le=65535)]
+    host: str = "127.0.0.1"
+    # A `shield` is the Origin Shield tier: POPs send their misses to it instead of the origins.
+    role: Literal["pop", "shield"] = "pop"
+    https_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # HTTPS + HTTP/2 (needs [tls])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class TTLPolicy(_Model):
+    """CloudFront cache-policy TTLs plus the HLS-aware overrides.
+
+    `manifest_ttl`/`segment_ttl` of None means: follow the origin's Cache-Control, clamped by
+    min/max; live playlists are never cached longer than half their target duration.
+    """
+
+    min_ttl: Annotated[float, Field(ge=0)] = 0
+    default_ttl: Annotated[float, Field(ge=0)] = 86400
+    max_ttl: Annotated[float, Field(ge=0)] = 31536000
+    manifest_ttl: Annotated[float, Field(ge=0)] | None = None
+    segment_ttl: Annotated[float, Field(ge=0)] | None = None
+    error_ttl: Annotated[float, Field(ge=0)] = 10
+    # Used when the origin sends no stale-while-revalidate / stale-if-error directive.
+    stale_while_revalidate: Annotated[float, Field(ge=0)] = 0
+    stale_if_error: Annotated[float, Field(ge=0)] = 60
+
+    @property
+    def caching(self) -> bool:
+        """False for a CachingDisabled-style policy (max_ttl 0): pass every request through."""
+        return self.max_ttl > 0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TTLPolicy:
+        if not self.min_ttl <= self.max_ttl:
+            raise ValueError("min_ttl must not exceed max_ttl")
+        return self
+
+
+class CacheKeyPolicy(_Model):
+    """What besides the path goes into the cache key: an allow-list, never identity."""
+
+    query_strings: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_identity(self) -> CacheKeyPolicy:
+        banned = {"authorization", "cookie"}
+        if banned & {h.lower() for h in self.headers}:
+            raise ValueError("Authorization and Cookie can never be part of the cache key")
+        return self
+
+
+Method = Literal["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+FunctionEvent = Literal["viewer-request", "origin-request", "origin-response", "viewer-response"]
+OptionValue = str | int | float | bool | list[str] | dict[str, str]
+
+
+class EdgeFunctionRef(_Model):
+    """One edge function on a behavior: a built-in name or `package.module:callable`."""
+
+    event: FunctionEvent
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    options: dict[str, OptionValue] = {}
+
+
+class RateLimit(_Model):
+    """A per-client-IP token bucket: `rate` requests per second, bursts up to `burst`."""
+
+    rate: Annotated[float, Field(gt=0)]
+    burst: Annotated[int, Field(ge=1)] = 10
+
+
+class Behavior(_Model):
+    """An ordered cache behavior: a path pattern routed to an origin or group with a TTL policy."""
+
+    path_pattern: Annotated[str, Field(min_length=1, max_length=255)]
+    target: Identifier
+    ttl: TTLPolicy = TTLPolicy()
+    cache_key: CacheKeyPolicy = CacheKeyPolicy()
+    allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    trusted_key_groups: tuple[Identifier, ...] = ()
+    jwt_bearer: bool = False  # also accept `Authorization: Bearer <JWT>` signed by a trusted key
+    rate_limit: RateLimit | None = None
+    viewer_protocol_policy: Literal["allow-all", "redirect-to-https", "https-only"] = "allow-all"
+    compress: bool = True
+    # Origin request policy: viewer headers sent to the origin but never part of the cache key.
+    forward_headers: tuple[str, ...] = ()
+    functions: tuple[EdgeFunctionRef, ...] = ()
+
+    @model_validator(mode="after")
+    def _forwarding(self) -> Behavior:
+        forwarded = {h.lower() for h in self.forward_headers}
+        if self.ttl.caching and forwarded & {"authorization", "cookie", "*"}:
+            raise ValueError(
+                "forward_headers: a caching behavior may not forward Authorization, Cookie or '*' "
+                "(one viewer's response would be served to others); set max_ttl = 0"
+            )
+        events = [f.event for f in self.functions]
+        if len(events) != len(set(events)):
+            raise ValueError("functions: at most one function per event, as in CloudFront")
+        return self
+
+
+class EdgeSettings(_Model):
+    """Settings shared by every edge POP (each POP caches under `<cache_dir>/<pop>`)."""
+
+    cache_dir: str = ".data/edge"
+    memory_cache_bytes: Annotated[int, Field(ge=0)] = 256 * MiB
+    # Objects up to this size are held whole in memory; larger ones only stream via the disk.
+    memory_object_bytes: Annotated[int, Field(ge=0)] = 8 * MiB
+    disk_cache_bytes: Annotated[int, Field(ge=0)] = 4 * GiB
+    max_object_bytes: Annotated[int, Field(gt=0)] = 64 * MiB
+    max_origin_fetches: Annotated[int, Field(ge=1)] = 64
+    max_stale: Annotated[float, Field(ge=0)] = 3600  # bound on any stale-* window
+    compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
+    compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
+    access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
+
+
+class CustomErrorResponse(_Model):
+    """Per status: serve a page (fetched through the behaviors) and cache the error this long."""
+
+    error_code: Literal[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+    response_page_path: Annotated[str, Field(pattern=r"^(/[^?#\s]*)?$")] = ""
+    response_code: Annotated[int, Field(ge=200, le=599)] | None = None
+    error_caching_min_ttl: Annotated[float, Field(ge=0)] = 10
+
+
+class CorsSettings(_Model):
+    """CORS for browser players; credentials are allowed on paths behind trusted key groups."""
+
+    allowed_origins: tuple[str, ...] = ()  # "*" allows any origin (echoed, never a literal *)
+    allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    allowed_headers: tuple[str, ...] = ("range", "content-type", "authorization")
+    expose_headers: tuple[str, ...] = (
+        "content-length", "content-range", "age", "x-cache", "x-edge-location", "x-request-id",
+        "x-origin-region",
+    )  # fmt: skip
+    max_age: Annotated[int, Field(ge=0)] = 600

@@ -1,0 +1,125 @@
+"""Origins and origin groups, and what every regional origin server is configured with."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from streaming.config._base import GiB, Identifier, SecretStr, _Listens, _Model
+
+
+class Origin(_Model, _Listens):
+    """One regional origin, like a CloudFront origin (an S3 bucket or a custom HTTP origin)."""
+
+    id: Identifier
+    region: Identifier
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
+    # Origin access control: edges sign requests with this secret; None leaves the origin open.
+    access_secret: SecretStr | None = None
+
+
+class HealthPolicy(_Model):
+    """When an origin counts as down and when it gets traffic again (see docs/failover.md).
+
+    Passive: `failure_threshold` consecutive failed requests open the circuit. Active: a GET of
+    `check_path` every `check_interval` seconds (0 disables); `unhealthy_checks` failures in a row
+    mark it down. A down origin is skipped with no timeout paid; after `recovery_checks` healthy
+    checks in a row (or `open_seconds` without active checks) it is half-open: single real requests
+    probe it, and `probe_successes` successes in a row close it (0: traffic moves back at once).
+    """
+
+    failure_threshold: Annotated[int, Field(ge=1, le=100)] = 3
+    check_path: Annotated[str, Field(pattern=r"^/[^\s?#]*$")] = "/healthz"
+    check_interval: Annotated[float, Field(ge=0, le=300)] = 1.0
+    check_timeout: Annotated[float, Field(gt=0, le=30)] = 0.5
+    unhealthy_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    recovery_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    open_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    probe_successes: Annotated[int, Field(ge=0, le=100)] = 2
+
+
+FAILOVER_STATUS_CHOICES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+
+
+class OriginGroup(_Model):
+    """Ordered origins with failover criteria; edges order members nearest-first unless pinned.
+
+    Timeouts default well under one segment duration so a failover stays invisible to players
+    (CloudFront's 3 attempts x 10 s would stall every viewer for 30 s).
+    """
+
+    id: Identifier
+    members: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    order: Literal["nearest", "pinned"] = "nearest"
+    failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
+    connect_timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
+    # Time to first byte and the longest idle gap between body chunks (CloudFront's read timeout).
+    response_timeout: Annotated[float, Field(gt=0, le=120)] = 1.0
+    attempts: Annotated[int, Field(ge=1, le=3)] = 1  # connection attempts per member
+    health: HealthPolicy = HealthPolicy()
+
+    @model_validator(mode="after")
+    def _status_codes(self) -> OriginGroup:
+        if unknown := set(self.failover_status_codes) - FAILOVER_STATUS_CHOICES:
+            allowed = ", ".join(str(c) for c in sorted(FAILOVER_STATUS_CHOICES))
+            raise ValueError(f"failover_status_codes: {sorted(unknown)} not in {allowed}")
+        return self
+
+
+class StorageSettings(_Model):
+    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage.
+
+    With `s3`, origins that name the same bucket share it: a video packaged by one region is
+    served by every region without replication.
+    """
+
+    backend: Literal["fs", "s3"] = "fs"
+    bucket: str = ""
+    endpoint_url: str = ""
+    region_name: str = "us-east-1"
+    prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9_-]+/)*$")] = ""
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    # Lifetime of the pre-signed PUT URL handed out by POST /videos/uploads.
+    presign_expiry: Annotated[int, Field(ge=10, le=3600)] = 300
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.backend == "s3" and not self.bucket:
+            raise ValueError("bucket is required when backend = 's3'")
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+        return self
+
+
+class LiveChannel(_Model):
+    """A 24/7 channel each origin packages in real time, named by the wall clock.
+
+    Segment numbers are floor(epoch / segment_duration), so regional origins running the same
+    channel independently publish the same names and media sequence numbers.
+    """
+
+    name: Identifier
+    # "testsrc" (a test pattern with a tone), a video file, or an uploaded video id; looped.
+    source: Annotated[str, Field(min_length=1)] = "testsrc"
+    segment_duration: Annotated[int, Field(ge=1, le=10)] = 2
+    window: Annotated[int, Field(ge=6, le=900)] = 10  # Apple: a live playlist holds >= 6
+    heights: Annotated[tuple[Annotated[int, Field(ge=90, le=1080)], ...], Field(min_length=1)] = (
+        360,
+        180,
+    )
+    frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
+
+
+class OriginSettings(_Model):
+    """Settings shared by every regional origin server."""
+
+    data_dir: str = ".data/origin"
+    segment_duration: Annotated[float, Field(gt=0.5, le=20)] = 4.0
+    max_upload_bytes: Annotated[int, Field(gt=0)] = 2 * GiB
+    workers: Annotated[int, Field(ge=1, le=16)] = 1
+    ffmpeg: str = ""
+    # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
+    encryption: Literal["none", "aes-128"] = "none"
+    storage: StorageSettings = StorageSettings()
