@@ -85,3 +85,23 @@ def test_upload_to_unreachable_origin(tmp_path: Path, clip: Path) -> None:
     result = run_cli("upload", str(clip), "--origin", "http://127.0.0.1:9", "--token", "t")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "cannot reach the origin" in result.stderr
+
+
+def test_upload_with_encryption_packages_an_encrypted_ladder(tmp_path: Path, clip: Path) -> None:
+    """`streaming upload --encryption aes-128 --wait` reaches ready with EXT-X-KEY in the playlists."""
+    import httpx
+    import m3u8
+
+    from tests.factories import TOKEN, running_topology
+
+    with running_topology(tmp_path, distribution_doc()) as topo:
+        origin = topo.origin_url("us-east")
+        result = run_cli(
+            "upload", str(clip), "--origin", origin, "--token", TOKEN, "--wait",
+            "--encryption", "aes-128", timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        video_id = result.stdout.split("uploaded: id ", 1)[1].split()[0]
+        master = m3u8.loads(httpx.get(f"{origin}/hls/{video_id}/master.m3u8").text)
+        media = httpx.get(f"{origin}/hls/{video_id}/{master.playlists[0].uri}").text
+        assert '#EXT-X-KEY:METHOD=AES-128,URI="' in media

@@ -7,6 +7,7 @@ inside the commands that run them.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,14 @@ from streaming.cli.certs import run_certs
 from streaming.cli.keys import keys_app
 from streaming.cli.sign import sign_app
 from streaming.errors import StreamingError
+
+
+class Encryption(StrEnum):
+    """Segment encryption a video is packaged with."""
+
+    NONE = "none"
+    AES_128 = "aes-128"
+
 
 app = typer.Typer(
     name="streaming",
@@ -92,11 +101,15 @@ def upload(
         str | None, typer.Option(envvar="STREAMING_ADMIN_TOKEN", help="Admin bearer token.")
     ] = None,
     wait: Annotated[bool, typer.Option(help="Show packaging progress until ready.")] = False,
+    encryption: Annotated[
+        Encryption | None,
+        typer.Option(help="AES-128 segment encryption for this video (default: the origin's)."),
+    ] = None,
 ) -> None:
     """Upload a video to an origin with a progress bar (and wait for packaging)."""
     from streaming.cli.upload import upload_file
 
-    upload_file(file, origin, token, wait)
+    upload_file(file, origin, token, wait, encryption.value if encryption else None)
 
 
 @app.command()

@@ -43,14 +43,20 @@ def _fail(response: httpx.Response) -> StreamingError:
     return BadRequest(f"origin answered {response.status_code}: {detail}")
 
 
-def upload_file(file: Path, origin: str, token: str | None, wait: bool) -> str:
-    """Upload `file` to `origin`; with `wait`, follow packaging until ready. Returns the id."""
+def upload_file(
+    file: Path, origin: str, token: str | None, wait: bool, encryption: str | None = None
+) -> str:
+    """Upload `file` to `origin`; with `wait`, follow packaging until ready. Returns the id.
+
+    `encryption` ("aes-128" or "none") overrides the origin's default for this video.
+    """
     if not file.is_file():
         raise BadRequest(f"no such file: {file}")
     if not token:
         raise BadRequest("an admin token is required: --token or STREAMING_ADMIN_TOKEN")
     base = origin.rstrip("/")
     headers = {"authorization": f"Bearer {token}"}
+    params = {"encryption": encryption} if encryption else {}
     size = file.stat().st_size
     columns = (
         TextColumn("{task.description}"),
@@ -63,11 +69,11 @@ def upload_file(file: Path, origin: str, token: str | None, wait: bool) -> str:
         with Progress(*columns, console=console) as progress, file.open("rb") as fh:
             task = progress.add_task(f"upload {file.name}", total=size)
             reader = _ProgressReader(fh, progress, task)
-            response = _direct_upload(base, file, reader, size, headers)
+            response = _direct_upload(base, file, reader, size, headers, params)
             if response is None:  # the origin offers no direct upload: stream it through it
                 response = httpx.post(
                     f"{base}/videos", files={"file": (file.name, reader)},  # type: ignore[dict-item]
-                    headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
+                    params=params, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
                 )  # fmt: skip
     except httpx.HTTPError as exc:
         raise BadRequest(f"cannot reach the origin at {base}: {type(exc).__name__}") from None
@@ -81,13 +87,21 @@ def upload_file(file: Path, origin: str, token: str | None, wait: bool) -> str:
 
 
 def _direct_upload(
-    base: str, file: Path, reader: _ProgressReader, size: int, headers: dict[str, str]
+    base: str,
+    file: Path,
+    reader: _ProgressReader,
+    size: int,
+    headers: dict[str, str],
+    params: dict[str, str],
 ) -> httpx.Response | None:
     """PUT the file to the pre-signed URL the origin offers, then ask it to package; None when
     the origin offers no direct upload (filesystem storage answers 404)."""
     timeout = httpx.Timeout(60.0, connect=5.0)
     offer = httpx.post(
-        f"{base}/videos/uploads", params={"filename": file.name}, headers=headers, timeout=timeout
+        f"{base}/videos/uploads",
+        params={"filename": file.name, **params},
+        headers=headers,
+        timeout=timeout,
     )
     if offer.status_code == 404:
         return None
