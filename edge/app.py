@@ -87,7 +87,7 @@ def create_app(
         p = pipeline_ref[0]
         return {
             "cache": cache.stats(), "in_flight": origins.in_flight, "fills": len(p.collapser),
-            "sequence": p.invalidator.sequence,
+            "sequence": p.invalidator.sequence, "origins": origins.health.snapshot(),
         }  # fmt: skip
 
     metrics = EdgeMetrics(pop, snapshot)

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CACHE_RESULTS = ("Hit", "RefreshHit", "Miss")
+ORIGIN_STATES = ("up", "down", "half-open")
 
 
 class EdgeMetrics:
@@ -123,6 +124,15 @@ class _Snapshot(Collector):
         yield GaugeMetricFamily(
             "edge_fills_in_flight", "Objects being filled now.", value=snap["fills"]
         )
+        health = GaugeMetricFamily(
+            "edge_origin_state",
+            "1 for the circuit state each origin is in (up, down, half-open), else 0.",
+            labels=["origin", "state"],
+        )
+        for origin_id, member in snap.get("origins", {}).items():
+            for state in ORIGIN_STATES:
+                health.add_metric([origin_id, state], 1.0 if member["state"] == state else 0.0)
+        yield health
         yield GaugeMetricFamily(
             "edge_invalidation_sequence",
             "Last invalidation sequence applied.",

@@ -51,6 +51,8 @@ def test_request_byte_and_ratio_series_match_the_requests_made(
     assert stack.sample("edge_origin_fetch_seconds_count", origin="primary") == 2
     assert stack.sample("edge_cache_objects", tier="memory") == 2  # the object and the cached 404
     assert stack.sample("edge_cache_bytes", tier="disk") == 1002
+    assert stack.sample("edge_origin_state", origin="primary", state="up") == 1
+    assert stack.sample("edge_origin_state", origin="primary", state="down") == 0
 
 
 def test_collapsed_waiters_stale_serves_and_evictions_are_counted(
