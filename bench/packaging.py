@@ -130,10 +130,10 @@ def _section(
     return f"""## Packaging
 
 Measured by `python -m bench.packaging --seconds {args.seconds:g} --height {args.height} \
---runs {args.runs}` on {time.strftime("%Y-%m-%d")}. The machine has {os.cpu_count()} cores
-**shared with other work running at the same time** (other helpers' builds and test suites;
-load average {os.getloadavg()[0]:.0f} when the run finished), so wall times are noisy and CPU
-time is the figure to compare. {ffmpeg}.
+--runs {args.runs}` on {time.strftime("%Y-%m-%d")}, {os.cpu_count()} cores (load average
+{os.getloadavg()[0]:.0f} when the run finished; ffmpeg's own threads count in it). Anything else
+running at the same time makes wall times noisy: CPU time is the steadier figure to compare.
+{ffmpeg}.
 
 Source: a generated {args.seconds:g} s {info.width}x{info.height} clip at {info.frame_rate:g} fps
 with stereo AAC. Ladder {rungs}; {SEGMENT:g} s segments (the first 4 s as 1 s startup
