@@ -122,8 +122,10 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
                         cookie,
                     )
                     r[label] = result.__dict__
-                    console.print(f"  signed {label}: {result.requests_per_s:,.0f} req/s, "
-                                  f"{result.cpu_us_per_request:.0f} µs server CPU/request")  # fmt: skip
+                    console.print(
+                        f"  signed {label}: {result.requests_per_s:,.0f} req/s, "
+                        f"{result.cpu_us_per_request:.0f} µs server CPU/request"
+                    )
                 r["rss_mb"] = workloads.rss_mb(running.child.pid)
                 results["targets"][name] = r
                 sup.stop(running.child)
@@ -147,8 +149,10 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
                 )
             r["mixed"] = workloads.mixed(running, master, args.mixed_viewers, args.mixed_seconds)
             r["rss_mb"] = workloads.rss_mb(running.child.pid)
-            console.print(f"  flash: {r['flash']['max_per_object']} origin request(s) per object at most; "
-                          f"mixed: {r['mixed']['requests_per_s']:,.0f} req/s; RSS {r['rss_mb']} MB")  # fmt: skip
+            console.print(
+                f"  flash: {r['flash']['max_per_object']} origin request(s) per object at most; "
+                f"mixed: {r['mixed']['requests_per_s']:,.0f} req/s; RSS {r['rss_mb']} MB"
+            )
             results["targets"][name] = r
             sup.stop(running.child)
         if args.soak > 0:
@@ -227,16 +231,21 @@ def render(results: dict[str, Any]) -> str:
                     t["nginx"][workload]["cpu_us_per_request"]
                     / t[ours][workload]["cpu_us_per_request"]
                 )
-                line = (f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx requests/s "
-                        f"(goal {goal}x: {verdict}); by server CPU per request {cpu:.2f}x")  # fmt: skip
+                line = (
+                    f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx requests/s "
+                    f"(goal {goal}x: {verdict}); by server CPU per request {cpu:.2f}x"
+                )
                 console.print(line.replace("**", ""))
                 md.append(line)
     if "ours-signed" in t and "ours-granian" in t:
         signed, plain = t["ours-signed"]["playlist"], t["ours-granian"]["playlist"]
-        line = (f"- Signed-cookie playlist hits: {signed['requests_per_s']:,.0f} req/s and "
-                f"{signed['cpu_us_per_request']:.0f} µs CPU/request against {plain['requests_per_s']:,.0f} "
-                f"and {plain['cpu_us_per_request']:.0f} µs without access control: verification adds "
-                f"{signed['cpu_us_per_request'] - plain['cpu_us_per_request']:.0f} µs per request")  # fmt: skip
+        line = (
+            f"- Signed-cookie playlist hits: {signed['requests_per_s']:,.0f} req/s and "
+            f"{signed['cpu_us_per_request']:.0f} µs CPU/request against "
+            f"{plain['requests_per_s']:,.0f} "
+            f"and {plain['cpu_us_per_request']:.0f} µs without access control: verification adds "
+            f"{signed['cpu_us_per_request'] - plain['cpu_us_per_request']:.0f} µs per request"
+        )
         console.print(line)
         md.append(line)
     if "soak" in results:
@@ -254,11 +263,12 @@ def _preamble(results: dict[str, Any]) -> list[str]:
         f"`{o['playlist']}` ({o['playlist_bytes']:,} B), packaged by our origin.",
         "Every server runs pinned to core 0 (`taskset -c 0`; nginx with one worker), every client "
         "(wrk -t1 -c16, the load generator) on core 1. Hit workloads: median of "
-        f"{env['runs']} wrk runs of {env['seconds']:g} s. Flash crowd: {env['flash']} viewers start "
-        "one cold video at once; origin requests are counted by a proxy in front of the origin. "
+        f"{env['runs']} wrk runs of {env['seconds']:g} s. Flash crowd: {env['flash']} viewers "
+        "start one cold video at once; origin requests are counted by a proxy in front of the "
+        "origin. "
         f"Mixed: {env['mixed']} looping ABR players for {env['mixed_seconds']:g} s.",
-        f"Load average before/after: {env['load_before']} / {env['load_after']} — other work on this "
-        "shared 2-core machine adds noise; compare columns of the same run, not runs.",
+        f"Load average before/after: {env['load_before']} / {env['load_after']} — other work "
+        "on this shared 2-core machine adds noise; compare columns of the same run, not runs.",
     ]
 
 
@@ -267,9 +277,11 @@ def _soak(s: dict[str, Any]) -> list[str]:
         "## Edge soak",
         "",
         f"{s['viewers']} real-time ABR viewers for {s['seconds']:.0f} s against our edge "
-        f"({s['server']}, memory tier {targets.MEMORY_TIER // 2**20} MiB): RSS {s['rss_start_mb']} MB at start, "
+        f"({s['server']}, memory tier {targets.MEMORY_TIER // 2**20} MiB): "
+        f"RSS {s['rss_start_mb']} MB at start, "
         f"{s['rss_max_mb']} MB max, {s['rss_end_mb']} MB at the end; slope over the second half "
-        f"**{s['slope_mb_per_min_second_half']} MB/min** (whole run {s['slope_mb_per_min_all']} MB/min). "
+        f"**{s['slope_mb_per_min_second_half']} MB/min** "
+        f"(whole run {s['slope_mb_per_min_all']} MB/min). "
         f"{s['requests']:,} requests, {s['errors']} errors, rebuffer ratio {s['rebuffer_ratio']}, "
         f"startup p95 {s['startup_p95_ms']} ms. Edge cache at the end: `{s['edge_cache']}`.",
     ]
@@ -285,14 +297,21 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     results["environment"] = {
         "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "cpu": cpu,
         "python": platform.python_version(), "nginx": _version([str(found["nginx"]), "-v"]),
         "varnish": _version([str(found["varnishd"]), "-V"]) if found["varnishd"] else "no Varnish",
         "wrk": _version([str(found["wrk"]), "-v"]), "runs": args.runs, "seconds": args.seconds,
-        "flash": args.flash_viewers, "mixed": args.mixed_viewers, "mixed_seconds": args.mixed_seconds,
+        "flash": args.flash_viewers, "mixed": args.mixed_viewers,
+        "mixed_seconds": args.mixed_seconds,
         "load_before": " ".join(f"{x:.2f}" for x in results["load_before"]),
         "load_after": " ".join(f"{x:.2f}" for x in results["load_after"]),
     }  # fmt: skip

@@ -54,7 +54,8 @@ def noisy_clip(out: Path, seconds: int, width: int, height: int) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={seconds},noise=alls=25:allf=t",
+        "-f", "lavfi", "-i",
+        f"testsrc2=size={width}x{height}:rate=25:duration={seconds},noise=alls=25:allf=t",
         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-shortest", str(out),

@@ -78,7 +78,8 @@ http {{
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_requests 1000000;
-    proxy_cache_path {work}/nginx-cache levels=1:2 keys_zone=hls:32m max_size=1g inactive=1h use_temp_path=off;
+    proxy_cache_path {work}/nginx-cache levels=1:2 keys_zone=hls:32m \
+max_size=1g inactive=1h use_temp_path=off;
     upstream origin {{ server {origin}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port} backlog=4096;
@@ -124,7 +125,8 @@ sub vcl_recv {{
     unset req.http.Cookie;
 }}
 sub vcl_deliver {{
-    if (obj.hits > 0) {{ set resp.http.X-Cache = "HIT"; }} else {{ set resp.http.X-Cache = "MISS"; }}
+    if (obj.hits > 0) {{ set resp.http.X-Cache = "HIT"; }} \
+else {{ set resp.http.X-Cache = "MISS"; }}
 }}
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from starlette.types import Send
 
@@ -28,7 +28,7 @@ NOT_MODIFIED_KEEP = frozenset({
 })  # fmt: skip
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     """The `x-edge-result-type` vocabulary of CloudFront logs, shown in X-Cache."""
 
     HIT = "Hit"

@@ -40,7 +40,9 @@ def lookup_for(settings: GeoRestriction) -> CountryLookup | None:
 
 
 def check_country(settings: GeoRestriction, country: str | None) -> None:
-    """Raise AccessDenied("geo_blocked") when the country is outside the allow list or on the deny list."""
+    """Raise AccessDenied("geo_blocked") when the country is outside the allow list
+    or on the deny list.
+    """
     if country is None or settings.mode == "none":
         return
     listed = country in settings.countries

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from streaming.config import HealthPolicy
 
@@ -29,7 +29,7 @@ log = logging.getLogger("edge.health")
 Probe = Callable[[str, str, float], Awaitable[str | None]]
 
 
-class State(str, Enum):
+class State(StrEnum):
     UP = "up"
     DOWN = "down"
     HALF_OPEN = "half-open"

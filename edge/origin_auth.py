@@ -49,5 +49,7 @@ class OriginSigning(httpx.Auth):
 
 
 def origin_verify(tls: TlsSettings) -> ssl.SSLContext | bool:
-    """Origin protocol policy: verify https:// origins against the configured CA, else the system's."""
+    """Origin protocol policy: verify https:// origins against the configured CA,
+    else the system's.
+    """
     return ssl.create_default_context(cafile=tls.ca_file) if tls.ca_file else True

@@ -228,9 +228,17 @@ class Origins:
         raise last_error or OriginError("no origin configured")
 
     async def _resume(
-        self, request: OriginRequest, group: OriginGroup | None, members: tuple[Origin, ...], total: int,
-        broken: OriginResponse, received: int, tail: bytes, error: OriginError, exclude: frozenset[str],
-    ) -> tuple[OriginResponse, Splice]:  # fmt: skip
+        self,
+        request: OriginRequest,
+        group: OriginGroup | None,
+        members: tuple[Origin, ...],
+        total: int,
+        broken: OriginResponse,
+        received: int,
+        tail: bytes,
+        error: OriginError,
+        exclude: frozenset[str],
+    ) -> tuple[OriginResponse, Splice]:
         """Open the rest of a broken body on another member, verified by edge.failover."""
         self.health.failed(broken.origin.id, error.detail)
         log.warning(
@@ -249,8 +257,14 @@ class Origins:
                 self.health.failed(origin.id, exc.detail)
                 continue
             try:
-                start = resume_start(origin.id, response.status, response.headers.get("content-range"),
-                                     response.length, received - len(tail), total)  # fmt: skip
+                start = resume_start(
+                    origin.id,
+                    response.status,
+                    response.headers.get("content-range"),
+                    response.length,
+                    received - len(tail),
+                    total,
+                )
             except OriginError:
                 await response._response.aclose()
                 raise
@@ -290,9 +304,12 @@ class Origins:
         attempts = group.attempts if group and request.body is None else 1
         for attempt in range(1, attempts + 1):
             outgoing = self._client.build_request(
-                request.method, url, headers=self.origin_headers(origin, request), content=request.body,
+                request.method,
+                url,
+                headers=self.origin_headers(origin, request),
+                content=request.body,
                 timeout=httpx.Timeout(read, connect=connect),
-            )  # fmt: skip
+            )
             with _translate(origin):
                 try:
                     response = await self._client.send(outgoing, stream=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from streaming.errors import ConfigError
 
 DEFAULT_ESTIMATE_BPS = 500_000.0  # hls.js abrEwmaDefaultEstimate: what a fresh player assumes
-SAFETY = 0.8  # pick a rung whose bandwidth fits in this share of the estimate (hls.js abrBandWidthFactor)
+# Pick a rung whose bandwidth fits in this share of the estimate (hls.js abrBandWidthFactor).
+SAFETY = 0.8
 
 
 def parse_rendition(value: str) -> str | int:

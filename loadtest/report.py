@@ -52,7 +52,9 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
         "objects": {
             "unique": unique,
             # Misses seen by viewers, per object and edge: 1.0 means each edge filled it once.
-            "misses_per_object_per_edge": round(sum(fills.values()) / (unique * len(edges)), 3) if unique else None,
+            "misses_per_object_per_edge": (
+                round(sum(fills.values()) / (unique * len(edges)), 3) if unique else None
+            ),
             "max_misses_for_one_object": max(fills.values(), default=0),
         },
         "origin_requests": {
@@ -67,7 +69,9 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
             "startup_ms": distribution_ms(snap["startup"]),
             "rebuffer_events": snap["stalls"] if realtime else None,
             "rebuffer_s": round(stalled, 3) if realtime else None,
-            "rebuffer_ratio": round(stalled / (played + stalled), 5) if realtime and played + stalled else None,
+            "rebuffer_ratio": (
+                round(stalled / (played + stalled), 5) if realtime and played + stalled else None
+            ),
             "rendition_switches": snap["switches"],
         },
         "timeline": [
@@ -98,8 +102,11 @@ def render(report: Report, console: Console) -> None:
     head.add_row("X-Cache", " ".join(f"{r}:{n}" for r, n in report["x_cache"].items()) +
                  (f"  (hit ratio {ratio:.1%})" if ratio is not None else ""))  # fmt: skip
     objects, origin = report["objects"], report["origin_requests"]
-    head.add_row("objects", f"{objects['unique']} unique, misses/object/edge "
-                 f"{objects['misses_per_object_per_edge']}, max {objects['max_misses_for_one_object']}")  # fmt: skip
+    head.add_row(
+        "objects",
+        f"{objects['unique']} unique, misses/object/edge "
+        f"{objects['misses_per_object_per_edge']}, max {objects['max_misses_for_one_object']}",
+    )
     if origin["edge_fetches"] or origin["origin_served"]:
         parts = [
             f"{base}: {n:.0f}"
@@ -119,8 +126,11 @@ def render(report: Report, console: Console) -> None:
             f"p50 {_ms(startup, 'p50')}  p95 {_ms(startup, 'p95')}  p99 {_ms(startup, 'p99')}",
         )
         if viewers["rebuffer_events"] is not None:
-            head.add_row("rebuffering", f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
-                         f"ratio {viewers['rebuffer_ratio']}")  # fmt: skip
+            head.add_row(
+                "rebuffering",
+                f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
+                f"ratio {viewers['rebuffer_ratio']}",
+            )
     console.print(head)
     kinds = Table(title="latency per object kind (ms, successful requests)")
     for column in ("kind", "count", "p50", "p95", "p99", "max", "ttfb p50"):

@@ -76,7 +76,8 @@ class Recorder:
         return {
             "latency": dict(self.latency), "ttfb": dict(self.ttfb), "bytes": dict(self.bytes),
             "status": dict(self.status), "x_cache": dict(self.x_cache), "fills": dict(self.fills),
-            "objects": sorted(self.objects), "seconds": {str(k): v for k, v in self.seconds.items()},
+            "objects": sorted(self.objects),
+            "seconds": {str(k): v for k, v in self.seconds.items()},
             "startup": self.startup, "stalls": self.stalls, "stall_time": self.stall_time,
             "played": self.played, "sessions": self.sessions, "switches": self.switches,
         }  # fmt: skip

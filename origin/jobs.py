@@ -6,11 +6,11 @@ import builtins
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class State(str, Enum):
+class State(StrEnum):
     UPLOADING = "uploading"  # a direct (pre-signed) upload was offered; waiting for /complete
     QUEUED = "queued"
     PACKAGING = "packaging"

@@ -58,7 +58,9 @@ def steered_master(master: str, master_path: str, pathways: list[Edge], server_u
 
 
 def _group_renamer(pop: str) -> Callable[[re.Match[str]], str]:
-    """Rendition groups are per pathway: GROUP-ID="aud" becomes "aud-<pop>", and so do references."""
+    """Rendition groups are per pathway: GROUP-ID="aud" becomes "aud-<pop>",
+    and so do references.
+    """
 
     def rename(match: re.Match[str]) -> str:
         return f'{match.group(1)}="{match.group(2)}-{pop}"'

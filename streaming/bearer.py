@@ -59,7 +59,9 @@ def verify(token: str, ring: KeyRing, trusted: tuple[str, ...], url: str, now: f
     try:
         claims = jwt.decode(
             token, key.key, algorithms=[algorithm_for(key.key)], leeway=LEEWAY,
-            options={"require": ["exp"], "verify_exp": False, "verify_nbf": False, "verify_aud": False},
+            options={
+                "require": ["exp"], "verify_exp": False, "verify_nbf": False, "verify_aud": False,
+            },
         )  # fmt: skip
     except jwt.InvalidSignatureError:
         raise AccessDenied("bad_signature", "the bearer token signature does not match") from None

@@ -72,7 +72,9 @@ class Forbidden(StreamingError):
 
 
 class AccessDenied(Forbidden):
-    """An access check failed; `reason` is one short machine-readable word (see docs/access-control.md)."""
+    """An access check failed; `reason` is one short machine-readable word
+    (see docs/access-control.md).
+    """
 
     code = "access_denied"
 

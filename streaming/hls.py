@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What an HLS-related object is, known from its path before any byte is fetched."""
 
     MASTER = "master"
@@ -65,7 +65,7 @@ def kind_of(path: str) -> Kind:
     return Kind.OTHER
 
 
-class PlaylistType(str, Enum):
+class PlaylistType(StrEnum):
     VOD = "VOD"
     EVENT = "EVENT"
     LIVE = "LIVE"  # no EXT-X-PLAYLIST-TYPE and no ENDLIST: a sliding window

@@ -29,7 +29,9 @@ def _digest(secret: Secret, method: str, target: str, timestamp: str, edge_id: s
 
 
 def sign(secret: Secret, method: str, target: str, edge_id: str, now: float) -> dict[str, str]:
-    """Headers that authenticate `method target` (raw path plus `?query`) from `edge_id` at `now`."""
+    """Headers that authenticate `method target` (raw path plus `?query`)
+    from `edge_id` at `now`.
+    """
     timestamp = str(int(now))
     return {
         EDGE_HEADER: edge_id,

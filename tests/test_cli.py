@@ -88,7 +88,9 @@ def test_upload_to_unreachable_origin(tmp_path: Path, clip: Path) -> None:
 
 
 def test_upload_with_encryption_packages_an_encrypted_ladder(tmp_path: Path, clip: Path) -> None:
-    """`streaming upload --encryption aes-128 --wait` reaches ready with EXT-X-KEY in the playlists."""
+    """`streaming upload --encryption aes-128 --wait` reaches ready with EXT-X-KEY in
+    the playlists.
+    """
     import httpx
     import m3u8
 

@@ -57,7 +57,9 @@ def expected_port(dist: Distribution, command: str, params: dict[str, Any]) -> i
 
 
 def test_commands_parse_with_the_real_cli_and_match_ports(compose: dict[str, Any]) -> None:
-    """Each service command is accepted by `streaming`, names a known role and publishes its port."""
+    """Each service command is accepted by `streaming`, names a known role and
+    publishes its port.
+    """
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     roles = set()
     for name, service in compose["services"].items():

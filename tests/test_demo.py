@@ -63,7 +63,9 @@ def demo_process(tmp_path: Path, clip: Path):  # type: ignore[no-untyped-def]
 
 
 def test_demo_reaches_ready_plays_through_every_edge_and_stops_cleanly(demo_process) -> None:  # type: ignore[no-untyped-def]
-    """The state file lists every URL; each edge serves the master (Miss then Hit); SIGINT reaps all."""
+    """The state file lists every URL; each edge serves the master (Miss then Hit); SIGINT reaps
+    all.
+    """
     process, state_path, config = demo_process
     deadline = time.monotonic() + 120
     while not state_path.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -109,7 +111,8 @@ def test_child_crash_during_start_stops_everything(tmp_path: Path, clip: Path) -
     doc["origin"]["ffmpeg"] = str(tmp_path / "missing-ffmpeg")
     config = write_config(tmp_path / "demo.toml", doc)
     result = subprocess.run(
-        cli_argv("demo", "--config", str(config), "--media", str(clip), "--state", str(tmp_path / "s.json")),
+        cli_argv("demo", "--config", str(config), "--media", str(clip),
+                 "--state", str(tmp_path / "s.json")),
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert result.returncode != 0

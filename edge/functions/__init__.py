@@ -16,7 +16,7 @@ import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from streaming.config import Behavior, EdgeFunctionRef, OptionValue
 from streaming.errors import ConfigError, EdgeFunctionError
@@ -24,7 +24,7 @@ from streaming.errors import ConfigError, EdgeFunctionError
 log = logging.getLogger("edge.functions")
 
 
-class Event(str, Enum):
+class Event(StrEnum):
     VIEWER_REQUEST = "viewer-request"
     ORIGIN_REQUEST = "origin-request"
     ORIGIN_RESPONSE = "origin-response"

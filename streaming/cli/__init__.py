@@ -180,7 +180,8 @@ def loadtest(
 
     run_loadtest(
         urls or [], demo, viewers, duration, max_requests, ramp_up, mode, rendition, buffer_goal,
-        timeout, workers, cookie, sign_key, key_pair_id, allow_remote, metrics or [], json_out, plot,
+        timeout, workers, cookie, sign_key, key_pair_id, allow_remote, metrics or [], json_out,
+        plot,
     )  # fmt: skip
 
 

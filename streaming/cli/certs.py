@@ -16,7 +16,9 @@ console = Console()
 
 
 def names_for(dist: Distribution, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The certificate's names: domain names (wildcards too), every edge and origin host, loopback."""
+    """The certificate's names: domain names (wildcards too), every edge and origin host,
+    loopback.
+    """
     hosts = [e.host for e in dist.edges] + [o.host for o in dist.origins]
     return tuple(dict.fromkeys([*dist.domain_names, *extra, *hosts, *certs.LOOPBACK]))
 
@@ -50,7 +52,8 @@ def run_certs(
         f"CA certificate: {settings['ca_file']}  (trust it in browsers: it signs for these names)"
     )
     console.print(
-        f"certificate:    {settings['cert_file']}  for {', '.join(names_for(dist, tuple(name or ())))}"
+        f"certificate:    {settings['cert_file']}  "
+        f"for {', '.join(names_for(dist, tuple(name or ())))}"
     )
     console.print(
         "\nAdd to the distribution file (and an https_port to each edge):\n", style="bold"

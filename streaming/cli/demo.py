@@ -108,8 +108,11 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 sup.start("control", argv, f"{dist.control.url}/healthz")
             edges = []
             for e in dist.edges:
-                argv = cli_argv("edge", "--config", str(config), "--pop", e.pop, "--cache-dir", str(data / "edge" / e.pop),
-                                "--access-log", str(data / "edge" / e.pop / "access.log"))  # fmt: skip
+                argv = cli_argv(
+                    "edge", "--config", str(config), "--pop", e.pop,
+                    "--cache-dir", str(data / "edge" / e.pop),
+                    "--access-log", str(data / "edge" / e.pop / "access.log"),
+                )  # fmt: skip
                 edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
             if dist.steering is not None:  # viewers' way in: the nearest healthy POP
                 sup.start(
@@ -185,19 +188,24 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
         )
     if state.get("steering_url"):
         console.print(
-            f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  (nearest healthy POP)"
+            f"  steering: {state['steering_url']}/steer/<path>?region=eu-west  "
+            "(nearest healthy POP)"
         )
     console.print(
-        f"  player: {state['player_url']}  (library and upload: {state['player_url'].rsplit('/', 1)[0]}/)"
+        f"  player: {state['player_url']}  "
+        f"(library and upload: {state['player_url'].rsplit('/', 1)[0]}/)"
     )
     if state.get("signing"):
         key = state["signing"]["private_key"]
         console.print(
-            f"  content is private: log in on the player page, or `streaming sign url <url> --key {key}`"
+            "  content is private: log in on the player page, or "
+            f"`streaming sign url <url> --key {key}`"
         )
     if state.get("control_url"):
         console.print(f"  invalidate: streaming invalidate '/hls/<id>/*' --config {state['config']}"
                       f"  (control plane {state['control_url']})")  # fmt: skip
-        console.print(f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
-                      f"--config {state['config']} --control-data {state_path.parent}/data/control")  # fmt: skip
+        console.print(
+            f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
+            f"--config {state['config']} --control-data {state_path.parent}/data/control"
+        )
     console.print("\nCtrl-C stops everything.")

@@ -38,7 +38,8 @@ def generate(
     console.print(f"key pair id: {key_id}\n")
     console.print("Add to the distribution file:\n", style="bold")
     console.print(
-        f'[[key_groups]]\nid = "viewers"\nkeys = [{{ id = "{key_id}", public_key = "{public_path}" }}]',
+        f'[[key_groups]]\nid = "viewers"\n'
+        f'keys = [{{ id = "{key_id}", public_key = "{public_path}" }}]',
         highlight=False, markup=False,
     )  # fmt: skip
 

@@ -113,7 +113,9 @@ class Bill:
 
 
 def bill(usage: dict[tuple[str, str], Usage], dist: Distribution, paths: int) -> Bill:
-    """The invoice: egress by POP region, requests per 10k, invalidation paths past the free tier."""
+    """The invoice: egress by POP region, requests per 10k, invalidation paths past
+    the free tier.
+    """
     prices: Pricing = dist.pricing
     regions = {e.pop: e.region for e in dist.edges}
     by_region: Counter[str] = Counter()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from bench.doc import replace_sections
 
-EXISTING = "# Performance\n\nintro\n\n## Packaging\nnumbers\n\n## Edge benchmark\nold\n\n## Edge hit-path profile\nprofile\n"
+EXISTING = (
+    "# Performance\n\nintro\n\n## Packaging\nnumbers\n\n## Edge benchmark\nold\n\n"
+    "## Edge hit-path profile\nprofile\n"
+)
 
 
 def test_own_sections_are_replaced_in_place_and_others_kept() -> None:

@@ -1,4 +1,6 @@
-"""The control plane's API in-process: validation, auth, idempotency, per-edge status, durability."""
+"""The control plane's API in-process: validation, auth, idempotency, per-edge status,
+durability.
+"""
 
 from __future__ import annotations
 

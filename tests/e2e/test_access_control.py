@@ -73,7 +73,9 @@ def test_cookies_play_every_file_through_the_edge_while_the_origin_refuses(
 def test_viewers_without_or_with_foreign_cookies_get_403_reasons(
     private: tuple[Topology, str],
 ) -> None:
-    """No cookies → missing; cookies for another video → resource_not_covered; X-Cache says Error."""
+    """No cookies → missing; cookies for another video → resource_not_covered;
+    X-Cache says Error.
+    """
     topo, video_id = private
     edge = topo.edge_url("iad")
     anonymous = httpx.get(f"{edge}/hls/{video_id}/master.m3u8", timeout=10)

@@ -61,11 +61,19 @@ def tls(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[s
     origin, edge = dist.origins[0], dist.edges[0]
     ca = doc["tls"]["ca_file"]
     with Supervisor(tmp / "logs") as sup:
-        sup.start("origin", cli_argv("origin", "--config", str(config), "--region", origin.region,
-                                     "--data", str(tmp / "data")), f"{origin.url}/healthz")  # fmt: skip
+        sup.start(
+            "origin",
+            cli_argv("origin", "--config", str(config), "--region", origin.region,
+                     "--data", str(tmp / "data")),
+            f"{origin.url}/healthz",
+        )  # fmt: skip
         wait_ok(f"{origin.url}/healthz", ca)
-        sup.wait_healthy(sup.start("edge", cli_argv("edge", "--config", str(config), "--pop", edge.pop,
-                                                    "--cache-dir", str(tmp / "cache")), f"{edge.url}/healthz"))  # fmt: skip
+        sup.wait_healthy(sup.start(
+            "edge",
+            cli_argv("edge", "--config", str(config), "--pop", edge.pop,
+                     "--cache-dir", str(tmp / "cache")),
+            f"{edge.url}/healthz",
+        ))  # fmt: skip
         with clip.open("rb") as fh:
             video = httpx.post(
                 f"{origin.url}/videos",
@@ -85,7 +93,9 @@ def tls(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[s
 
 
 def test_edge_serves_http2_over_tls_from_a_tls_origin(tls: dict[str, str]) -> None:
-    """HTTP/2 with a certificate the local CA signed; the edge fetched the file over verified TLS."""
+    """HTTP/2 with a certificate the local CA signed; the edge fetched the file over
+    verified TLS.
+    """
     with httpx.Client(http2=True, verify=trust(tls["ca"]), timeout=10) as client:
         master = client.get(f"{tls['https']}/hls/{tls['video']}/master.m3u8")
         again = client.get(

@@ -69,9 +69,7 @@ class StubOrigin:
         if b.stall_after is not None and limit < len(body):
             await asyncio.sleep(30)
             return False
-        if b.cut_after is not None and limit < len(body):
-            return False
-        return True
+        return not (b.cut_after is not None and limit < len(body))
 
 
 @asynccontextmanager

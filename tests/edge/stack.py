@@ -191,10 +191,13 @@ def edge_doc(origin_url: str, pops: tuple[str, ...] = ("iad",), **overrides: Any
         "origin_groups": [{"id": "all", "members": ["primary"], "response_timeout": 2.0}],
         "edges": [{"pop": p, "region": "us-east", "port": free_port()} for p in pops],
         "behaviors": [
-            {"path_pattern": "/api/*", "target": "all", "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 0},
+            {"path_pattern": "/api/*", "target": "all",
+             "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 0},
              "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
              "forward_headers": ["authorization", "content-type"],
-             "functions": [{"event": "origin-request", "name": "strip-prefix", "options": {"prefix": "/api"}}]},
+             "functions": [
+                 {"event": "origin-request", "name": "strip-prefix", "options": {"prefix": "/api"}},
+             ]},
             {"path_pattern": "*.m3u8", "target": "all",
              "ttl": {"min_ttl": 0, "default_ttl": 2, "max_ttl": 86400}},
             {"path_pattern": "/fn/*", "target": "all", "functions": [
@@ -247,8 +250,9 @@ class EdgeStack:
         return self.tmp / "edge" / pop / "access.log"
 
     def start_edge(self, pop: str = "iad", wait: bool = True) -> None:
-        argv = cli_argv("edge", "--config", str(self.config), "--pop", pop, "--cache-dir",
-                        str(self.cache_dir(pop)), "--access-log", str(self.access_log(pop)))  # fmt: skip
+        argv = cli_argv("edge", "--config", str(self.config), "--pop", pop,
+                        "--cache-dir", str(self.cache_dir(pop)),
+                        "--access-log", str(self.access_log(pop)))  # fmt: skip
         child = self.supervisor.start(f"edge-{pop}", argv, f"{self.url(pop)}/healthz")
         if wait:
             self.supervisor.wait_healthy(child)

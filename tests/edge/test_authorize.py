@@ -135,7 +135,9 @@ async def test_cookies_open_every_file_of_their_video_only(client: httpx.AsyncCl
 async def test_no_credentials_is_403_even_when_the_object_is_cached(
     client: httpx.AsyncClient,
 ) -> None:
-    """Authorization runs before the cache lookup: a cached object is not served to an anonymous viewer."""
+    """Authorization runs before the cache lookup: a cached object is not served to an anonymous
+    viewer.
+    """
     assert (await client.get("/hls/v1/master.m3u8", headers=hls_cookies())).status_code == 200
     anonymous = await client.get("/hls/v1/master.m3u8")
     assert anonymous.status_code == 403 and anonymous.json()["reason"] == "missing"
@@ -145,7 +147,9 @@ async def test_no_credentials_is_403_even_when_the_object_is_cached(
 async def test_signing_params_never_reach_origin_nor_split_the_cache(
     client: httpx.AsyncClient, origin: Origin
 ) -> None:
-    """Two differently signed URLs for one object: one origin fetch without signing params, then a Hit."""
+    """Two differently signed URLs for one object: one origin fetch without signing params, then a
+    Hit.
+    """
     first = signer("alice").signed_url(
         "http://cdn.test/hls/v1/a.ts?lang=en", expires=int(time.time()) + 60
     )
@@ -186,7 +190,9 @@ async def test_host_outside_the_domain_names_is_refused(origin: Origin) -> None:
 
 
 async def test_viewer_protocol_policy_redirects_or_refuses_plain_http(origin: Origin) -> None:
-    """redirect-to-https: 301 for GET/HEAD, 307 otherwise; https-only: 403 over HTTP, 200 over HTTPS."""
+    """redirect-to-https: 301 for GET/HEAD, 307 otherwise; https-only: 403 over HTTP, 200 over
+    HTTPS.
+    """
     async with await edge_client(
         private_doc(
             viewer_protocol_policy="redirect-to-https",

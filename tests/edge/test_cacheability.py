@@ -36,7 +36,10 @@ def test_cloudfront_ttl_table(headers: dict[str, str], policy: TTLPolicy, ttl: f
 
 LIVE = b"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:9\n#EXTINF:6.0,\ns9.ts\n"
 EVENT = b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\ns0.ts\n"
-VOD = b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\ns0.ts\n#EXT-X-ENDLIST\n"
+VOD = (
+    b"#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\ns0.ts\n"
+    b"#EXT-X-ENDLIST\n"
+)
 MASTER = b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n720p/index.m3u8\n"
 
 
@@ -84,8 +87,10 @@ def test_error_ttl_per_status_and_live_segment_404() -> None:
 
 def test_stale_windows_from_the_origin_else_the_policy_bounded_by_max_stale() -> None:
     """stale-while-revalidate / stale-if-error directives, policy defaults, the global bound."""
-    told = decide(200, {"cache-control": "max-age=10, stale-while-revalidate=30, stale-if-error=99999"},
-                  b"", Kind.SEGMENT, DEFAULT, NOW, max_stale=3600)  # fmt: skip
+    told = decide(
+        200, {"cache-control": "max-age=10, stale-while-revalidate=30, stale-if-error=99999"},
+        b"", Kind.SEGMENT, DEFAULT, NOW, max_stale=3600,
+    )  # fmt: skip
     assert (told.ttl, told.swr, told.sie) == (10, 30, 3600)
     untold = decide(200, {"cache-control": "max-age=10"}, b"", Kind.SEGMENT, DEFAULT, NOW)
     assert (untold.swr, untold.sie) == (DEFAULT.stale_while_revalidate, DEFAULT.stale_if_error)

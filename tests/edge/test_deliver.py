@@ -193,7 +193,8 @@ def test_preflight_is_answered_at_the_edge(stack: EdgeStack, origin: ScriptedOri
     """OPTIONS with Access-Control-Request-Method: 204 with methods, headers and max-age."""
     before = len(origin.requests)
     response = httpx.options(stack.url() + "/private/v/seg.ts", headers={
-        "origin": PLAYER, "access-control-request-method": "GET", "access-control-request-headers": "range",
+        "origin": PLAYER, "access-control-request-method": "GET",
+        "access-control-request-headers": "range",
     })  # fmt: skip
     assert response.status_code == 204
     assert "GET" in response.headers["access-control-allow-methods"]

@@ -51,7 +51,8 @@ def test_security_headers_adds_the_defaults_and_honours_options() -> None:
         and out.headers["x-frame-options"] == "DENY"
     )
     tuned = security_headers(
-        ctx(Event.VIEWER_RESPONSE, x_frame_options="", content_security_policy="default-src 'self'"),
+        ctx(Event.VIEWER_RESPONSE, x_frame_options="",
+            content_security_policy="default-src 'self'"),
         request(), FunctionResponse(200, {}),
     )  # fmt: skip
     assert "x-frame-options" not in tuned.headers
@@ -199,7 +200,9 @@ def test_function_hooks_run_in_the_edge_and_a_raising_one_fails_only_its_request
 def test_index_rewrite_and_country_redirect_in_the_edge(
     stack: EdgeStack, origin: ScriptedOrigin
 ) -> None:
-    """/site/docs/ reaches the origin as /site/docs/index.html; a DE viewer of /geo/* is sent away."""
+    """/site/docs/ reaches the origin as /site/docs/index.html; a DE viewer of /geo/*
+    is sent away.
+    """
     origin.route(
         "/site/docs/index.html", Answer(headers={"content-type": "text/html"}, body=b"<p>docs</p>")
     )

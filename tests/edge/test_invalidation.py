@@ -137,8 +137,10 @@ def test_streaming_invalidate_command_waits_for_completion(
         Answer(headers={"content-type": "video/mp2t", "cache-control": "max-age=3600"}, body=b"x"),
     )
     httpx.get(stack.url("iad") + "/cli/x.ts")
-    done = subprocess.run(cli_argv("invalidate", "/cli/x.ts", "--config", str(stack.config), "--timeout", "10"),
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        cli_argv("invalidate", "/cli/x.ts", "--config", str(stack.config), "--timeout", "10"),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Completed" in done.stdout and "iad" in done.stdout and "fra" in done.stdout
     assert httpx.get(stack.url("iad") + "/cli/x.ts").headers["x-cache"] == "Miss from iad"

@@ -25,7 +25,9 @@ def origins(cap: int) -> Origins:
 
 
 def test_fetches_beyond_the_cap_wait_for_a_slot_then_give_up_with_503() -> None:
-    """With a cap of 2, a third fetch waits; it proceeds when one closes, else fails after the timeout."""
+    """With a cap of 2, a third fetch waits; it proceeds when one closes, else fails after the
+    timeout.
+    """
 
     async def run() -> None:
         edge = origins(2)

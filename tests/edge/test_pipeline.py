@@ -50,7 +50,9 @@ def test_miss_then_hit_with_age_and_edge_headers(stack: EdgeStack, origin: Scrip
 def test_cold_segment_with_100_concurrent_viewers_is_fetched_once(
     stack: EdgeStack, origin: ScriptedOrigin
 ) -> None:
-    """100 viewers on a cold 1 MB segment: exactly one origin fetch, every viewer gets every byte."""
+    """100 viewers on a cold 1 MB segment: exactly one origin fetch, every viewer
+    gets every byte.
+    """
     path = unique("cold") + ".ts"
     body = os.urandom(1024 * 1024)
     origin.route(path, Answer(headers=SEGMENT, body=body, delay=0.3, gap=0.01))
@@ -133,7 +135,9 @@ def test_short_body_against_content_length_is_never_cached(
 def test_body_not_matching_the_origin_digest_is_not_cached(
     stack: EdgeStack, origin: ScriptedOrigin
 ) -> None:
-    """An origin Content-Digest that does not match the body: the viewer's response is cut, no Hit."""
+    """An origin Content-Digest that does not match the body: the viewer's response
+    is cut, no Hit.
+    """
     import base64
     import hashlib
 
@@ -236,8 +240,12 @@ def test_live_playlist_refreshes_within_half_target_while_segments_stay_cached(
 
     def live(seen: Seen) -> Answer:
         n = next(version)
-        body = f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{n}\n#EXTINF:2.0,\nseg{n}.ts\n"
-        return Answer(headers={"content-type": "application/vnd.apple.mpegurl", "cache-control": "max-age=60"},
+        body = (
+            f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{n}\n"
+            f"#EXTINF:2.0,\nseg{n}.ts\n"
+        )
+        return Answer(headers={"content-type": "application/vnd.apple.mpegurl",
+                               "cache-control": "max-age=60"},
                       body=body.encode())  # fmt: skip
 
     origin.handler(playlist, live)
@@ -289,7 +297,9 @@ def test_error_responses_are_cached_for_the_error_ttl(
 def test_cache_key_ignores_unlisted_query_strings_and_cookies(
     stack: EdgeStack, origin: ScriptedOrigin
 ) -> None:
-    """`v` is in the key (and forwarded); other parameters and cookies neither key nor reach origin."""
+    """`v` is in the key (and forwarded); other parameters and cookies neither key
+    nor reach origin.
+    """
     path = unique("key") + ".ts"
     origin.route(path, Answer(headers=SEGMENT, body=b"k" * 100))
     httpx.get(stack.url() + path + "?v=1&session=abc", headers={"cookie": "id=alice"})

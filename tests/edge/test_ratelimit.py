@@ -10,7 +10,9 @@ from streaming.errors import TooManyRequests
 
 
 def test_burst_then_429_with_retry_after_then_refill() -> None:
-    """`burst` requests pass at once, the next is 429 with the wait, and tokens come back at `rate`."""
+    """`burst` requests pass at once, the next is 429 with the wait, and tokens come
+    back at `rate`.
+    """
     limiter, limit = RateLimiter(), RateLimit(rate=0.5, burst=3)
     for _ in range(3):
         limiter.check(0, limit, "10.0.0.1", 100.0)

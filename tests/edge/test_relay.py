@@ -1,4 +1,6 @@
-"""Pass-through behaviors (/api/*): every method and the body reach the origin, nothing is cached."""
+"""Pass-through behaviors (/api/*): every method and the body reach the origin,
+nothing is cached.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +37,10 @@ def test_every_method_and_the_body_reach_the_origin_without_the_prefix(
     body = b"x" * 300_000
     for method in ("POST", "PUT", "PATCH", "DELETE", "GET"):
         content = body if method != "GET" and method != "DELETE" else None
-        response = httpx.request(method, stack.url() + "/api/videos?page=2", content=content,
-                                 headers={"authorization": "Bearer t", "content-type": "application/octet-stream"})  # fmt: skip
+        response = httpx.request(
+            method, stack.url() + "/api/videos?page=2", content=content,
+            headers={"authorization": "Bearer t", "content-type": "application/octet-stream"},
+        )  # fmt: skip
         assert response.status_code == (201 if method == "POST" else 200), method
         assert response.json() == {"method": method, "bytes": len(content or b"")}
         assert response.headers["x-cache"] == "Miss from iad"

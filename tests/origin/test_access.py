@@ -72,7 +72,9 @@ async def test_health_and_api_stay_open_and_no_secret_means_open() -> None:
 
 
 async def test_stale_signatures_are_refused() -> None:
-    """A signature older than the skew window is 403 `stale` (a captured request cannot be replayed later)."""
+    """A signature older than the skew window is 403 `stale` (a captured request cannot be replayed
+    later).
+    """
     async with client(SECRET) as c:
         old = origin_access.sign(SECRET, "GET", "/hls/a.ts", "iad", time.time() - 3600)
         response = await c.get("/hls/a.ts", headers=old)

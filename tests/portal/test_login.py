@@ -51,7 +51,9 @@ def edge_accepts(cookies: httpx.Cookies, url: str, now: float = NOW) -> str:
 
 
 async def test_video_login_cookies_open_playlists_segments_and_key_of_that_video_only() -> None:
-    """Cookies from POST /api/login cover /hls/<id>/* and /drm/<id>/key on any edge, nothing else."""
+    """Cookies from POST /api/login cover /hls/<id>/* and /drm/<id>/key on any edge,
+    nothing else.
+    """
     async with portal() as client:
         response = await client.post("/api/login", json={"video": "v0123456789abcdef"})
     assert response.status_code == 200, response.text

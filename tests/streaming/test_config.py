@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from streaming.config import Distribution, Secret, load, parse
 from streaming.errors import ConfigError
@@ -24,7 +25,7 @@ def test_demo_config_describes_two_regions_and_three_pops() -> None:
 def test_config_is_frozen() -> None:
     """The parsed config cannot be changed after start."""
     dist = parse(distribution_doc())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         dist.name = "other"  # type: ignore[misc]
 
 

@@ -1,6 +1,8 @@
-"""docs/configuration.md is generated from the config model, so documented defaults are the defaults.
+"""docs/configuration.md is generated from the config model, so documented defaults are
+the defaults.
 
-Regenerate after changing the models in streaming/config/:  python -m tests.streaming.test_config_reference
+Regenerate after changing the models in streaming/config/:
+python -m tests.streaming.test_config_reference
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ DOC = ROOT / "docs" / "configuration.md"
 
 HEADER = """# Configuration reference
 
-Generated from the models in `streaming/config/` by `python -m tests.streaming.test_config_reference`; a test
+Generated from the models in `streaming/config/` by \
+`python -m tests.streaming.test_config_reference`; a test
 fails when this page and the model disagree, so every default written here is the built-in one.
 A field without a default is required. `config/demo.toml` is a worked example.
 """
@@ -90,7 +93,9 @@ def render() -> str:
 
 
 def test_configuration_reference_matches_the_model() -> None:
-    """docs/configuration.md lists every field with its real default (regenerate it if this fails)."""
+    """docs/configuration.md lists every field with its real default (regenerate it
+    if this fails).
+    """
     assert DOC.read_text() == render(), "run: python -m tests.streaming.test_config_reference"
 
 

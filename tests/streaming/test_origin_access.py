@@ -1,4 +1,6 @@
-"""Origin access control signatures: what the edge signs is what the origin accepts, nothing else."""
+"""Origin access control signatures: what the edge signs is what the origin accepts,
+nothing else.
+"""
 
 from __future__ import annotations
 

@@ -46,7 +46,9 @@ def test_resource_wildcards_match_like_cloudfront(resource: str, url: str) -> No
     ],
 )
 def test_resource_wildcards_never_reach_outside_their_section(resource: str, url: str) -> None:
-    """A wildcard in the domain cannot swallow the path, paths are case-sensitive, no query by default."""
+    """A wildcard in the domain cannot swallow the path, paths are case-sensitive, no query by
+    default.
+    """
     assert not resource_matches(resource, url)
 
 
@@ -65,7 +67,10 @@ def test_object_form_statement_is_accepted() -> None:
 
 def test_single_ip_without_prefix_means_slash_32() -> None:
     """`AWS:SourceIp` without a prefix length is one host, like botocore's build_policy."""
-    raw = b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":5},"IpAddress":{"AWS:SourceIp":"192.0.2.7"}}}]}'
+    raw = (
+        b'{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":5},'
+        b'"IpAddress":{"AWS:SourceIp":"192.0.2.7"}}}]}'
+    )
     policy = Policy.from_json(raw)
     assert policy.allows_ip("192.0.2.7") and not policy.allows_ip("192.0.2.8")
     assert policy.allows_ip("::ffff:192.0.2.7") and not policy.allows_ip("2001:db8::1")

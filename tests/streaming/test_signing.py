@@ -83,7 +83,9 @@ def test_our_policy_json_is_byte_identical_to_botocores() -> None:
 
 
 def test_our_canned_url_equals_botocores_for_an_rsa_sha1_key() -> None:
-    """PKCS#1 v1.5 is deterministic, so our canned URL must be botocore's, character for character."""
+    """PKCS#1 v1.5 is deterministic, so our canned URL must be botocore's, character
+    for character.
+    """
     url = "https://cdn.demo.test/hls/v1/master.m3u8"
     assert signer("alice").signed_url(url, expires=LATER) == botocore_signer(
         "alice"
@@ -93,7 +95,9 @@ def test_our_canned_url_equals_botocores_for_an_rsa_sha1_key() -> None:
 @pytest.mark.parametrize("kind", ["rsa", "ecdsa"])
 @pytest.mark.parametrize("hash", ["SHA1", "SHA256"])
 def test_our_urls_and_cookies_verify_for_each_key_type_and_hash(kind: str, hash: str) -> None:
-    """RSA-2048 and ECDSA P-256 keys with SHA-1 or SHA-256 (Hash-Algorithm) sign URLs and cookies."""
+    """RSA-2048 and ECDSA P-256 keys with SHA-1 or SHA-256 (Hash-Algorithm) sign URLs
+    and cookies.
+    """
     verifier = Verifier(ring(key_group("viewers", ("k", kind))))  # type: ignore[arg-type]
     ours = signer("k", kind, hash)  # type: ignore[arg-type]
     url = ours.signed_url("https://cdn.demo.test/a.ts", expires=LATER)
@@ -238,7 +242,9 @@ def test_key_outside_the_behaviors_trusted_groups_is_unknown() -> None:
 
 
 def test_key_rotation_never_rejects_a_valid_viewer() -> None:
-    """Add the new key, sign with it, retire the old one: each step accepts every live credential."""
+    """Add the new key, sign with it, retire the old one: each step accepts every
+    live credential.
+    """
     old_url = signer("old").signed_url(FRESH, expires=LATER)
     new_url = signer("new").signed_url(FRESH, expires=LATER)
     before = Verifier(ring(key_group("viewers", "old")))

@@ -1,4 +1,6 @@
-"""Property-based: whatever a viewer sends as cookies, query or policy, the answer is a 403 reason."""
+"""Property-based: whatever a viewer sends as cookies, query or policy, the answer is
+a 403 reason.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""`streaming keys generate` and `streaming sign url|cookies|token`, verified by the edge's rules."""
+"""`streaming keys generate` and `streaming sign url|cookies|token`, verified by the
+edge's rules.
+"""
 
 from __future__ import annotations
 
@@ -116,7 +118,9 @@ def test_bad_arguments_are_reported_not_raised(
 
 
 def test_demo_content_is_private_by_default_except_posters() -> None:
-    """config/demo.toml: playlists, segments, keys and live need the viewers' keys; origins use OAC."""
+    """config/demo.toml: playlists, segments, keys and live need the viewers' keys;
+    origins use OAC.
+    """
     from edge.classify import classify, routes
     from streaming.config import load
 

@@ -22,9 +22,9 @@ def line(pop: str, uri: str, status: int, result: str, sent: int, when: float) -
     return record(
         when=when, pop=pop, distribution="test", method="GET", host="cdn.test", uri=uri, query="",
         status=status, sent=sent, header_bytes=0, client_ip="127.0.0.1", client_port=5000,
-        referer="", user_agent="ua", result=result, detailed=result, request_id="r", protocol="http",
-        http_version="1.1", request_bytes=0, taken=0.01, first_byte=0.005, content_type="video/mp2t",
-        content_length=sent, range_=None, origin_region="us-east",
+        referer="", user_agent="ua", result=result, detailed=result, request_id="r",
+        protocol="http", http_version="1.1", request_bytes=0, taken=0.01, first_byte=0.005,
+        content_type="video/mp2t", content_length=sent, range_=None, origin_region="us-east",
     )  # fmt: skip
 
 
@@ -56,7 +56,9 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_report_sums_usage_per_pop_and_bills_from_the_price_table(
     setup: tuple[Path, Path, Path],
 ) -> None:
-    """Requests, bytes and hit ratios per POP; egress by region, requests per 10k, paths past free."""
+    """Requests, bytes and hit ratios per POP; egress by region, requests per 10k,
+    paths past free.
+    """
     config, iad_log, sin_log = setup
     result = CliRunner().invoke(
         app, ["report", str(iad_log), str(sin_log), "--config", str(config), "--json"]
@@ -70,7 +72,8 @@ def test_report_sums_usage_per_pop_and_bills_from_the_price_table(
     assert usage["iad"]["top_objects"][0] == {"uri": "/hls/a.ts", "requests": 4, "bytes": 4 * GIB}
     assert usage["sin"]["hit_ratio"] == 0.5
     amounts = [line["amount"] for line in report["bill"]["lines"]]
-    # ap-southeast at the "*" rate (0.20) for 1 GB, us-east 0.10 for 4 GB, 7 requests, 2 billable paths
+    # ap-southeast at the "*" rate (0.20) for 1 GB, us-east 0.10 for 4 GB, 7 requests,
+    # 2 billable paths
     assert amounts == pytest.approx([0.20, 0.40, 7 / 10_000, 1.0])
     assert report["bill"]["total"] == pytest.approx(1.6007)
 
