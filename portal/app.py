@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -55,6 +56,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await client.aclose()
+        if restarter is not None:
+            # The server re-raises SIGTERM once the app has shut down, killing the process before
+            # any code after it runs: processes restored by the demo controls are stopped here.
+            await anyio.to_thread.run_sync(restarter.close)
 
     app = FastAPI(
         title="portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None

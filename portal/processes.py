@@ -36,6 +36,10 @@ class Restarter(Protocol):
 
     def restart(self, name: str, argv: list[str], health_url: str) -> int: ...
 
+    def close(self) -> None:
+        """Stop every process this restarter started (the portal is shutting down)."""
+        ...
+
 
 @dataclass
 class Process:

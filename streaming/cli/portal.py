@@ -24,6 +24,9 @@ class SupervisorRestarter:
         self.supervisor.wait_healthy(child)
         return child.pid
 
+    def close(self) -> None:
+        self.supervisor.stop_all()
+
 
 def hls_dist() -> Path:
     """Where npm installed hls.js; a clear error when the setup step has not run."""
@@ -33,7 +36,8 @@ def hls_dist() -> Path:
 
 
 def serve_portal(path: Path, state: Path | None, host: str | None, port: int | None) -> None:
-    """Load the config and serve the portal; children restarted by the controls die with it."""
+    """Load the config and serve the portal; children restarted by the controls die with it
+    (stopped in the app's shutdown; the `with` covers a failed start)."""
     from portal.app import create_app
 
     dist = config_module.load(path)

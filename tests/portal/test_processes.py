@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -123,3 +125,35 @@ async def test_controls_are_off_without_a_state_file(tmp_path: Path) -> None:
     async with portal_client(create_app(distribution(), tmp_path)) as client:
         answer = await client.get("/api/demo/processes")
     assert answer.status_code == 404 and "--state" in answer.json()["detail"]
+
+
+@pytest.mark.anyio
+async def test_a_restored_process_stops_with_the_portal(tmp_path: Path) -> None:
+    """A process the controls restored belongs to the portal: SIGTERM to the portal reaps it too
+    (the server re-raises the signal after shutdown, so this must happen in the app's shutdown)."""
+    from tests.browser.stack import portal_stack
+
+    with portal_stack(tmp_path) as stack:
+        async with httpx.AsyncClient(base_url=stack.portal, headers=AUTH, timeout=60) as client:
+            assert (await client.post("/api/demo/processes/origin-eu-west/kill")).status_code == 200
+            restored = await client.post("/api/demo/processes/origin-eu-west/restore")
+            assert restored.status_code == 200, restored.text
+            pid = int((await listed(client))["origin-eu-west"]["pid"])
+        try:
+            assert _alive(pid)
+            stack.topology.supervisor.stop(stack.topology.child("portal"))
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _alive(pid), f"restored origin {pid} outlived the portal"
+        finally:
+            if _alive(pid):  # reap it even when the behaviour under test is broken
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
