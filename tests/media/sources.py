@@ -23,13 +23,18 @@ def _tone(seconds: float) -> list[str]:
     return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
 
 
+def _x264(pix_fmt: str, audio: bool = True) -> list[str]:
+    """Fast H.264 in `pix_fmt`, with AAC audio cut to the video's length when there is audio."""
+    argv = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", pix_fmt]
+    return argv + (["-c:a", "aac", "-shortest"] if audio else [])
+
+
 def clip(
     ffmpeg: str, out: Path, size: str, seconds: float = 3, audio: bool = True, rate: int = 25
 ) -> Path:
     """An ordinary H.264/AAC MP4, encoded ultrafast."""
     argv = _testsrc(size, rate, seconds) + (_tone(seconds) if audio else [])
-    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    argv += ["-c:a", "aac", "-shortest"] if audio else []
+    argv += _x264("yuv420p", audio)
     _run(ffmpeg, argv + [str(out)])
     return out
 
@@ -41,17 +46,7 @@ def no_audio(ffmpeg: str, out: Path) -> Path:
 def odd_dimensions(ffmpeg: str, out: Path) -> Path:
     """321x181: 4:4:4 H.264 allows odd sizes; 4:2:0 renditions must not have them."""
     argv = _testsrc("320x180", 25, 3) + _tone(3) + ["-vf", "scale=321:181"]
-    argv += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv444p",
-        "-c:a",
-        "aac",
-        "-shortest",
-    ]
+    argv += _x264("yuv444p")
     _run(ffmpeg, argv + [str(out)])
     return out
 
@@ -67,17 +62,7 @@ def variable_frame_rate(ffmpeg: str, out: Path) -> Path:
     """30 fps for one second, then every third frame only: irregular frame durations."""
     argv = _testsrc("320x180", 30, 3) + _tone(3)
     argv += ["-vf", r"select='not(mod(n\,3))+lt(n\,30)'", "-fps_mode", "vfr"]
-    argv += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-    ]
+    argv += _x264("yuv420p")
     _run(ffmpeg, argv + [str(out)])
     return out
 
