@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http.cookiejar import DefaultCookiePolicy
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from edge.access_log import AccessLog
+from edge.boundary import reachable
 from edge.cache.disk import DiskCache
 from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
@@ -33,6 +35,8 @@ from streaming.config import Distribution
 from streaming.http import install_error_handler
 
 CONTROL_PREFIXES = ("/healthz", "/metrics", "/admin/")
+
+logger = logging.getLogger("edge.app")
 
 
 class EdgeApp:
@@ -93,6 +97,8 @@ def create_app(
     metrics = EdgeMetrics(pop, snapshot)
     invalidator = Invalidator(cache, root / "invalidation.seq", metrics)
     pipeline = Pipeline(dist, edge, cache, origins, metrics, log, invalidator)
+    for finding in reachable(dist.behaviors):  # refused per request; said once at start
+        logger.warning("%s", finding)
     pipeline_ref.append(pipeline)
     sync = None
     if dist.control is not None:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from edge.classify import Route
 from edge.failover import (
     OVERLAP,
     RESUMABLE_METHODS,
@@ -58,6 +59,7 @@ class OriginRequest:
     query: str
     headers: dict[str, str]
     body: AsyncIterator[bytes] | None = None
+    accepted: Route | None = None  # the behavior that authorized it (checked by Origins.guard)
 
 
 @dataclass(slots=True)
@@ -155,6 +157,8 @@ class Origins:
         self._slots = asyncio.Semaphore(dist.edge.max_origin_fetches)
         self.in_flight = 0
         self.via = f"1.1 {edge.pop} (streaming-cdn)"
+        # Installed by the pipeline (edge.boundary): refuses a request before it is signed.
+        self.guard: Callable[[OriginRequest], None] | None = None
 
     def _ordered(self, target: str) -> tuple[Origin, ...]:
         members = self._dist.group_members(target)
@@ -170,6 +174,8 @@ class Origins:
     async def open(self, request: OriginRequest) -> OriginResponse:
         """Open a response from the first member that answers acceptably, failing over on
         connection errors, timeouts and the group's failover status codes (GET/HEAD/OPTIONS)."""
+        if self.guard is not None:
+            self.guard(request)
         group = self._groups[request.target]
         timeout = group.response_timeout if group else 10.0
         try:

@@ -1,9 +1,11 @@
 """The edge request lifecycle; the only module that knows the order of the stages.
 
-classify → authorize → viewer-request function → cache key → lookup → fetch (collapsed,
+classify → authorize → viewer-request function → boundary → cache key → lookup → fetch (collapsed,
 streamed, with failover; `edge.fill` runs origin functions → cacheability → store) →
 deliver → viewer-response function → custom error page → CORS → log and count.
-Behaviors that do not cache go from the viewer-request function to `edge.relay`.
+Behaviors that do not cache go from the viewer-request function to `edge.relay`. Every path the
+request reaches after the one it was authorized for passes `edge.boundary` (rewritten lookups
+here, every origin request in `Origins.open`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from edge import shield
 from edge.access_log import AccessLog, line
 from edge.authorize import Authorizer, ViewerFacts
+from edge.boundary import Boundary, check_path
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
 from edge.cache_key import cache_key, forwarded_query
@@ -68,6 +71,8 @@ class Pipeline:
         self.clock = clock
         self.routes = routes(dist.behaviors)
         self._classified: dict[str, Classified] = {}  # path → behavior and kind, see _classify
+        self.boundary = Boundary(self.routes, self._classify)
+        origins.guard = self.boundary.check_request
         self.functions = {r.index: load(r.behavior) for r in self.routes}
         self.where = Where(dist.name, edge.pop, edge.region)
         self.collapser = Collapser()
@@ -92,11 +97,12 @@ class Pipeline:
             viewer.path = f"/{root}"
         classified = self._classify(viewer.path)
         try:
+            check_path(viewer.path, scope.get("raw_path"))
             reply = await self._respond(viewer, classified, receive)
         except StreamingError as exc:
             reply = self._error(viewer, exc)
         if reply.status in self.error_pages and reply.result is not Result.FUNCTION:
-            reply = await self._error_page(viewer, reply)
+            reply = await self._error_page(viewer, classified, reply)
         self._decorate(viewer, classified, reply)
         first_byte = time.monotonic() - viewer.started
         try:
@@ -142,9 +148,12 @@ class Pipeline:
         if functions and self.countries is not None:  # the functions' context knows the country
             viewer.country = self.countries.country(viewer.client_ip, viewer.headers)
         hooks = Hooks(functions, self.where, viewer, behavior.path_pattern, self.metrics)
+        requested = viewer.path
         generated = hooks.viewer_request()
         if generated is not None:
             return self._generated(viewer, generated)
+        if viewer.path != requested:  # the function moved the request to another path
+            self.boundary.check(classified.route, viewer.path)
         if behavior.ttl.caching and viewer.method in CACHED_METHODS:
             reply = await self._cached(viewer, classified, hooks)
         else:
@@ -255,7 +264,9 @@ class Pipeline:
         headers["x-edge-request-id"] = viewer.request_id
         query = viewer.query if pass_through else forwarded_query(viewer.query, behavior.cache_key)
         method = viewer.method if pass_through else "GET"  # HEAD fills the whole object too
-        return OriginRequest(behavior.target, method, viewer.path, query, headers)
+        return OriginRequest(
+            behavior.target, method, viewer.path, query, headers, accepted=classified.route
+        )
 
     def _from_entry(
         self, viewer: Viewer, classified: Classified, entry: Entry, result: Result, detail: str,
@@ -319,9 +330,14 @@ class Pipeline:
         body = b"" if viewer.method == "HEAD" else response.body
         return Reply(response.status, headers, body, Result.FUNCTION, "FunctionGeneratedResponse")
 
-    async def _error_page(self, viewer: Viewer, reply: Reply) -> Reply:
+    async def _error_page(self, viewer: Viewer, accepted: Classified, reply: Reply) -> Reply:
         """Custom error response: the configured page (fetched like any object), its status."""
         page = self.error_pages[reply.status]
+        try:  # the page is served to this viewer: it must not need stricter credentials
+            self.boundary.check(accepted.route, page.response_page_path)
+        except StreamingError as exc:
+            log.warning("custom error page %s refused: %s", page.response_page_path, exc.detail)
+            return reply
         inner = Viewer(
             "HEAD" if viewer.method == "HEAD" else "GET", page.response_page_path, "",
             {k: v for k, v in viewer.headers.items() if k in ("accept-encoding", "user-agent")},
