@@ -5,6 +5,9 @@
     GET  /admin/edges/{pop}/invalidations      what an edge has not applied yet (?after=seq)
     POST /admin/edges/{pop}/ack                an edge applied everything up to a sequence
 
+Every /admin route checks the admin token first (a router dependency, before any parameter is
+validated), and the two bodies are read only after it, with a limit (`streaming.bodies`).
+
 Edges pull by sequence number, so one that was down catches up when it returns; the push is
 only a nudge to make the common case fast.
 """
@@ -17,15 +20,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from control.store import Batch, InvalidationStore
-from streaming import admin
+from streaming.admin import admin_guard
+from streaming.bodies import read_json
 from streaming.config import Distribution
 from streaming.errors import BadRequest, Conflict, NotFound
 from streaming.http import install_error_handler
@@ -34,6 +39,9 @@ log = logging.getLogger("control")
 
 MAX_PATHS = 3000  # CloudFront's in-progress file-path limit per distribution
 MAX_PATH_LENGTH = 4000
+# A body is read whole before it is validated, so it is bounded: about 3,000 paths of 300 bytes.
+MAX_INVALIDATION_BYTES = 1024 * 1024
+MAX_ACK_BYTES = 1024
 
 
 class InvalidationRequest(BaseModel):
@@ -41,8 +49,11 @@ class InvalidationRequest(BaseModel):
     caller_reference: str | None = Field(default=None, max_length=128)
 
 
+SQLITE_MAX = 2**63 - 1  # a larger sequence would overflow SQLite's INTEGER (a 500, not a 4xx)
+
+
 class Ack(BaseModel):
-    sequence: int = Field(ge=0)
+    sequence: int = Field(ge=0, le=SQLITE_MAX)
 
 
 def validate_paths(paths: list[str]) -> tuple[str, ...]:
@@ -88,8 +99,7 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
     app = FastAPI(title="control", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handler(app)
 
-    def require_admin(request: Request) -> None:
-        admin.require_admin(request, token)
+    api = APIRouter(prefix="/admin", dependencies=[Depends(admin_guard(token))])
 
     def status(batch: Batch) -> dict[str, object]:
         progress = store.progress()
@@ -112,9 +122,9 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "role": "control", "edges": list(pops)}
 
-    @app.post("/admin/invalidations", status_code=201)
-    async def create(body: InvalidationRequest, request: Request) -> JSONResponse:
-        require_admin(request)
+    @api.post("/invalidations", status_code=201)
+    async def create(request: Request) -> JSONResponse:
+        body = await read_json(request, InvalidationRequest, MAX_INVALIDATION_BYTES, "invalidation")
         paths = validate_paths(body.paths)
         batch, created = store.create(paths, body.caller_reference)
         if not created and batch.paths != paths:
@@ -130,29 +140,28 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
             headers={"Location": f"/admin/invalidations/{batch.id}"},
         )  # fmt: skip
 
-    @app.get("/admin/invalidations")
-    async def listing(request: Request) -> dict[str, object]:
-        require_admin(request)
+    @api.get("/invalidations")
+    async def listing() -> dict[str, object]:
         return {"invalidations": [status(b) for b in store.recent()]}
 
-    @app.get("/admin/invalidations/{batch_id}")
-    async def one(batch_id: str, request: Request) -> dict[str, object]:
-        require_admin(request)
+    @api.get("/invalidations/{batch_id}")
+    async def one(batch_id: str) -> dict[str, object]:
         batch = store.get(batch_id)
         if batch is None:
             raise NotFound(f"no invalidation {batch_id}")
         return status(batch)
 
-    @app.get("/admin/edges/{pop}/invalidations")
-    async def feed(pop: str, request: Request, after: int = 0) -> dict[str, object]:
-        require_admin(request)
+    @api.get("/edges/{pop}/invalidations")
+    async def feed(
+        pop: str, after: Annotated[int, Query(ge=0, le=SQLITE_MAX)] = 0
+    ) -> dict[str, object]:
         _known(pop)
         return {"invalidations": [b.public() for b in store.after(after)]}
 
-    @app.post("/admin/edges/{pop}/ack")
-    async def ack(pop: str, body: Ack, request: Request) -> dict[str, object]:
-        require_admin(request)
+    @api.post("/edges/{pop}/ack")
+    async def ack(pop: str, request: Request) -> dict[str, object]:
         _known(pop)
+        body = await read_json(request, Ack, MAX_ACK_BYTES, "ack")
         store.acknowledge(pop, body.sequence)
         return {"pop": pop, "sequence": body.sequence}
 
@@ -160,5 +169,6 @@ def create_app(dist: Distribution, data_dir: Path | None = None) -> FastAPI:
         if pop not in edge_urls:
             raise NotFound(f"unknown POP {pop!r}; the distribution has: {', '.join(pops)}")
 
+    app.include_router(api)
     app.state.store = store
     return app

@@ -1,7 +1,9 @@
 """The portal application: pages, the JSON API they use, the telemetry collector, demo controls.
 
 The pages are static files (plain ES modules, no build step); hls.js is served from the
-directory npm installed it into, never from a public CDN.
+directory npm installed it into, never from a public CDN. Admin routes (uploads, demo controls)
+check the token in a dependency before anything else; every body is read with a limit, after
+that check (`streaming.bodies`): FastAPI would decode a pydantic body parameter first.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -27,14 +29,16 @@ from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter, load_state
 from portal.steer import steer
 from portal.telemetry import MAX_BEACON_BYTES, PlayerMetrics, parse_beacon
-from streaming.admin import require_admin
+from streaming.admin import admin_guard
+from streaming.bodies import NO_BODY, bounded, read_body
 from streaming.config import Distribution
-from streaming.errors import BadRequest, NotFound, PayloadTooLarge
+from streaming.errors import BadRequest, NotFound
 from streaming.http import install_error_handler
 
 WEB = Path(__file__).parent / "web"
 PAGES = {"/": "library.html", "/player": "player.html", "/upload": "upload.html"}
 ACTIONS = ("kill", "pause", "restore")
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file, as the origin allows
 
 
 def create_app(
@@ -51,6 +55,8 @@ def create_app(
     demo = DemoProcesses(state_path, restarter) if state_path is not None else None
     # The demo writes its signing key into the state file before it starts the portal.
     signer = signer_from_state(load_state(state_path)) if state_path is not None else None
+    admin = [Depends(admin_guard(dist.admin_token))]
+    upload_limit = dist.origin.max_upload_bytes + MULTIPART_OVERHEAD
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,20 +116,16 @@ def create_app(
     async def video(video_id: str) -> dict[str, Any]:
         return await catalog.video(video_id)
 
-    @app.post("/api/videos")
+    @app.post("/api/videos", dependencies=admin)
     async def upload(request: Request) -> JSONResponse:
-        require_admin(request, dist.admin_token)
+        # Streamed through, never read here: the limit is checked as the origin is fed.
+        body = bounded(request, upload_limit, "upload")
         origin = await catalog.upload_target()
-        return await uploads.forward(request, client, origin, dist.admin_token)
+        return await uploads.forward(body, client, origin, dist.admin_token)
 
     @app.post("/api/telemetry", status_code=204)
     async def telemetry(request: Request) -> Response:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BEACON_BYTES:
-                raise PayloadTooLarge(f"beacon larger than {MAX_BEACON_BYTES} bytes")
-        metrics.record(parse_beacon(bytes(body)))
+        metrics.record(parse_beacon(await read_body(request, MAX_BEACON_BYTES, "beacon")))
         return Response(status_code=204)
 
     @app.get("/metrics")
@@ -134,9 +136,9 @@ def create_app(
     async def processes() -> dict[str, Any]:
         return {"processes": _controls(demo).list()}
 
-    @app.post("/api/demo/processes/{name}/{action}")
+    @app.post("/api/demo/processes/{name}/{action}", dependencies=admin)
     async def control(name: str, action: str, request: Request) -> dict[str, Any]:
-        require_admin(request, dist.admin_token)
+        await read_body(request, NO_BODY)  # takes no body; a client still may not send a large one
         if action not in ACTIONS:
             raise BadRequest(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
         status = await _controls(demo).act(name, action)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ portal sets custom-policy `CloudFront-*` cookies that every edge verifies with t
 public key. A video's policy covers `/<anything>/<id>/*` (playlists, segments, thumbnails under
 /hls/<id>/ and the AES key under /drm/<id>/); a live channel's covers `/live/<channel>/*`.
 The portal mounts `login_router`; `signer_from_state` reads the demo state's `signing` section.
+Both routes are public (a visitor logs in before it has anything), so their bodies are small and
+bounded, and a malformed one is a 400 with the reason.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from streaming import keys, paths
+from streaming.bodies import NO_BODY, read_body, read_json
 from streaming.config import Distribution
 from streaming.errors import AccessDenied, BadRequest, ConfigError, NotFound
 from streaming.policy import Policy
 from streaming.signing import Signer
 
 MAX_TTL = 24 * 3600
+MAX_LOGIN_BYTES = 4 * 1024  # {"video": <id>, "ttl": <seconds>} is a few dozen bytes
 
 
 class Entitlements(Protocol):
@@ -42,9 +46,9 @@ class EveryoneForTheDemo:
 
 
 class LoginRequest(BaseModel):
-    video: str | None = None
-    live: str | None = None
-    ttl: int | None = None
+    video: Annotated[str, Field(max_length=128)] | None = None
+    live: Annotated[str, Field(max_length=128)] | None = None
+    ttl: Annotated[int, Field(le=MAX_TTL * 365)] | None = None
 
 
 def signer_from_state(state: dict[str, Any]) -> Signer | None:
@@ -84,7 +88,8 @@ def login_router(
     entitled = entitlements or EveryoneForTheDemo()
 
     @router.post("/api/login")
-    async def login(body: LoginRequest, request: Request) -> JSONResponse:
+    async def login(request: Request) -> JSONResponse:
+        body = await read_json(request, LoginRequest, MAX_LOGIN_BYTES, "login")
         stream, resource = resource_for(dist, body.video, body.live)
         if not await entitled.allowed(request, stream):
             raise AccessDenied("not_entitled", f"this viewer may not watch {stream}")
@@ -101,7 +106,8 @@ def login_router(
         return response
 
     @router.post("/api/logout", status_code=204)
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        await read_body(request, NO_BODY)  # takes no body; a client still may not send a large one
         response = Response(status_code=204)
         for name in ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm", "Expires"):
             response.delete_cookie(f"CloudFront-{name}", path="/")
