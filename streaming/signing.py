@@ -1,9 +1,10 @@
 """CloudFront-compatible signed URLs and cookies: the signer and the verifier side by side.
 
 The wire format is CloudFront's (docs/access-control.md): a canned policy rebuilt from `Expires`
-and the URL, or a custom policy carried as `Policy`; RSA PKCS#1 v1.5 or ECDSA over the policy
-bytes with SHA-1 (the default) or SHA-256 (`Hash-Algorithm=SHA256`); both in base64 with the
-`+`→`-`, `=`→`_`, `/`→`~` alphabet. Signed-URL parameters win over `CloudFront-*` cookies.
+and the URL, or a custom policy carried as `Policy` (which wins over an `Expires` beside it);
+RSA PKCS#1 v1.5 or ECDSA over the policy bytes with SHA-1 (the default) or SHA-256
+(`Hash-Algorithm=SHA256`); both in base64 with the `+`→`-`, `=`→`_`, `/`→`~` alphabet.
+Signed-URL parameters win over `CloudFront-*` cookies.
 
 Verification is a pure function of the request facts, the key ring and the clock. Every failure
 is `AccessDenied` with one of the `REASONS`; nothing the viewer sends can raise anything else.
@@ -198,13 +199,15 @@ class Verifier:
         hash_name = values.get("Hash-Algorithm", "SHA1")
         if hash_name not in HASHES:
             raise AccessDenied("malformed", f"unsupported Hash-Algorithm {hash_name[:16]!r}")
-        if ("Expires" in values) == ("Policy" in values) or not values.get("Signature"):
-            raise AccessDenied("malformed", "need Signature and exactly one of Expires or Policy")
+        if not ("Expires" in values or "Policy" in values) or not values.get("Signature"):
+            raise AccessDenied("malformed", "need Signature and an Expires or a Policy")
         key = self.ring.get(values["Key-Pair-Id"])
         if key is None or not key.groups.intersection(trusted):
             raise AccessDenied("unknown_key", "the key is not in a trusted key group")
         signature = b64decode(values["Signature"])
         if "Policy" in values:
+            # Expires beside a Policy (aws-cloudfront-sign adds both) is not signed: the policy
+            # alone decides, as in CloudFront, so an edited Expires can neither grant nor deny.
             message = b64decode(values["Policy"])
         else:
             expires = values["Expires"]

@@ -164,8 +164,12 @@ FRESH = "https://cdn.demo.test/a.ts"
             "malformed",
         ),
         (
-            lambda: FRESH + f"?Policy=e30_&Expires=1&Signature=AAAA&Key-Pair-Id={key_id('alice')}",
+            lambda: FRESH + f"?Signature=AAAA&Key-Pair-Id={key_id('alice')}",
             "malformed",
+        ),
+        (
+            lambda: FRESH + f"?Policy=e30_&Expires=1&Signature=AAAA&Key-Pair-Id={key_id('alice')}",
+            "bad_signature",
         ),
         (
             lambda: signer("alice").signed_url(FRESH, expires=LATER) + "&Hash-Algorithm=MD5",
@@ -205,7 +209,8 @@ FRESH = "https://cdn.demo.test/a.ts"
         "duplicate-parameter",
         "bad-base64",
         "expires-not-a-number",
-        "both-expires-and-policy",
+        "neither-expires-nor-policy",
+        "expires-beside-a-forged-policy",
         "unknown-hash",
         "unknown-key",
         "query-changed",
