@@ -86,6 +86,19 @@ class Distribution(_Model):
         _unique("custom_error_responses", [str(c.error_code) for c in self.custom_error_responses])
         return self
 
+    @model_validator(mode="after")
+    def _cors_credentials(self) -> Distribution:
+        """CloudFront refuses "allow any origin" together with credentials: any site could read
+        a signed-in viewer's private content from its browser."""
+        private = [b.path_pattern for b in self.behaviors if b.trusted_key_groups]
+        if "*" in self.cors.allowed_origins and private:
+            raise ValueError(
+                "cors.allowed_origins: '*' with credentials (behaviors "
+                f"{', '.join(private[:3])} trust key groups) would let any site read private "
+                "content with a viewer's cookies; list the player origins instead"
+            )
+        return self
+
     def origin_by_region(self, region: str) -> Origin:
         """Return the origin serving `region`, or raise ConfigError listing the known regions."""
         for origin in self.origins:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -144,6 +145,9 @@ class CustomErrorResponse(_Model):
     error_caching_min_ttl: Annotated[float, Field(ge=0)] = 10
 
 
+_WEB_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+
+
 class CorsSettings(_Model):
     """CORS for browser players; credentials are allowed on paths behind trusted key groups."""
 
@@ -155,3 +159,13 @@ class CorsSettings(_Model):
         "x-origin-region",
     )  # fmt: skip
     max_age: Annotated[int, Field(ge=0)] = 600
+
+    @model_validator(mode="after")
+    def _origins(self) -> CorsSettings:
+        for i, origin in enumerate(self.allowed_origins):
+            if origin != "*" and not _WEB_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"allowed_origins.{i}: {origin[:80]!r} is not a web origin "
+                    "(scheme://host[:port], no path) or '*'"
+                )
+        return self

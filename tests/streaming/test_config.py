@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from streaming.config import Distribution, Secret, load, parse
 from streaming.errors import ConfigError
+from tests.access import key_group
 from tests.factories import distribution_doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,17 @@ def test_admin_token_never_prints() -> None:
         (
             lambda d: d["behaviors"][0].update(trusted_key_groups=["nope"]),
             "unknown key group 'nope'",
+        ),
+        (
+            lambda d: (
+                d.update(key_groups=[key_group("viewers", "a")], cors={"allowed_origins": ["*"]}),
+                d["behaviors"][-1].update(trusted_key_groups=["viewers"]),
+            ),
+            "cors.allowed_origins: '*' with credentials",
+        ),
+        (
+            lambda d: d.update(cors={"allowed_origins": ["http://player.test/path"]}),
+            "cors: allowed_origins.0: 'http://player.test/path' is not a web origin",
         ),
     ],
 )
