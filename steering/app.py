@@ -1,4 +1,9 @@
-"""The steering service: redirect a viewer to the nearest healthy POP, or hand players pathways."""
+"""The steering service: redirect a viewer to the nearest healthy POP, or hand players pathways.
+
+The steered master is fetched from a POP with the viewer's credentials (steering.credentials),
+so private videos play through it, and a POP's refusal reaches the viewer as the POP said it.
+Every response carries the edges' CORS headers (steering.cors).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from steering.choose import healthy_first, rank, viewer_region
+from steering.cors import SteeringCors
+from steering.credentials import upstream
 from steering.manifest import reload_uri, steered_master, steering_manifest
 from steering.monitor import Monitor
 from streaming import paths
@@ -19,6 +26,11 @@ from streaming.config import Distribution, Edge
 from streaming.errors import ConfigError, OriginError, Unavailable
 from streaming.geoip import MaxMindCountries
 from streaming.http import install_error_handler
+
+# What a POP's refusal keeps on its way to the viewer: its body's type, where it came from, and
+# what a client acts on (a redirect's target, when to retry).
+RELAYED = frozenset({"content-type", "x-cache", "x-edge-location", "x-request-id", "location",
+                     "retry-after"})  # fmt: skip
 
 
 def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -44,6 +56,7 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
 
     app = FastAPI(title="steering", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handler(app)
+    app.add_middleware(SteeringCors, dist=dist)
     app.state.monitor = monitor
 
     def candidates(request: Request) -> tuple[str | None, list[Edge]]:
@@ -92,15 +105,19 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         if not found:
             raise Unavailable("no healthy edge POP right now")
         path = f"/hls/{paths.video_id(video_id)}/master.m3u8"
+        viewer = upstream(dist, path, request.headers, request.url.query)
+        url = found[0].url + path + (f"?{viewer.query}" if viewer.query else "")
         try:
-            upstream = await client.get(found[0].url + path)
+            answer = await client.get(url, headers=viewer.headers)
         except httpx.HTTPError as exc:
             raise OriginError(f"POP {found[0].pop} failed ({type(exc).__name__})") from None
-        if upstream.status_code != 200:
+        if answer.status_code != 200:
+            relayed = {k: v for k, v in answer.headers.items() if k in RELAYED}
             return Response(
-                upstream.content, status_code=upstream.status_code, media_type="application/json"
-            )
-        text = steered_master(upstream.text, path, found, reload_uri(settings.url, region))
+                answer.content, status_code=answer.status_code,
+                headers={**relayed, "cache-control": "no-store"},
+            )  # fmt: skip
+        text = steered_master(answer.text, path, found, reload_uri(settings.url, region))
         return Response(
             text, media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-store"}
         )

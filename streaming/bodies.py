@@ -53,9 +53,7 @@ def parse_json(model: type[Model], body: bytes, what: str = "body") -> Model:
         raise BadRequest(f"invalid {what}: {reason}") from None
 
 
-async def read_json(
-    request: Request, model: type[Model], limit: int, what: str = "body"
-) -> Model:
+async def read_json(request: Request, model: type[Model], limit: int, what: str = "body") -> Model:
     """`read_body` then `parse_json`: the body is bounded before it is decoded."""
     return parse_json(model, await read_body(request, limit, what), what)
 
