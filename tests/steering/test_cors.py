@@ -14,7 +14,8 @@ from tests.factories import distribution
 pytestmark = pytest.mark.anyio
 PLAYER, EVIL = "http://player.test", "http://evil.test"
 MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000\n360p/index.m3u8\n"
-ROUTES = ("/steer/hls/v0123456789abcdef/master.m3u8", "/hls/v0123456789abcdef/master.m3u8", "/steering.json", "/edges")
+MASTER_PATH = "/hls/v0123456789abcdef/master.m3u8"
+ROUTES = (f"/steer{MASTER_PATH}", MASTER_PATH, "/steering.json", "/edges")
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ async def test_preflights_are_answered_like_the_edges(steering: httpx.AsyncClien
     """204 with methods, headers and max-age for an allowed origin; 204 without them otherwise."""
     ask = {"access-control-request-method": "GET", "access-control-request-headers": "range"}
     allowed = await steering.options("/steering.json", headers={"origin": PLAYER, **ask})
-    refused = await steering.options("/hls/v0123456789abcdef/master.m3u8", headers={"origin": EVIL, **ask})
+    refused = await steering.options(MASTER_PATH, headers={"origin": EVIL, **ask})
     assert allowed.status_code == refused.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == PLAYER
     assert "GET" in allowed.headers["access-control-allow-methods"]
