@@ -2,11 +2,17 @@
 
 Lines are buffered and flushed at least every `FLUSH_SECONDS`, when the buffer grows past
 `FLUSH_BYTES`, and at shutdown, so logging costs the hit path one `json.dumps`.
+
+Credentials never reach a line: signing parameters are removed from the query (and from a
+Referer's) here, whether or not the request got as far as its signature check, and cookies and
+`Authorization` are not fields. The file is created (or narrowed to) mode 0640.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,9 +22,11 @@ from urllib.parse import quote
 
 from edge.deliver import Reply
 from edge.viewer import Viewer
+from streaming.signing import split_query
 
 FLUSH_SECONDS = 0.5
 FLUSH_BYTES = 64 * 1024
+FILE_MODE = 0o640  # the owner writes, its group (log shippers) reads, nobody else
 # The CloudFront field order; `x-distribution-id` and `x-origin-region` are our additions.
 FIELDS = (
     "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
@@ -35,6 +43,30 @@ def encode(value: str) -> str:
     return quote(value, safe="!$&'()*+,-./:;=?@_") if value else "-"
 
 
+def without_credentials(query: str) -> str:
+    """The raw query minus CloudFront signing parameters (Signature, Policy, Key-Pair-Id...)."""
+    return split_query(query)[1] if query else query
+
+
+def _referer(url: str) -> str:
+    """A Referer with signing parameters removed from its query: it can be a signed URL."""
+    base, mark, rest = url.partition("?")
+    if not mark:
+        return url
+    query, hash_, fragment = rest.partition("#")
+    kept = without_credentials(query)
+    return base + (f"?{kept}" if kept else "") + hash_ + fragment
+
+
+def _open(target: str) -> IO[str]:
+    """Append to `target`, created 0640; an existing file wider than that is narrowed."""
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if mode & ~FILE_MODE:
+        os.fchmod(fd, mode & FILE_MODE)
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 class AccessLog:
     """Writes to a file (appending), to stdout (`-`), or nowhere (empty target)."""
 
@@ -45,7 +77,7 @@ class AccessLog:
             self._out = sys.stdout
         elif target:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            self._out = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._out = _open(target)  # closed in close()
         self._buffer: list[str] = []
         self._size = 0
         self._last_flush = time.monotonic()
@@ -82,14 +114,16 @@ def record(
     http_version: str, request_bytes: int, taken: float, first_byte: float, content_type: str,
     content_length: int | None, range_: tuple[int, int] | None, origin_region: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """One log line's fields, named and formatted as in CloudFront standard logs."""
+    """One log line's fields, named and formatted as in CloudFront standard logs, without
+    credentials (a refused request's query still holds its signing parameters)."""
     stamp = datetime.fromtimestamp(when, UTC)
     return {
         "date": stamp.strftime("%Y-%m-%d"), "time": stamp.strftime("%H:%M:%S"),
         "x-edge-location": pop, "sc-bytes": sent + header_bytes, "c-ip": client_ip,
         "cs-method": method, "cs(Host)": host or "-", "cs-uri-stem": encode(uri),
-        "sc-status": status, "cs(Referer)": encode(referer), "cs(User-Agent)": encode(user_agent),
-        "cs-uri-query": query or "-", "x-edge-result-type": result,
+        "sc-status": status, "cs(Referer)": encode(_referer(referer)),
+        "cs(User-Agent)": encode(user_agent),
+        "cs-uri-query": without_credentials(query) or "-", "x-edge-result-type": result,
         "x-edge-request-id": request_id, "x-host-header": host or "-", "cs-protocol": protocol,
         "cs-bytes": request_bytes, "time-taken": round(taken, 3),
         "x-edge-response-result-type": result, "cs-protocol-version": f"HTTP/{http_version}",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
-from edge.access_log import FIELDS, encode
+from edge.access_log import FIELDS, AccessLog, encode, record
 from tests.edge.stack import (
     Answer,
     EdgeStack,
@@ -62,3 +64,35 @@ def test_each_request_is_one_line_with_cloudfront_fields(
 def test_fields_are_url_encoded_like_cloudfront_logs() -> None:
     """Spaces and quotes are percent-encoded, empty values are '-'."""
     assert encode('a b"c') == "a%20b%22c" and encode("") == "-"
+
+
+def test_the_log_file_is_created_0640_and_an_existing_wider_one_is_narrowed(
+    stack: EdgeStack, tmp_path: Path
+) -> None:
+    """The running edge's file is 0640; a pre-existing 0666 file is narrowed to 0640."""
+    httpx.get(stack.url() + "/log/mode.ts")
+    lines(stack, 1)
+    assert stack.access_log().stat().st_mode & 0o777 == 0o640
+    old = tmp_path / "old.log"
+    old.write_text("")
+    os.chmod(old, 0o666)
+    AccessLog(str(old)).close()
+    assert old.stat().st_mode & 0o777 == 0o640
+
+
+def test_signing_parameters_leave_the_query_and_the_referer() -> None:
+    """Whatever stage refused the request, the logged query and Referer hold no credentials."""
+    fields = dict(
+        when=0.0, pop="iad", distribution="d", method="GET", host="h", uri="/a.ts", status=429,
+        sent=0, header_bytes=0, client_ip="192.0.2.1", client_port=0, result="Error",
+        detailed="TooManyRequests", request_id="r", protocol="http", http_version="1.1",
+        request_bytes=0, taken=0.0, first_byte=0.0, content_type="", content_length=None,
+        range_=None, origin_region="", user_agent="ua",
+    )  # fmt: skip
+    query = "v=1&Expires=9&Policy=eyJQ&Signature=c2ln~&Key-Pair-Id=K1&Hash-Algorithm=SHA256&x=2"
+    referer = f"https://p.test/watch?{query}#t=3"
+    logged = record(query=query, referer=referer, **fields)  # type: ignore[arg-type]
+    assert logged["cs-uri-query"] == "v=1&x=2"
+    assert logged["cs(Referer)"] == "https://p.test/watch?v=1&x=2%23t=3"
+    only = record(query="Signature=c2ln", referer="https://p.test/?Policy=eyJQ", **fields)  # type: ignore[arg-type]
+    assert (only["cs-uri-query"], only["cs(Referer)"]) == ("-", "https://p.test/")
