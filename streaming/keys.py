@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from streaming.config import KeyGroup
 from streaming.errors import ConfigError
+from streaming.secret_files import write_private
 
 PublicKeyType = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 PrivateKeyType = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -60,13 +60,7 @@ def key_id(key: PublicKeyType) -> str:
 
 def write_private_key(key: PrivateKeyType, path: Path) -> None:
     """Write `key` as PEM readable by its owner only (mode 0600), even if the file existed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
-        os.write(fd, private_pem(key))
-    finally:
-        os.close(fd)
+    write_private(path, private_pem(key))
 
 
 def load_private_key(path: Path) -> PrivateKeyType:

@@ -107,3 +107,41 @@ def test_upload_with_encryption_packages_an_encrypted_ladder(tmp_path: Path, cli
         master = m3u8.loads(httpx.get(f"{origin}/hls/{video_id}/master.m3u8").text)
         media = httpx.get(f"{origin}/hls/{video_id}/{master.playlists[0].uri}").text
         assert '#EXT-X-KEY:METHOD=AES-128,URI="' in media
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("edge", "--pop", "iad"),
+        ("origin", "--region", "us-east"),
+        ("control",),
+        ("portal",),
+    ],
+)
+def test_the_shipped_demo_secrets_never_listen_beyond_loopback(args: tuple[str, ...]) -> None:
+    """config/demo.toml's well-known token and origin secrets are refused on 0.0.0.0 before any
+    port is bound (a timeout here would mean the service started)."""
+    result = run_cli(
+        args[0], "--config", str(ROOT / "config" / "demo.toml"), *args[1:], "--host", "0.0.0.0"
+    )
+    assert_one_line_error(result, "refusing to listen on 0.0.0.0: admin_token")
+
+
+def test_secrets_named_by_file_are_created_then_read(tmp_path: Path) -> None:
+    """`streaming secrets` fills in a config's secret files; the config then loads with them and
+    may listen beyond loopback (checked here without binding: the refusal names no field)."""
+    from streaming.cli.serve import check_exposure
+    from streaming.config import load
+
+    doc = distribution_doc()
+    doc["admin_token"] = {"file": "secrets/admin-token"}
+    config = write_config(tmp_path / "d.toml", doc)
+    assert_one_line_error(run_cli("control", "--config", str(config)), "secret file")
+    result = run_cli("secrets", "--config", str(config))
+    assert result.returncode == 0 and "admin-token" in result.stderr
+    token = (tmp_path / "secrets" / "admin-token").read_text().strip()
+    assert token not in result.stderr + result.stdout  # paths are printed, values never
+    check_exposure(load(config), "0.0.0.0")

@@ -6,6 +6,9 @@ config, and every command parsed by the real CLI.
 
 from __future__ import annotations
 
+import re
+import shutil
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,9 @@ import typer
 import yaml
 
 from streaming.cli import app
+from streaming.cli.secrets import create_missing
 from streaming.config import Distribution, load
+from streaming.secret_files import DEMO_SECRETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,18 +30,65 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def mounted_config(service: dict[str, Any]) -> Path:
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """/config as the containers see it: the mounted file, and the secrets volume filled by the
+    `secrets` service's command on first start."""
+    root = tmp_path_factory.mktemp("config")
+    shutil.copy(ROOT / "config" / "compose.toml", root / "distribution.toml")
+    create_missing(root / "distribution.toml")
+    return root
+
+
+def mounted_config(service: dict[str, Any], config_dir: Path) -> Path:
     for volume in service["volumes"]:
         source, target, *_ = volume.split(":")
         if target == "/config/distribution.toml":
-            return ROOT / source
+            assert source == "./config/compose.toml"
+            return config_dir / "distribution.toml"
     raise AssertionError("no distribution file mounted")
 
 
-def test_every_origin_and_edge_of_the_config_is_a_service(compose: dict[str, Any]) -> None:
+def test_no_secret_ships_with_compose(compose: dict[str, Any]) -> None:
+    """Every secret of compose.toml is a file in the `secrets` volume, made by the `secrets`
+    service, which every other service waits for and mounts read-only."""
+    doc = tomllib.loads((ROOT / "config" / "compose.toml").read_text())
+    assert set(doc["admin_token"]) == {"file"}
+    assert all(set(o["access_secret"]) == {"file"} for o in doc["origins"])
+    assert all(b.get("trusted_key_groups") for b in doc["behaviors"][-4:])  # private content
+    text = "".join((ROOT / f).read_text() for f in ("docker-compose.yml", "config/compose.toml"))
+    assert not DEMO_SECRETS & set(re.findall(r"[\w-]+", text))
+    services = compose["services"]
+    assert services["secrets"]["command"][0] == "secrets"
+    assert "secrets:/config/secrets" in services["secrets"]["volumes"]
+    for name, service in services.items():
+        if name == "secrets":
+            continue
+        assert "secrets:/config/secrets:ro" in service["volumes"], name
+        wait = service["depends_on"]["secrets"]["condition"]
+        assert wait == "service_completed_successfully", name
+
+
+def test_the_secrets_service_fills_the_volume_once(config_dir: Path) -> None:
+    """Rerunning it (every `docker compose up`) keeps what exists; private files are 0600."""
+    before = {p.name: p.read_bytes() for p in (config_dir / "secrets").iterdir()}
+    assert set(before) == {"admin-token", "origin-us-east", "origin-eu-west", "viewers.pem",
+                           "viewers.pub.pem"}  # fmt: skip
+    assert create_missing(config_dir / "distribution.toml") == []
+    assert {p.name: p.read_bytes() for p in (config_dir / "secrets").iterdir()} == before
+    for name in ("admin-token", "origin-us-east", "viewers.pem"):
+        assert stat.S_IMODE((config_dir / "secrets" / name).stat().st_mode) == 0o600
+    dist = load(config_dir / "distribution.toml")
+    assert dist.admin_token.reveal() == before["admin-token"].decode().strip()
+    assert len(dist.admin_token.reveal()) >= 32
+
+
+def test_every_origin_and_edge_of_the_config_is_a_service(
+    compose: dict[str, Any], config_dir: Path
+) -> None:
     """Two origins and three edges, each a service named after its region or POP."""
     services = compose["services"]
-    dist = load(mounted_config(services["edge-iad"]))
+    dist = load(mounted_config(services["edge-iad"], config_dir))
     assert {f"origin-{o.region}" for o in dist.origins} | {
         f"edge-{e.pop}" for e in dist.edges
     } <= set(services)
@@ -56,14 +108,18 @@ def expected_port(dist: Distribution, command: str, params: dict[str, Any]) -> i
     return int(section.port)
 
 
-def test_commands_parse_with_the_real_cli_and_match_ports(compose: dict[str, Any]) -> None:
+def test_commands_parse_with_the_real_cli_and_match_ports(
+    compose: dict[str, Any], config_dir: Path
+) -> None:
     """Each service command is accepted by `streaming`, names a known role and
     publishes its port.
     """
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     roles = set()
     for name, service in compose["services"].items():
-        dist = load(mounted_config(service))
+        if name == "secrets":  # a one-shot command, no port (test_no_secret_ships_with_compose)
+            continue
+        dist = load(mounted_config(service, config_dir))
         argv = service["command"]
         sub = commands.get(argv[0])
         assert sub is not None, f"{name}: unknown command {argv[0]}"

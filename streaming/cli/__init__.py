@@ -94,6 +94,14 @@ def portal(
 
 
 @app.command()
+def secrets(config: ConfigOpt) -> None:
+    """Create every secret file the config names (tokens, key pairs) that does not exist yet."""
+    from streaming.cli.secrets import run_secrets
+
+    run_secrets(config)
+
+
+@app.command()
 def upload(
     file: Annotated[Path, typer.Argument(help="Video file to upload.")],
     origin: Annotated[str, typer.Option(help="Origin base URL, e.g. http://127.0.0.1:8101")],

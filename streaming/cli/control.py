@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streaming import config as config_module
-from streaming.cli.serve import _run
+from streaming.cli.serve import _run, check_exposure
 from streaming.errors import ConfigError
 
 
@@ -16,4 +16,5 @@ def serve_control(path: Path, host: str | None, port: int | None, data: Path | N
     dist = config_module.load(path)
     if dist.control is None:
         raise ConfigError(f'{path}: no [control] section (url = "http://127.0.0.1:8300")')
+    check_exposure(dist, host or dist.control.host)
     _run(create_app(dist, data), host or dist.control.host, port or dist.control.port)

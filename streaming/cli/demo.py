@@ -20,6 +20,7 @@ from streaming.cli.supervisor import Supervisor, cli_argv, port_free
 from streaming.cli.upload import upload_file
 from streaming.config import Distribution
 from streaming.errors import ConfigError, MediaError
+from streaming.secret_files import write_private
 
 console = Console()
 
@@ -152,7 +153,8 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                 "control_url": dist.control.url if dist.control is not None else None,
             }
             state_path.parent.mkdir(parents=True, exist_ok=True)
-            state_path.write_text(json.dumps(state, indent=2))
+            # The state names the signing key and the admin token: owner-only, like the key.
+            write_private(state_path, json.dumps(state, indent=2).encode())
             # The portal reads the state file (processes for its controls, the signing key).
             portal_argv = cli_argv("portal", "--config", str(config), "--state", str(state_path))
             sup.wait_healthy(sup.start("portal", portal_argv, f"{dist.portal.url}/healthz"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streaming import config as config_module
-from streaming.cli.serve import _run
+from streaming.cli.serve import _run, check_exposure
 from streaming.cli.supervisor import Supervisor
 from streaming.errors import ConfigError
 
@@ -41,6 +41,7 @@ def serve_portal(path: Path, state: Path | None, host: str | None, port: int | N
     from portal.app import create_app
 
     dist = config_module.load(path)
+    check_exposure(dist, host or dist.portal.host)
     logs = (state.parent if state is not None else Path(".demo")) / "logs"
     with Supervisor(logs) as supervisor:
         app = create_app(dist, hls_dist(), state, SupervisorRestarter(supervisor))

@@ -9,12 +9,26 @@ import uvicorn
 
 from streaming import config as config_module
 from streaming.cli.supervisor import port_free
+from streaming.config import Distribution
 from streaming.errors import ConfigError
+from streaming.secret_files import MIN_EXPOSED_LENGTH, is_loopback, weak_secrets
 
 SERVERS = (
     "granian",
     "uvicorn",
 )  # the edge runs granian by default: cheaper per hit (docs/performance.md)
+
+
+def check_exposure(dist: Distribution, host: str) -> None:
+    """Refuse to listen beyond loopback with the shipped demo secrets or guessable ones."""
+    if is_loopback(host):
+        return
+    if weak := weak_secrets(dist):
+        raise ConfigError(
+            f"refusing to listen on {host}: {', '.join(weak)} hold a well-known demo value or "
+            f"fewer than {MIN_EXPOSED_LENGTH} characters; name secret files in the config "
+            "(`{ file = \"secrets/admin-token\" }`) and run `streaming secrets --config FILE`"
+        )
 
 
 def _run(app: object, host: str, port: int, server: str = "uvicorn") -> None:
@@ -60,6 +74,7 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
     from origin.app import create_app
 
     dist = config_module.load(path)
+    check_exposure(dist, host)
     origin = dist.origin_by_region(region)
     if origin.url.startswith("https:"):  # origin protocol policy: edges reach it over TLS
         from streaming.cli.https import serve_tls
@@ -77,6 +92,7 @@ def serve_edge(
     from edge.app import create_app
 
     dist = config_module.load(path)
+    check_exposure(dist, host)
     edge = dist.edge_by_pop(pop)
     if edge.https_port is not None:  # HTTPS with HTTP/2 beside plain HTTP, one app: hypercorn
         from streaming.cli.https import serve_tls

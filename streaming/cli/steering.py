@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streaming import config as config_module
-from streaming.cli.serve import _run
+from streaming.cli.serve import _run, check_exposure
 from streaming.errors import ConfigError
 
 
@@ -16,4 +16,5 @@ def serve_steering(path: Path, host: str | None, port: int | None) -> None:
     dist = config_module.load(path)
     if dist.steering is None:
         raise ConfigError(f'{path}: no [steering] section (url = "http://127.0.0.1:8400")')
+    check_exposure(dist, host or dist.steering.host)
     _run(create_app(dist), host or dist.steering.host, port or dist.steering.port)

@@ -174,8 +174,39 @@ def load(path: str | Path) -> Distribution:
     return parse(_resolve_files(data, file.parent))
 
 
+def _read_secret(holder: object, field: str, base: Path, where: str) -> None:
+    """Replace `{ file = "path" }` (relative to the config file) with the file's content."""
+    if not isinstance(holder, dict) or not isinstance(holder.get(field), dict):
+        return
+    ref = holder[field]
+    if set(ref) != {"file"} or not isinstance(ref["file"], str) or not ref["file"]:
+        raise ConfigError(f"{where}: a secret is a string or {{ file = \"path\" }}")
+    path = (base / ref["file"]).resolve()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: secret file {path} not found; `streaming secrets --config FILE` creates "
+            "every secret file a config names"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read secret file {path}: {exc.strerror}") from None
+    if not value:
+        raise ConfigError(f"{where}: secret file {path} is empty")
+    holder[field] = value
+
+
 def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
-    """Make key and database paths relative to the config file absolute (PEM text is kept)."""
+    """Make key and database paths relative to the config file absolute (PEM text is kept),
+    and read secrets given as files."""
+    _read_secret(data, "admin_token", base, "admin_token")
+    origins = data.get("origins")
+    for i, origin in enumerate(origins if isinstance(origins, list) else ()):
+        _read_secret(origin, "access_secret", base, f"origins.{i}.access_secret")
+    settings = data.get("origin")
+    storage = settings.get("storage") if isinstance(settings, dict) else None
+    for field in ("access_key_id", "secret_access_key"):
+        _read_secret(storage, field, base, f"origin.storage.{field}")
     for group in data.get("key_groups") or ():  # type: ignore[attr-defined]
         for key in group.get("keys") or () if isinstance(group, dict) else ():
             value = key.get("public_key") if isinstance(key, dict) else None
