@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from portal.app import create_app
+from portal.telemetry import MAX_BEACON_BYTES
 from streaming.cli.portal import hls_dist
+from streaming.cli.supervisor import Supervisor, cli_argv
 from streaming.errors import ConfigError
-from tests.factories import distribution
+from tests.factories import TOKEN, distribution, distribution_doc, write_config
+from tests.limits import Untouched, chunks, declared_only
 from tests.portal.conftest import portal_client
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +83,43 @@ async def test_telemetry_beacons_show_up_in_metrics(tmp_path: Path) -> None:
     assert huge.status_code == 413
     assert 'player_sessions_total{pop="iad",stream="vod"} 1.0' in metrics
     assert 'player_rebuffer_seconds_total{pop="iad",stream="vod"} 2.0' in metrics
+
+
+async def test_telemetry_bodies_are_bounded_and_malformed_ones_are_400(tmp_path: Path) -> None:
+    """A public endpoint: 413 by Content-Length and for a chunked body that runs over, 400 with
+    a reason for garbage, and the collector keeps counting afterwards."""
+    beacon = {"sid": "s1", "cid": "c1", "st": "v", "pop": "iad",
+              "events": [{"ev": "startup", "ms": 400}]}  # fmt: skip
+    async with portal_client(create_app(distribution(), tmp_path)) as client:
+        declared = await client.post("/api/telemetry", content=b" " * (MAX_BEACON_BYTES + 1))
+        chunked = await client.post(
+            "/api/telemetry", content=Untouched(b" " * (MAX_BEACON_BYTES + 1))
+        )
+        garbage = await client.post("/api/telemetry", content=b"\xff\xfe{")
+        ok = await client.post("/api/telemetry", json=beacon)
+    assert declared.status_code == chunked.status_code == 413
+    assert f"limit of {MAX_BEACON_BYTES} bytes" in declared.json()["detail"]
+    assert garbage.status_code == 400 and "invalid beacon" in garbage.json()["detail"]
+    assert ok.status_code == 204
+
+
+def test_a_running_portal_refuses_oversized_bodies_and_keeps_serving(tmp_path: Path) -> None:
+    """A real server: a declared oversized beacon or upload is refused before its body is sent
+    (an upload without the token with 401 first), a chunked one once it runs over; then work."""
+    doc = distribution_doc()
+    config = write_config(tmp_path / "distribution.toml", doc)
+    base = f"http://127.0.0.1:{doc['portal']['port']}"
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    with Supervisor(tmp_path / "logs") as supervisor:
+        argv = cli_argv("portal", "--config", str(config))
+        supervisor.wait_healthy(supervisor.start("portal", argv, f"{base}/healthz"))
+        assert declared_only(base, "/api/telemetry", 10**9)[0] == 413
+        assert declared_only(base, "/api/videos", 10**12)[0] == 401
+        status, body = declared_only(base, "/api/videos", 10**12, auth)
+        assert (status, body["error"]) == (413, "payload_too_large")
+        chunked = httpx.post(f"{base}/api/telemetry", content=chunks(1024 * 1024), timeout=10)
+        assert chunked.status_code == 413
+        beacon = {"sid": "s1", "cid": "c1", "st": "v", "pop": "iad",
+                  "events": [{"ev": "startup", "ms": 400}]}  # fmt: skip
+        assert httpx.post(f"{base}/api/telemetry", json=beacon).status_code == 204
+        assert "player_sessions_total" in httpx.get(f"{base}/metrics").text

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.requests import Request
 
-from portal.login import login_router, signer_from_state
+from portal.login import MAX_LOGIN_BYTES, login_router, signer_from_state
 from streaming import keys
 from streaming.config import Distribution
 from streaming.errors import AccessDenied, ConfigError
@@ -17,6 +17,7 @@ from streaming.http import install_error_handler
 from streaming.signing import SignedRequest, Verifier, credentials
 from tests.access import key_group, key_id, private_key, ring, signer
 from tests.factories import distribution
+from tests.limits import Untouched
 
 pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000
@@ -101,6 +102,31 @@ async def test_bad_login_requests_are_4xx_with_reasons() -> None:
     assert (both.status_code, bad_id.status_code) == (400, 400)
     assert (refused.status_code, refused.json()["reason"]) == (403, "not_entitled")
     assert not refused.headers.get_list("set-cookie")
+
+
+async def test_malformed_login_bodies_are_400_with_the_reason() -> None:
+    """Broken JSON, a wrong type, a huge ttl: the project's 400 with what is wrong, no cookies."""
+    async with portal() as client:
+        broken = await client.post("/api/login", content=b'{"video": ')
+        typed = await client.post("/api/login", json={"video": ["v0123456789abcdef"]})
+        huge = await client.post("/api/login", json={"video": "v0123456789abcdef", "ttl": 10**40})
+    for answer, reason in ((broken, "invalid login: Invalid JSON"), (typed, "video"),
+                           (huge, "ttl")):  # fmt: skip
+        assert answer.status_code == 400 and reason in answer.json()["detail"], answer.text
+        assert answer.json()["error"] == "bad_request"
+        assert not answer.headers.get_list("set-cookie")
+
+
+async def test_login_and_logout_bodies_are_bounded() -> None:
+    """Public, so strictly bounded: 413 by Content-Length and when a chunked body runs over."""
+    async with portal() as client:
+        declared = await client.post("/api/login", content=b" " * (MAX_LOGIN_BYTES + 1))
+        chunked = await client.post("/api/login", content=Untouched(b" " * (MAX_LOGIN_BYTES + 1)))
+        logout = await client.post("/api/logout", content=Untouched(b"x" * 5000))
+        after = await client.post("/api/login", json={"video": "v0123456789abcdef"})
+    assert declared.status_code == chunked.status_code == logout.status_code == 413
+    assert f"limit of {MAX_LOGIN_BYTES} bytes" in declared.json()["detail"]
+    assert after.status_code == 200
 
 
 async def test_logout_expires_the_cookies() -> None:

@@ -16,6 +16,7 @@ from portal.processes import Process, Status, status_of
 from streaming.cli.portal import SupervisorRestarter
 from streaming.cli.supervisor import Supervisor
 from tests.factories import TOKEN, distribution
+from tests.limits import Untouched
 from tests.portal.conftest import DemoChild, portal_client
 
 pytestmark = pytest.mark.anyio
@@ -110,6 +111,17 @@ async def test_bad_requests_get_a_reason(
     answer = await act(client, name, action, headers=AUTH)
     assert answer.status_code == status
     assert reason in answer.json()["detail"]
+
+
+async def test_actions_take_no_large_body_and_check_the_token_first(controls: Controls) -> None:
+    """The token before anything is read; a body larger than a small bound is a 413."""
+    client, _, _ = controls
+    body = Untouched(b"x" * 5000)
+    assert (await act(client, "edge-iad", "pause", content=body)).status_code == 401
+    assert not body.read
+    answer = await act(client, "edge-iad", "pause", content=b"x" * 5000, headers=AUTH)
+    assert answer.status_code == 413 and answer.json()["error"] == "payload_too_large"
+    assert (await listed(client))["edge-iad"]["status"] == "running"
 
 
 def test_a_recycled_pid_is_never_signalled() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from portal.app import create_app
+from portal.app import MULTIPART_OVERHEAD, create_app
+from streaming.config import Distribution
 from tests.factories import TOKEN, distribution
+from tests.limits import Untouched, chunks
 from tests.portal.conftest import portal_client
 
 pytestmark = pytest.mark.anyio
@@ -39,13 +42,15 @@ class FakeOrigin:
         )
 
 
-def app_with(us: FakeOrigin, eu: FakeOrigin, tmp_path: Path) -> httpx.AsyncClient:
-    us_url = DIST.origins[0].url
+def app_with(
+    us: FakeOrigin, eu: FakeOrigin, tmp_path: Path, dist: Distribution = DIST
+) -> httpx.AsyncClient:
+    us_url = dist.origins[0].url
 
     def route(request: httpx.Request) -> httpx.Response:
         return us(request) if str(request.url).startswith(us_url) else eu(request)
 
-    return portal_client(create_app(DIST, tmp_path, transport=httpx.MockTransport(route)))
+    return portal_client(create_app(dist, tmp_path, transport=httpx.MockTransport(route)))
 
 
 async def test_upload_is_forwarded_with_the_admin_token(tmp_path: Path) -> None:
@@ -115,3 +120,41 @@ async def test_no_origin_reachable_is_a_503(tmp_path: Path) -> None:
     async with app_with(FakeOrigin(down=True), FakeOrigin(down=True), tmp_path) as client:
         answer = await client.post("/api/videos", files={"file": ("c.mp4", b"x")}, headers=AUTH)
     assert answer.status_code == 503 and "no origin is reachable" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("token", [None, "Bearer wrong"])
+async def test_an_upload_without_the_token_is_never_read(tmp_path: Path, token: str | None) -> None:
+    """The token is checked before a byte of the body is asked for; nothing reaches an origin."""
+    us, eu = FakeOrigin(), FakeOrigin()
+    body = Untouched(b"--x\r\nnot really multipart")
+    headers = {"content-type": "multipart/form-data; boundary=x"}
+    if token:
+        headers["authorization"] = token
+    async with app_with(us, eu, tmp_path) as client:
+        answer = await client.post("/api/videos", content=body, headers=headers)
+    assert answer.status_code == (403 if token else 401)
+    assert not body.read and us.received == eu.received == []
+
+
+async def test_an_upload_over_the_origins_limit_is_413_declared_or_chunked(
+    tmp_path: Path,
+) -> None:
+    """Beyond the origin's max_upload_bytes (plus multipart framing): refused by Content-Length
+    before any origin is asked, and cut off by counting when the body is chunked."""
+    dist = distribution(regions=("us-east", "eu-west"), origin={"max_upload_bytes": 1000})
+    limit = 1000 + MULTIPART_OVERHEAD
+    us, eu = FakeOrigin(), FakeOrigin()
+    multipart = {**AUTH, "content-type": "multipart/form-data; boundary=x"}
+    async with app_with(us, eu, tmp_path, dist) as client:
+        declared = await client.post("/api/videos", content=b"x" * (limit + 1), headers=multipart)
+        streamed = await client.post("/api/videos", content=_aiter(limit + 1), headers=multipart)
+        fits = await client.post("/api/videos", files={"file": ("c.mp4", b"x")}, headers=AUTH)
+    assert declared.status_code == streamed.status_code == 413
+    assert f"limit of {limit} bytes" in declared.json()["detail"]
+    assert fits.status_code == 202
+    assert len(us.received) == 1  # only the upload that fits reached an origin
+
+
+async def _aiter(total: int) -> AsyncIterator[bytes]:
+    for chunk in chunks(total, 16 * 1024):
+        yield chunk
