@@ -105,7 +105,8 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         if not found:
             raise Unavailable("no healthy edge POP right now")
         path = f"/hls/{paths.video_id(video_id)}/master.m3u8"
-        viewer = upstream(dist, path, request.headers, request.url.query)
+        peer = request.client.host if request.client else None
+        viewer = upstream(dist, path, request.headers, request.url.query, peer)
         url = found[0].url + path + (f"?{viewer.query}" if viewer.query else "")
         try:
             answer = await client.get(url, headers=viewer.headers)

@@ -5,6 +5,10 @@ request as if the viewer had sent it to the distribution: the signing cookies, t
 query exactly as signed, and a Host that the credentials' Resource names (an edge builds the
 resource as scheme://Host/path). Nothing else the viewer sent is forwarded; `Authorization`
 only where the path's behavior accepts JWT bearer tokens, because only then does the POP read it.
+Steering is a proxy, so it appends the viewer's address to `X-Forwarded-For`: a POP that lists
+steering in `trusted_proxies` then applies IP conditions, geo and rate limits to the viewer, and
+one that does not ignores the header. The country header is not passed on: steering cannot
+vouch for it (the POP looks the forwarded address up itself).
 """
 
 from __future__ import annotations
@@ -62,9 +66,18 @@ def presented_host(domain_names: tuple[str, ...], viewer_host: str) -> str | Non
     return next((d for d in domain_names if not d.startswith("*.")), None)
 
 
-def upstream(dist: Distribution, path: str, headers: Mapping[str, str], raw_query: str) -> Upstream:
+def upstream(
+    dist: Distribution,
+    path: str,
+    headers: Mapping[str, str],
+    raw_query: str,
+    client_ip: str | None = None,
+) -> Upstream:
     """The viewer's credentials for `path`, addressed so the POP can verify them."""
     out: dict[str, str] = {}
+    if client_ip:
+        hops = headers.get("x-forwarded-for", "").strip()
+        out["x-forwarded-for"] = f"{hops}, {client_ip}" if hops else client_ip
     if host := presented_host(dist.domain_names, headers.get("host", "")):
         out["host"] = host
     cookies = cookie_parser(headers.get("cookie", ""))

@@ -24,6 +24,16 @@ def test_only_signing_cookies_are_forwarded() -> None:
     assert set(sent) == {"cookie"}
 
 
+def test_the_viewers_address_is_appended_to_x_forwarded_for() -> None:
+    """Steering is one more proxy hop; the viewer's country header is not vouched for."""
+    dist = distribution()
+    headers = {"x-forwarded-for": "198.51.100.7", "cloudfront-viewer-country": "US"}
+    sent = upstream(dist, "/hls/v1/master.m3u8", headers, "", "203.0.113.9").headers
+    assert sent == {"x-forwarded-for": "198.51.100.7, 203.0.113.9"}
+    alone = upstream(dist, "/hls/v1/master.m3u8", {}, "", "203.0.113.9").headers
+    assert alone == {"x-forwarded-for": "203.0.113.9"}
+
+
 def test_a_signed_query_goes_on_exactly_and_an_unsigned_one_not_at_all() -> None:
     """The signature covers the whole URL as the viewer had it; without one nothing is added."""
     dist = distribution()
