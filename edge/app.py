@@ -25,6 +25,7 @@ from edge.boundary import reachable
 from edge.cache.disk import DiskCache
 from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
+from edge.forwarded import ViewerAddress
 from edge.invalidation import ControlSync, Invalidator
 from edge.metrics import CONTENT_TYPE, EdgeMetrics
 from edge.origin_auth import OriginSigning, origin_verify
@@ -40,16 +41,17 @@ logger = logging.getLogger("edge.app")
 
 
 class EdgeApp:
-    """Control paths go to a FastAPI app; everything else is a viewer request."""
+    """Control paths go to a FastAPI app; everything else is a viewer request, whose client
+    address is resolved (trusted proxies, edge.forwarded) before the pipeline sees it."""
 
-    def __init__(self, control: FastAPI, pipeline: Pipeline) -> None:
-        self.control, self.pipeline = control, pipeline
+    def __init__(self, control: FastAPI, pipeline: Pipeline, address: ViewerAddress) -> None:
+        self.control, self.pipeline, self.address = control, pipeline, address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIXES):
             await self.control(scope, receive, send)
             return
-        await self.pipeline(scope, receive, send)
+        await self.pipeline(self.address.scope(scope), receive, send)
 
 
 def create_app(
@@ -154,7 +156,7 @@ def create_app(
         removed = cache.invalidate(lambda _entry: True)
         return {"removed": removed}
 
-    return EdgeApp(control, pipeline)
+    return EdgeApp(control, pipeline, ViewerAddress(dist, edge))
 
 
 async def _flush_forever(log: AccessLog) -> None:

@@ -1,5 +1,11 @@
 """Geo restriction: the viewer's country from a MaxMind database or a trusted header, then the
-distribution's allow or deny list. An unknown country is served, as in CloudFront."""
+distribution's allow or deny list.
+
+The header counts only from `trusted_proxies` (edge.forwarded drops it from anyone else), and
+the database is asked about the resolved client address. A country that cannot be determined
+is refused by an allow list unless `allow_unknown` (CloudFront serves it; an allow list that any
+unmapped or header-less request slips past is not one) and served by a deny list.
+"""
 
 from __future__ import annotations
 
@@ -41,9 +47,15 @@ def lookup_for(settings: GeoRestriction) -> CountryLookup | None:
 
 def check_country(settings: GeoRestriction, country: str | None) -> None:
     """Raise AccessDenied("geo_blocked") when the country is outside the allow list
-    or on the deny list.
+    or on the deny list, and ("geo_unknown") for an unknown one under an allow list.
     """
-    if country is None or settings.mode == "none":
+    if settings.mode == "none":
+        return
+    if country is None:
+        if settings.mode == "allow" and not settings.allow_unknown:
+            raise AccessDenied(
+                "geo_unknown", "the viewer's country could not be determined; it is required here"
+            )
         return
     listed = country in settings.countries
     if (settings.mode == "allow" and not listed) or (settings.mode == "deny" and listed):

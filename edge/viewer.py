@@ -18,8 +18,8 @@ class Viewer:
     path: str
     query: str
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
-    client_ip: str
-    client_port: int
+    client_ip: str  # the peer, or the client trusted proxies name (resolved in edge.forwarded)
+    client_port: int  # 0 when the client is known only from X-Forwarded-For
     http_version: str
     scheme: str
     uri: str = ""  # the path as received, for the access log

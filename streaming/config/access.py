@@ -5,9 +5,20 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from streaming.config._base import Identifier, _Model
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value[:64]!r} is not an IP address or CIDR") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
 class PublicKey(_Model):
@@ -23,12 +34,15 @@ class KeyGroup(_Model):
 
 
 class GeoRestriction(_Model):
-    """Country allow/deny list; the country comes from a MaxMind DB or a trusted proxy header."""
+    """Country allow/deny list; the country comes from a MaxMind DB or a trusted proxy header
+    (honoured only from `trusted_proxies`). In allow mode an unknown country is refused unless
+    `allow_unknown`; in deny mode it is served."""
 
     mode: Literal["none", "allow", "deny"] = "none"
     countries: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...] = ()
     database: str = ""  # a GeoLite2-Country / GeoIP2 .mmdb file (relative to the config file)
     country_header: str = ""  # e.g. CloudFront-Viewer-Country, set by a front proxy you trust
+    allow_unknown: bool = False  # allow mode: serve viewers whose country is not known
 
     @model_validator(mode="after")
     def _has_source(self) -> GeoRestriction:

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError, model_validator
 
 from streaming.config._base import Identifier, SecretStr, _Model
-from streaming.config.access import Firewall, GeoRestriction, KeyGroup, TlsSettings
+from streaming.config.access import Cidr, Firewall, GeoRestriction, KeyGroup, TlsSettings
 from streaming.config.edges import Behavior, CorsSettings, CustomErrorResponse, Edge, EdgeSettings
 from streaming.config.origins import LiveChannel, Origin, OriginGroup, OriginSettings
 from streaming.config.services import ControlSettings, PortalSettings, Pricing, SteeringSettings
@@ -28,6 +28,7 @@ class Distribution(_Model):
     behaviors: Annotated[tuple[Behavior, ...], Field(min_length=1)]
     key_groups: tuple[KeyGroup, ...] = ()
     geo_restriction: GeoRestriction = GeoRestriction()
+    trusted_proxies: tuple[Cidr, ...] = ()  # peers whose X-Forwarded-For and geo header count
     firewall: Firewall = Firewall()
     tls: TlsSettings = TlsSettings()
     origin: OriginSettings = OriginSettings()

@@ -18,6 +18,7 @@ from streaming.policy import Policy
 from tests.access import key_group, key_id, private_key, signer
 from tests.factories import Topology, distribution_doc, running_topology
 from tests.helpers import upload, wait_state
+from tests.npm_signing import npm_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +129,33 @@ def test_secrets_and_signatures_never_reach_the_process_logs(private: tuple[Topo
         headers["cookie"].split("Signature=")[1][:40],
     ):
         assert secret not in logs
+
+
+def test_aws_cloudfront_sign_urls_and_cookies_play_through_the_real_edge(
+    private: tuple[Topology, str],
+) -> None:
+    """The npm library's URLs (Expires beside Policy) and cookies, made by node for the edge's
+    address: a plain and a loopback-pinned URL play, a foreign range and other files are 403."""
+    topo, video_id = private
+    edge = topo.edge_url("iad")
+    master = f"{edge}/hls/{video_id}/master.m3u8"
+    ms = (int(time.time()) + 300) * 1000
+    url, pinned, foreign, cookies = npm_sign([
+        {"kind": "url", "url": master, "ms": ms},
+        {"kind": "url", "url": master, "ms": ms, "ip": "127.0.0.0/8"},
+        {"kind": "url", "url": master, "ms": ms, "ip": "203.0.113.0/24"},
+        {"kind": "cookies", "url": f"{edge}/hls/{video_id}/*", "ms": ms},
+    ])  # fmt: skip
+    assert "Expires=" in url and "Policy=" in url
+    for ok in (url, pinned):
+        response = httpx.get(ok, timeout=10)
+        assert response.status_code == 200 and response.text.startswith("#EXTM3U"), response.text
+    refused = httpx.get(foreign, timeout=10)
+    assert (refused.status_code, refused.json()["reason"]) == (403, "ip_not_allowed")
+    other = httpx.get(url.replace("master.m3u8", "other.m3u8"), timeout=10)
+    assert (other.status_code, other.json()["reason"]) == (403, "resource_not_covered")
+    header = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    paths = every_path(edge, video_id, header)
+    assert len(paths) >= 4
+    for path in paths:
+        assert httpx.get(edge + path, headers=header, timeout=10).status_code == 200, path

@@ -257,7 +257,8 @@ async def test_oversized_url_and_headers_get_414_and_431(client: httpx.AsyncClie
 
 
 async def test_geo_and_firewall_rules_refuse_with_reasons(origin: Origin) -> None:
-    """A deny-listed country (trusted header) and a denied path are 403 with their reasons."""
+    """A deny-listed country (header from a trusted proxy) and a denied path are 403 with their
+    reasons; without trusted proxies the header is not believed."""
     doc = private_doc()
     doc["geo_restriction"] = {
         "mode": "deny",
@@ -265,6 +266,7 @@ async def test_geo_and_firewall_rules_refuse_with_reasons(origin: Origin) -> Non
         "country_header": "CloudFront-Viewer-Country",
     }
     doc["firewall"] = {"deny_paths": ["*.php"]}
+    doc["trusted_proxies"] = ["127.0.0.1/32"]  # httpx's ASGITransport peer
     async with await edge_client(doc, origin) as c:
         geo = await c.get("/thumbnails/x.jpg", headers={"cloudfront-viewer-country": "US"})
         waf = await c.get("/index.php")
@@ -272,3 +274,7 @@ async def test_geo_and_firewall_rules_refuse_with_reasons(origin: Origin) -> Non
     assert (geo.status_code, geo.json()["reason"]) == (403, "geo_blocked")
     assert (waf.status_code, waf.json()["reason"]) == (403, "path_denied")
     assert ok.status_code == 200
+    doc["trusted_proxies"] = []
+    async with await edge_client(doc, origin) as c:
+        spoofed = await c.get("/thumbnails/x.jpg", headers={"cloudfront-viewer-country": "US"})
+    assert spoofed.status_code == 200

@@ -167,6 +167,7 @@ def stack(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> I
         {"event": "viewer-request", "name": "index-rewrite"},
     ]})  # fmt: skip
     doc["geo_restriction"] = {"country_header": "x-viewer-country"}
+    doc["trusted_proxies"] = ["127.0.0.1/32"]  # the header counts only from a trusted proxy
     with edge_stack(tmp_path_factory.mktemp("functions"), doc) as s:
         yield s
 

@@ -40,20 +40,25 @@ def test_unreadable_database_fails_at_start_naming_the_field(tmp_path: Path) -> 
             MaxMindCountries(str(path))
 
 
-def test_allow_list_blocks_other_countries_and_serves_unknown() -> None:
-    """Allow mode: listed countries pass, others get geo_blocked, undetermined ones are served."""
+def test_allow_list_blocks_other_countries_and_unknown_ones_unless_allowed() -> None:
+    """Allow mode: listed countries pass, others get geo_blocked, undetermined ones geo_unknown
+    (served with allow_unknown)."""
     settings = GeoRestriction(mode="allow", countries=("DE",), country_header="x-country")
     check_country(settings, "DE")
-    check_country(settings, None)
     with pytest.raises(AccessDenied) as info:
         check_country(settings, "US")
     assert info.value.reason == "geo_blocked"
+    with pytest.raises(AccessDenied) as info:
+        check_country(settings, None)
+    assert info.value.reason == "geo_unknown"
+    check_country(settings.model_copy(update={"allow_unknown": True}), None)
 
 
 def test_deny_list_blocks_listed_countries_only() -> None:
     """Deny mode: listed countries get geo_blocked, the rest pass."""
     settings = GeoRestriction(mode="deny", countries=("US",), country_header="x-country")
     check_country(settings, "DE")
+    check_country(settings, None)
     with pytest.raises(AccessDenied, match="US"):
         check_country(settings, "US")
 

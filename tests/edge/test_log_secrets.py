@@ -34,6 +34,7 @@ def secrets_doc(origin_url: str) -> dict[str, Any]:
         origin_url,
         key_groups=[key_group("viewers", KEY)],
         geo_restriction={"mode": "deny", "countries": ["US"], "country_header": "x-country"},
+        trusted_proxies=["127.0.0.1/32"],  # the test client: its country header counts
         firewall={"deny_paths": ["/private/blocked/*"], "max_url_bytes": 2048,
                   "max_header_bytes": 4096},
     )  # fmt: skip
