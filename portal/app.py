@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from portal import uploads
 from portal.catalog import Catalog
 from portal.edges import edge_stats
-from portal.login import login_router, signer_from_state
+from portal.login import login_router, signer_from_key_groups, signer_from_state
 from portal.playback import playback
 from portal.processes import DemoProcesses, Restarter, load_state
 from portal.steer import steer
@@ -53,8 +53,12 @@ def create_app(
     catalog = Catalog(dist, client)
     metrics = PlayerMetrics(tuple(e.pop for e in dist.pops))
     demo = DemoProcesses(state_path, restarter) if state_path is not None else None
-    # The demo writes its signing key into the state file before it starts the portal.
-    signer = signer_from_state(load_state(state_path)) if state_path is not None else None
+    # The demo writes its signing key into the state file before it starts the portal;
+    # elsewhere (docker-compose) the key lies beside the key group's public key.
+    if state_path is not None:
+        signer = signer_from_state(load_state(state_path))
+    else:
+        signer = signer_from_key_groups(dist)
     admin = [Depends(admin_guard(dist.admin_token))]
     upload_limit = dist.origin.max_upload_bytes + MULTIPART_OVERHEAD
 

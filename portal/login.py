@@ -63,6 +63,12 @@ def signer_from_state(state: dict[str, Any]) -> Signer | None:
         raise ConfigError(f"demo state: signing.{exc.args[0]} is missing") from None
 
 
+def signer_from_key_groups(dist: Distribution) -> Signer | None:
+    """Without a demo state (docker-compose): the viewers' private key beside its public one."""
+    found = keys.private_beside(dist.key_groups)
+    return Signer(found[0], keys.load_private_key(found[1]), "SHA1") if found else None
+
+
 def resource_for(dist: Distribution, video: str | None, live: str | None) -> tuple[str, str]:
     """(stream name, Resource pattern) for exactly one of a video id or a live channel."""
     if (video is None) == (live is None):

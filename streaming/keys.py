@@ -139,3 +139,20 @@ class KeyRing:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def private_beside(groups: tuple[KeyGroup, ...]) -> tuple[str, Path] | None:
+    """(key pair id, private key file) of the first key-group key kept as a `<name>.pub.pem`
+    file with its private half `<name>.pem` beside it: how `streaming demo` and `streaming
+    secrets` lay out the viewers' key, so a portal can sign with it."""
+    for group in groups:
+        for entry in group.keys:
+            public = Path(entry.public_key)
+            if entry.public_key.lstrip().startswith(PEM_MARKER) or not public.name.endswith(
+                ".pub.pem"
+            ):
+                continue
+            private = public.with_name(public.name.removesuffix(".pub.pem") + ".pem")
+            if private.is_file():
+                return entry.id, private
+    return None

@@ -69,6 +69,7 @@ def demo_signing_key(dist: Distribution) -> dict[str, str] | None:
                 else:
                     generate_pair(private, public)
                     console.print(f"generated the demo signing key {private} (mode 0600)")
-            if private.exists():
-                return {"key_pair_id": entry.id, "private_key": str(private), "hash": "SHA1"}
-    return None
+    found = keys.private_beside(dist.key_groups)
+    if found is None:
+        return None
+    return {"key_pair_id": found[0], "private_key": str(found[1]), "hash": "SHA1"}

@@ -153,3 +153,20 @@ def test_signer_comes_from_the_demo_state(tmp_path: Path) -> None:
     assert signer_from_state({}) is None
     with pytest.raises(ConfigError, match="signing.private_key"):
         signer_from_state({"signing": {"key_pair_id": "K"}})
+
+
+def test_without_a_demo_state_the_portal_signs_with_the_key_beside_the_public_one(
+    tmp_path: Path,
+) -> None:
+    """docker-compose's layout: `secrets/viewers.pub.pem` with `viewers.pem` beside it."""
+    from portal.login import signer_from_key_groups
+    from streaming.cli.keys import generate_pair
+
+    public, private = tmp_path / "viewers.pub.pem", tmp_path / "viewers.pem"
+    generate_pair(private, public)
+    group = {"id": "viewers", "keys": [{"id": "KCOMPOSE", "public_key": str(public)}]}
+    dist = distribution(key_groups=[group])
+    made = signer_from_key_groups(dist)
+    assert made is not None and made.key_pair_id == "KCOMPOSE"
+    private.unlink()
+    assert signer_from_key_groups(dist) is None  # no private key: login stays off
