@@ -82,7 +82,10 @@ class Origin:
         video_id = response.json()["id"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = httpx.get(f"{self.url}/videos/{video_id}", timeout=5).json()
+            state = httpx.get(
+                f"{self.url}/videos/{video_id}", headers={"authorization": f"Bearer {TOKEN}"},
+                timeout=5,
+            ).json()  # the job API is not public
             if state["state"] == "ready":
                 return str(state["master_path"])
             if state["state"] == "failed":

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import Receive, Scope
 
+from streaming.errors import BadRequest
+
 
 @dataclass(slots=True)
 class Viewer:
@@ -53,11 +55,15 @@ class Viewer:
 
 
 async def request_body(receive: Receive) -> AsyncIterator[bytes]:
-    """The viewer's request body as it arrives (forwarded to origins on pass-through behaviors)."""
+    """The viewer's request body as it arrives (forwarded to origins on pass-through behaviors).
+
+    A viewer that disconnects mid-body raises BadRequest: ending quietly would hand the origin a
+    truncated body as if it were whole (the edge spools and signs a body before sending it).
+    """
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise BadRequest("the viewer disconnected before its request body ended")
         body = message.get("body", b"")
         if body:
             yield body

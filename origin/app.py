@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from media.ladder import live_rungs
 from media.live import Channel, ChannelSpec
 from media.runner import ffmpeg_binary
-from origin.access import OriginAccess
+from origin.access import HEALTH_PATH, OriginAccess, route_matcher
 from origin.context import OriginContext
 from origin.delivery import delivery_router
 from origin.jobs import JobStore
@@ -109,15 +109,23 @@ def create_app(
         await client.aclose()
         jobs.close()
 
-    app = FastAPI(title=f"origin {origin.region}", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=f"origin {origin.region}", lifespan=lifespan, docs_url=None, redoc_url=None,
+        openapi_url=None,
+    )  # fmt: skip
     install_error_handler(app)
     app.state.ctx = ctx
-    app.add_middleware(OriginAccess, secret=origin.access_secret)  # edge-signed requests only
+    delivery = delivery_router(ctx)
+    # The one gate: edge signature or admin token before any route, any body (origin.access).
+    app.add_middleware(
+        OriginAccess, secret=origin.access_secret, token=dist.admin_token, settings=settings,
+        content=route_matcher(delivery.routes),
+    )  # fmt: skip
 
-    @app.get("/healthz")
+    @app.get(HEALTH_PATH)
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "role": "origin", "region": origin.region, "id": origin.id}
 
     app.include_router(admin_router(ctx))
-    app.include_router(delivery_router(ctx))
+    app.include_router(delivery)
     return app

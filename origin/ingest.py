@@ -11,6 +11,8 @@ from starlette.requests import Request
 
 from streaming.errors import BadRequest, PayloadTooLarge
 
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file, at most
+
 
 @dataclass(frozen=True, slots=True)
 class Upload:
@@ -71,7 +73,7 @@ async def receive(request: Request, dest: Path, limit: int) -> Upload:
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise BadRequest("expected a multipart/form-data body with a 'file' field")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"upload of {declared} bytes exceeds the limit of {limit} bytes")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _FilePart(dest, limit)

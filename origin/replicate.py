@@ -106,9 +106,17 @@ class Replicator:
             raise Conflict(f"video {video_id} already exists in this region")
         dest = self.staging / video_id / relpath
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("wb") as fh:
-            async for chunk in chunks:  # type: ignore[attr-defined]
-                fh.write(chunk)
+        # Staged under a temporary name: a body cut short, too large or not matching its signed
+        # digest (the receive channel raises at its end) leaves no file a commit could publish.
+        partial = dest.with_name(dest.name + ".partial")
+        try:
+            with partial.open("wb") as fh:
+                async for chunk in chunks:  # type: ignore[attr-defined]
+                    fh.write(chunk)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(dest)
 
     async def commit(self, video_id: str, filename: str, size: int, files: list[str]) -> None:
         """Publish a staged replica in one rename and list it ready."""

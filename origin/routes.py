@@ -1,4 +1,9 @@
-"""The origin's admin API: uploads (multipart or pre-signed), jobs, deletes and replica intake."""
+"""The origin's admin API: uploads (multipart or pre-signed), jobs, deletes and replica intake.
+
+Every route here answers the admin token only, and `origin.access` checks it (and bounds the
+body) before a route runs; the `require_admin` calls of the state-changing routes are a second
+line should a route ever be mounted without that gate.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from origin.context import OriginContext
 from origin.jobs import State
 from streaming import paths
 from streaming.admin import require_admin
+from streaming.bodies import read_json
 from streaming.errors import Conflict, NotFound, PayloadTooLarge
 
 Encryption = Literal["none", "aes-128"]
@@ -35,7 +41,7 @@ def _accepted(video_id: str) -> JSONResponse:
 
 
 def admin_router(ctx: OriginContext) -> APIRouter:
-    """Routes that change state; every one but the reads requires the admin bearer token."""
+    """The job API and replica intake, all behind the admin bearer token."""
     router = APIRouter()
     token = ctx.dist.admin_token
 
@@ -124,8 +130,10 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/replicas/{video_id}/commit", status_code=204)
-    async def replica_commit(video_id: str, commit: ReplicaCommit, request: Request) -> Response:
+    async def replica_commit(video_id: str, request: Request) -> Response:
         require_admin(request, token)
+        limit = ctx.settings.max_api_body_bytes
+        commit = await read_json(request, ReplicaCommit, limit, "replica commit")
         await ctx.replicator.commit(video_id, commit.filename, commit.size, commit.files)
         return Response(status_code=204)
 

@@ -1,7 +1,8 @@
 """The library: videos as the regional origins list them, merged into one view per video.
 
 Each origin is asked concurrently with a short timeout, so a dead or paused origin costs at most
-that timeout and the library still shows what the other regions have.
+that timeout and the library still shows what the other regions have. The origins' job API is
+not public: the portal asks with the distribution's admin token.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ class Catalog:
 
     def __init__(self, dist: Distribution, client: httpx.AsyncClient) -> None:
         self.origins, self.client = dist.origins, client
+        self._auth = {"authorization": f"Bearer {dist.admin_token.reveal()}"}
 
     async def _get(self, origin: Origin, path: str) -> Any | None:
         """JSON from one origin, or None when it is down, slow or answers 404."""
         try:
-            response = await self.client.get(origin.url + path, timeout=ORIGIN_TIMEOUT)
+            response = await self.client.get(
+                origin.url + path, headers=self._auth, timeout=ORIGIN_TIMEOUT
+            )
         except httpx.HTTPError:
             return None
         if response.status_code != 200:
@@ -67,8 +71,9 @@ class Catalog:
             if video["regions"].get(origin.region) in ("packaging", "ready"):
                 try:
                     head = await self.client.head(
-                        origin.url + video["master_path"], timeout=ORIGIN_TIMEOUT
-                    )
+                        origin.url + video["master_path"], headers=self._auth,
+                        timeout=ORIGIN_TIMEOUT,
+                    )  # fmt: skip
                 except httpx.HTTPError:
                     continue
                 if head.status_code == 200:

@@ -28,7 +28,7 @@ def wait_state(
     deadline = time.monotonic() + timeout
     status: dict[str, object] = {}
     while time.monotonic() < deadline:
-        status = httpx.get(f"{origin_url}/videos/{video_id}", timeout=5).json()
+        status = httpx.get(f"{origin_url}/videos/{video_id}", headers=AUTH, timeout=5).json()
         if status.get("state") in (want, "failed"):
             break
         time.sleep(0.1)

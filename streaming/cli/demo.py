@@ -61,11 +61,12 @@ def _wait_ready_everywhere(
     """A video is playable through every edge once each regional origin lists it ready."""
     deadline = time.monotonic() + timeout
     pending = {o.url for o in dist.origins}
+    auth = {"authorization": f"Bearer {dist.admin_token.reveal()}"}  # the job API is not public
     while pending and time.monotonic() < deadline:
         if dead := sup.dead():
             raise MediaError(f"{dead[0].name} died; see {dead[0].log_path}")
         for url in sorted(pending):
-            state = httpx.get(f"{url}/videos/{video_id}", timeout=5.0)
+            state = httpx.get(f"{url}/videos/{video_id}", headers=auth, timeout=5.0)
             if state.status_code == 200 and state.json()["state"] == "ready":
                 pending.discard(url)
             elif state.status_code == 200 and state.json()["state"] == "failed":

@@ -342,7 +342,7 @@ async def _publish(out: Path, origin_urls: list[str], seconds: float) -> str:
         status: dict[str, Any] = {}
         while pending and time.monotonic() < deadline:
             for url in sorted(pending):
-                status = (await client.get(f"{url}/videos/{video_id}")).json()
+                status = (await client.get(f"{url}/videos/{video_id}", headers=headers)).json()
                 if status.get("state") == "failed":
                     raise MediaError(f"packaging failed: {status.get('error')}")
                 if status.get("state") == "ready":

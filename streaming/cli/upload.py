@@ -82,7 +82,7 @@ def upload_file(
     video_id = str(response.json()["id"])
     console.print(f"uploaded: id [bold]{video_id}[/]  status {base}/videos/{video_id}")
     if wait:
-        follow(base, video_id)
+        follow(base, video_id, headers=headers)
     return video_id
 
 
@@ -117,8 +117,11 @@ def _direct_upload(
     return httpx.post(f"{base}{body['complete_url']}", headers=headers, timeout=timeout)
 
 
-def follow(base: str, video_id: str, timeout: float = 3600.0) -> dict[str, object]:
-    """Show packaging progress until the video is ready (or raise MediaError when it failed)."""
+def follow(
+    base: str, video_id: str, timeout: float = 3600.0, headers: dict[str, str] | None = None
+) -> dict[str, object]:
+    """Show packaging progress until the video is ready (or raise MediaError when it failed);
+    `headers` carry the admin token (the origin's job API is not public)."""
     deadline = time.monotonic() + timeout
     with Progress(
         TextColumn("{task.description}"),
@@ -128,7 +131,7 @@ def follow(base: str, video_id: str, timeout: float = 3600.0) -> dict[str, objec
     ) as progress:
         task = progress.add_task(f"packaging {video_id}", total=1.0)
         while time.monotonic() < deadline:
-            status = httpx.get(f"{base}/videos/{video_id}", timeout=5.0).json()
+            status = httpx.get(f"{base}/videos/{video_id}", headers=headers, timeout=5.0).json()
             progress.update(
                 task,
                 completed=float(status["progress"]),

@@ -121,7 +121,12 @@ class Behavior(_Model):
 
 
 class EdgeSettings(_Model):
-    """Settings shared by every edge POP (each POP caches under `<cache_dir>/<pop>`)."""
+    """Settings shared by every edge POP (each POP caches under `<cache_dir>/<pop>`).
+
+    A request body bound for an origin (pass-through behaviors) is spooled to a temporary file
+    and hashed before it is sent, so the origin request's signature covers it: at most
+    `max_request_body_bytes` (413 past it, on Content-Length before a byte is read).
+    """
 
     cache_dir: str = ".data/edge"
     memory_cache_bytes: Annotated[int, Field(ge=0)] = 256 * MiB
@@ -134,6 +139,10 @@ class EdgeSettings(_Model):
     compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
     compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
     access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
+    # As large as the origin's default upload limit, so uploads through `/videos*` still fit.
+    max_request_body_bytes: Annotated[
+        int, Field(gt=0, description="bound on a viewer request body forwarded to an origin")
+    ] = 2 * GiB
 
 
 class CustomErrorResponse(_Model):

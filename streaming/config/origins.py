@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from streaming.config._base import GiB, Identifier, SecretStr, _Listens, _Model
+from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _Model
 
 
 class Origin(_Model, _Listens):
@@ -113,11 +113,21 @@ class LiveChannel(_Model):
 
 
 class OriginSettings(_Model):
-    """Settings shared by every regional origin server."""
+    """Settings shared by every regional origin server.
+
+    Every request body is bounded (413 past the limit, checked on Content-Length before a byte
+    is read and counted as a chunked body arrives): an upload by `max_upload_bytes` (plus the
+    multipart framing), one file of a replica by `max_upload_bytes`, any other body (JSON API
+    bodies, read whole before the route runs) by `max_api_body_bytes`.
+    """
 
     data_dir: str = ".data/origin"
     segment_duration: Annotated[float, Field(gt=0.5, le=20)] = 4.0
     max_upload_bytes: Annotated[int, Field(gt=0)] = 2 * GiB
+    # A replica commit lists every file of a video: about 20 bytes per segment and rendition.
+    max_api_body_bytes: Annotated[
+        int, Field(gt=0, description="bound on API bodies other than uploads and replica files")
+    ] = 8 * MiB
     workers: Annotated[int, Field(ge=1, le=16)] = 1
     ffmpeg: str = ""
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).

@@ -84,7 +84,10 @@ def tls(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[dict[s
             ).json()["id"]
         deadline = time.monotonic() + 60
         while (
-            httpx.get(f"{origin.url}/videos/{video}", verify=trust(ca)).json()["state"] != "ready"
+            httpx.get(f"{origin.url}/videos/{video}", headers=AUTH, verify=trust(ca)).json()[
+                "state"
+            ]
+            != "ready"
         ):
             assert time.monotonic() < deadline
             time.sleep(0.2)

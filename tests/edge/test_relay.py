@@ -4,9 +4,16 @@ nothing is cached.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
+from streaming import origin_access
+from streaming.config import Secret
 from tests.edge.stack import (
     Answer,
     EdgeStack,
@@ -15,8 +22,21 @@ from tests.edge.stack import (
     edge_doc,
     edge_stack,
 )
+from tests.limits import chunks
 
 pytestmark = pytest.mark.e2e
+SIGNED_SECRET = "relay-origin-secret"
+BODY_LIMIT = 100_000
+
+
+@pytest.fixture(scope="module")
+def signed(origin: ScriptedOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
+    """An edge whose origin has an OAC secret, with a small `edge.max_request_body_bytes`."""
+    doc = edge_doc(origin.url)
+    doc["origins"][0]["access_secret"] = SIGNED_SECRET
+    doc["edge"] = {**doc["edge"], "max_request_body_bytes": BODY_LIMIT}
+    with edge_stack(tmp_path_factory.mktemp("signed"), doc) as s:
+        yield s
 
 
 def echo(seen: Seen) -> Answer:
@@ -90,3 +110,57 @@ def test_origin_down_is_a_502_with_a_reason_and_the_edge_keeps_serving(
             assert response.status_code == 502 and response.json()["error"] == "origin_error"
             assert response.headers["x-cache"] == "Error from iad"
         assert httpx.get(stack.url() + "/healthz").status_code == 200
+
+
+def test_a_pass_through_body_is_signed_over_its_digest(
+    signed: EdgeStack, origin: ScriptedOrigin
+) -> None:
+    """Declared or chunked, the origin gets the whole body with its Content-Length and the
+    SHA-256 the signature covers; the signature verifies with the origin's secret."""
+    origin.handler("/videos", echo)
+    body = os.urandom(60_000)
+    before = len(origin.seen("/videos"))
+    for content in (body, chunks(len(body), 7000)):
+        sent = body if isinstance(content, bytes) else b"".join(chunks(len(body), 7000))
+        response = httpx.post(
+            signed.url() + "/api/videos?x=1", content=content,
+            headers={"authorization": "Bearer t", "content-type": "application/octet-stream"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        seen = origin.seen("/videos")[-1]
+        assert seen.body == sent and seen.headers["content-length"] == str(len(sent))
+        assert seen.headers[origin_access.CONTENT_HEADER] == hashlib.sha256(sent).hexdigest()
+        target = f"{seen.path}?{seen.query}"
+        assert origin_access.verify(
+            Secret(SIGNED_SECRET), "POST", target, seen.headers, time.time()
+        ) == "iad"  # fmt: skip
+    assert len(origin.seen("/videos")) == before + 2
+
+
+def test_a_body_over_the_edge_limit_is_413_before_the_origin_hears_of_it(
+    signed: EdgeStack, origin: ScriptedOrigin
+) -> None:
+    """Past edge.max_request_body_bytes: 413 with the limit, declared up front or counted
+    while a chunked body arrives; the origin never sees the request."""
+    origin.handler("/videos", echo)
+    before = origin.count("/videos")
+    for content in (b"x" * (BODY_LIMIT + 1), chunks(BODY_LIMIT + 10_000, 5000)):
+        response = httpx.post(signed.url() + "/api/videos", content=content)
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == "payload_too_large"
+        assert str(BODY_LIMIT) in response.json()["detail"]
+    assert origin.count("/videos") == before
+    assert httpx.get(signed.url() + "/healthz").status_code == 200
+
+
+def test_a_body_that_does_not_match_its_claimed_digest_goes_nowhere(
+    signed: EdgeStack, origin: ScriptedOrigin
+) -> None:
+    """A body arriving with a signed digest (a POP's request at the shield) that it does not
+    match: 403 `body_mismatch` at the edge, nothing sent to the origin."""
+    origin.handler("/videos", echo)
+    before = origin.count("/videos")
+    claimed = {origin_access.CONTENT_HEADER: hashlib.sha256(b"the signed body").hexdigest()}
+    response = httpx.post(signed.url() + "/api/videos", content=b"another body", headers=claimed)
+    assert (response.status_code, response.json()["reason"]) == (403, "body_mismatch")
+    assert origin.count("/videos") == before

@@ -54,7 +54,7 @@ def test_replica_region_serves_every_file_byte_identical(
         a, b = httpx.get(east + path), httpx.get(west + path)
         assert a.status_code == b.status_code == 200, path
         assert a.content == b.content, path
-    assert httpx.get(f"{west}/videos/{video_id}").json()["encryption"] == "aes-128"
+    assert httpx.get(f"{west}/videos/{video_id}", headers=AUTH).json()["encryption"] == "aes-128"
 
 
 def test_delete_in_one_region_removes_the_video_everywhere(
@@ -67,9 +67,12 @@ def test_delete_in_one_region_removes_the_video_everywhere(
     wait_state(west, video_id)
     assert httpx.delete(f"{east}/videos/{video_id}", headers=AUTH).status_code == 204
     deadline = time.monotonic() + 10
-    while httpx.get(f"{west}/videos/{video_id}").status_code != 404 and time.monotonic() < deadline:
+    while (
+        httpx.get(f"{west}/videos/{video_id}", headers=AUTH).status_code != 404
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
-    assert httpx.get(f"{west}/videos/{video_id}").status_code == 404
+    assert httpx.get(f"{west}/videos/{video_id}", headers=AUTH).status_code == 404
     assert httpx.get(f"{west}/hls/{video_id}/master.m3u8").status_code == 404
 
 

@@ -25,7 +25,7 @@ async def settle(o: RunningOrigin, video_id: str, timeout: float = 30) -> dict[s
     """Wait until the job is ready or failed."""
     status: dict[str, object] = {}
     for _ in range(int(timeout / 0.05)):
-        status = (await o.client.get(f"/videos/{video_id}")).json()
+        status = (await o.client.get(f"/videos/{video_id}", headers=AUTH)).json()
         if status["state"] in ("ready", "failed"):
             return status
         await asyncio.sleep(0.05)
@@ -44,7 +44,7 @@ async def test_upload_without_or_with_a_wrong_token_is_refused(
         )
         assert (missing.status_code, missing.json()["error"]) == (401, "unauthorized")
         assert (wrong.status_code, wrong.json()["error"]) == (403, "forbidden")
-        assert (await o.client.get("/videos")).json()["videos"] == []
+        assert (await o.client.get("/videos", headers=AUTH)).json()["videos"] == []
         assert not list(o.ctx.pool.uploads_dir.glob("*"))
 
 
@@ -56,7 +56,7 @@ async def test_oversized_upload_gets_413_and_leaves_no_partial_file(
         response = await upload(o, clip)
         assert response.status_code == 413 and "limit" in response.json()["detail"]
         assert not [p for p in o.ctx.pool.uploads_dir.glob("*") if p.is_file()]
-        assert (await o.client.get("/videos")).json()["videos"] == []
+        assert (await o.client.get("/videos", headers=AUTH)).json()["videos"] == []
 
 
 async def test_bad_inputs_fail_with_a_reason_and_the_origin_keeps_serving(
@@ -102,7 +102,7 @@ async def test_path_traversal_is_rejected_everywhere(origin_app: OriginFactory, 
         assert (await settle(o, video_id))["state"] == "ready"
         for template in TRAVERSALS:
             path = template.format(id=video_id)
-            response = await o.client.get(path)
+            response = await o.client.get(path, headers=AUTH)
             assert response.status_code in (400, 404), path
             assert b"SQLite" not in response.content and b"root:" not in response.content, path
         deleting = await o.client.request("DELETE", "/videos/..%2Fjobs.sqlite3", headers=AUTH)
@@ -123,7 +123,7 @@ async def test_delete_removes_the_video_and_its_files(
         await settle(o, video_id)
         assert (await o.client.delete(f"/videos/{video_id}")).status_code == 401
         assert (await o.client.delete(f"/videos/{video_id}", headers=AUTH)).status_code == 204
-        assert (await o.client.get(f"/videos/{video_id}")).status_code == 404
+        assert (await o.client.get(f"/videos/{video_id}", headers=AUTH)).status_code == 404
         assert (await o.client.get(f"/hls/{video_id}/master.m3u8")).status_code == 404
         assert not o.ctx.work.work_dir(video_id).exists()
         assert not o.ctx.pool.source(video_id).exists()
@@ -152,7 +152,7 @@ async def test_progress_rises_from_zero_to_one_while_packaging(
         video_id = (await upload(o, thirty_seconds)).json()["id"]
         seen: list[float] = []
         for _ in range(600):
-            status = (await o.client.get(f"/videos/{video_id}")).json()
+            status = (await o.client.get(f"/videos/{video_id}", headers=AUTH)).json()
             if status["state"] == "packaging":
                 seen.append(float(status["progress"]))
             if status["state"] in ("ready", "failed"):

@@ -95,7 +95,9 @@ async def test_regions_sharing_a_bucket_serve_identical_bytes_without_replicatin
         assert not east.ctx.work.work_dir(video_id).exists(), (
             "published to the bucket, not kept locally"
         )
-        assert (await west.client.get(f"/videos/{video_id}")).json()["state"] == "ready"
+        assert (await west.client.get(f"/videos/{video_id}", headers=AUTH)).json()[
+            "state"
+        ] == "ready"
         for path in await every_path(east, video_id):
             a, b = await east.client.get(path), await west.client.get(path)
             assert a.status_code == b.status_code == 200, path
@@ -146,7 +148,9 @@ async def test_oversized_direct_upload_is_refused_at_complete(
         refused = await o.client.post(offer["complete_url"], headers=AUTH)
         assert refused.status_code == 413
         assert await o.ctx.uploads.upload_size(offer["id"]) is None  # type: ignore[union-attr]
-        assert (await o.client.get(f"/videos/{offer['id']}")).json()["state"] == "failed"
+        assert (await o.client.get(f"/videos/{offer['id']}", headers=AUTH)).json()[
+            "state"
+        ] == "failed"
 
 
 def test_streaming_upload_uses_the_presigned_url_when_offered(

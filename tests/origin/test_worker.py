@@ -12,7 +12,7 @@ import m3u8
 import pytest
 
 from tests.factories import distribution_doc
-from tests.helpers import upload, wait_state
+from tests.helpers import AUTH, upload, wait_state
 from tests.media import sources
 from tests.origin.conftest import origin_processes, start_origin
 
@@ -58,7 +58,8 @@ def test_sigkill_mid_packaging_then_restart_reruns_the_job_to_ready(
         video_id = upload(url, source)
         packaging = wait_for(
             lambda: (
-                (s := httpx.get(f"{url}/videos/{video_id}").json())["state"] == "packaging"
+                (s := httpx.get(f"{url}/videos/{video_id}", headers=AUTH).json())["state"]
+                == "packaging"
                 and s["progress"] > 0.05
             ),
             timeout=30,

@@ -4,6 +4,8 @@ nothing else.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from streaming import origin_access
@@ -52,3 +54,38 @@ def test_signature_binds_method_target_and_secret() -> None:
     ]:  # fmt: skip
         with pytest.raises(AccessDenied):
             origin_access.verify(secret, method, target, headers, NOW)
+
+
+BODY = b'{"filename": "a.mp4", "size": 1, "files": []}'
+BODY_SHA256 = hashlib.sha256(BODY).hexdigest()
+
+
+def test_signature_binds_the_body_digest() -> None:
+    """A POST signed over one body's SHA-256 verifies with that digest and names it; another
+    digest in the header (a replayed signature with a new body) is `bad_signature`."""
+    headers = origin_access.sign(SECRET, "POST", "/videos", "iad", NOW, BODY_SHA256)
+    assert origin_access.verify(SECRET, "POST", "/videos", headers, NOW) == "iad"
+    assert origin_access.body_sha256(headers) == BODY_SHA256
+    swapped = {**headers, origin_access.CONTENT_HEADER: hashlib.sha256(b"other").hexdigest()}
+    with pytest.raises(AccessDenied) as info:
+        origin_access.verify(SECRET, "POST", "/videos", swapped, NOW)
+    assert info.value.reason == "bad_signature"
+
+
+def test_no_digest_header_means_the_empty_body() -> None:
+    """GETs sign the empty body; dropping the header from a signed body-carrying request
+    does not verify, and a digest that is not lower-case hex SHA-256 is `malformed`."""
+    get = origin_access.sign(SECRET, "GET", "/hls/a.ts", "iad", NOW)
+    assert get[origin_access.CONTENT_HEADER] == origin_access.EMPTY_SHA256
+    without = {k: v for k, v in get.items() if k != origin_access.CONTENT_HEADER}
+    assert origin_access.verify(SECRET, "GET", "/hls/a.ts", without, NOW) == "iad"
+    post = origin_access.sign(SECRET, "POST", "/videos", "iad", NOW, BODY_SHA256)
+    dropped = {k: v for k, v in post.items() if k != origin_access.CONTENT_HEADER}
+    for headers, reason in [
+        (dropped, "bad_signature"),
+        ({**post, origin_access.CONTENT_HEADER: BODY_SHA256.upper()}, "malformed"),
+        ({**post, origin_access.CONTENT_HEADER: "x" * 64}, "malformed"),
+    ]:
+        with pytest.raises(AccessDenied) as info:
+            origin_access.verify(SECRET, "POST", "/videos", headers, NOW)
+        assert info.value.reason == reason
