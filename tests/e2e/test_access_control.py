@@ -17,10 +17,17 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from streaming.policy import Policy
 from tests.access import key_group, key_id, private_key, signer
 from tests.factories import Topology, distribution_doc, running_topology
-from tests.helpers import upload, wait_state
+from tests.helpers import AUTH, upload, wait_state
+from tests.limits import declared_only
 from tests.npm_signing import npm_sign
 
 pytestmark = pytest.mark.e2e
+API = {
+    "path_pattern": "/videos*", "target": "all",
+    "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+    "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 0},
+    "forward_headers": ["authorization", "content-type"],
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +36,7 @@ def private(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[tu
     doc = distribution_doc(key_groups=[key_group("viewers", "alice")])
     for behavior in doc["behaviors"]:
         behavior["trusted_key_groups"] = ["viewers"]
+    doc["behaviors"].insert(0, API)  # the job API through the edge: the admin token decides
     doc["origins"][0]["access_secret"] = "e2e-origin-secret"
     with running_topology(tmp_path_factory.mktemp("private"), doc) as topo:
         origin = topo.origin_url("us-east")
@@ -159,3 +167,51 @@ def test_aws_cloudfront_sign_urls_and_cookies_play_through_the_real_edge(
     assert len(paths) >= 4
     for path in paths:
         assert httpx.get(edge + path, headers=header, timeout=10).status_code == 200, path
+
+
+def test_the_origin_lists_nothing_and_serves_no_metadata_without_credentials(
+    private: tuple[Topology, str],
+) -> None:
+    """The job list, a job, the live channels and video.json (the original file name): refused
+    straight from the origin without the admin token, served with it."""
+    topo, video_id = private
+    origin = topo.origin_url("us-east")
+    for path in ("/videos", f"/videos/{video_id}", "/live", f"/hls/{video_id}/video.json"):
+        anonymous = httpx.get(origin + path, timeout=10)
+        admin = httpx.get(origin + path, headers=AUTH, timeout=10)
+        assert anonymous.status_code in (401, 403) and anonymous.json()["detail"], path
+        assert admin.status_code == 200, path
+    assert b"clip.mp4" not in httpx.get(f"{origin}/hls/{video_id}/video.json", timeout=10).content
+
+
+def test_an_upload_through_the_edge_is_signed_over_its_body_and_the_api_needs_the_token(
+    private: tuple[Topology, str], clip: Path
+) -> None:
+    """The edge spools the multipart body, signs its digest, the origin verifies it and takes
+    the upload; an anonymous viewer asking the edge for the job API gets the origin's 401."""
+    topo, _ = private
+    edge = topo.edge_url("iad")
+    with clip.open("rb") as fh:
+        accepted = httpx.post(
+            f"{edge}/videos", files={"file": ("clip.mp4", fh)}, headers=AUTH, timeout=30
+        )
+    assert accepted.status_code == 202, accepted.text
+    video_id = accepted.json()["id"]
+    assert httpx.get(f"{edge}/videos/{video_id}", headers=AUTH, timeout=10).status_code == 200
+    anonymous = httpx.get(f"{edge}/videos", timeout=10)
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "unauthorized")
+
+
+def test_a_real_origin_answers_a_huge_declared_body_before_reading_it(
+    private: tuple[Topology, str],
+) -> None:
+    """10 GB declared, not one byte sent: 401 without the token and 413 with it, at once; the
+    origin keeps serving."""
+    topo, _ = private
+    origin = topo.origin_url("us-east")
+    commit = "/replicas/vaaaaaaaaaaaaaaaa/commit"
+    status, body = declared_only(origin, commit, 10 * 1024**3)
+    assert (status, body["error"]) == (401, "unauthorized")
+    status, body = declared_only(origin, commit, 10 * 1024**3, AUTH)
+    assert (status, body["error"]) == (413, "payload_too_large") and "limit" in str(body["detail"])
+    assert httpx.get(f"{origin}/healthz", timeout=5).status_code == 200

@@ -236,9 +236,8 @@ async def test_bodies_over_their_limit_are_413_declared_or_chunked(
 ) -> None:
     """API bodies past max_api_body_bytes, replica files and uploads past max_upload_bytes, and
     any GET body: 413 with the limit, whether declared up front or counted as chunks arrive."""
-    limits = {"max_api_body_bytes": 1000, "max_upload_bytes": 2000}
     commit_path, file_path = f"/replicas/{VIDEO}/commit", f"/replicas/{VIDEO}/files/seg.ts"
-    async with origin_app(**oac(**limits)) as o:
+    async with origin_app(**oac(max_api_body_bytes=1000, max_upload_bytes=2000)) as o:
         answers = {
             "declared commit": await o.client.post(commit_path, content=b"{" * 1001, headers=AUTH),
             "chunked commit": await o.client.post(commit_path, content=chunked(5000),

@@ -9,7 +9,7 @@ import pytest
 
 from portal.catalog import Catalog
 from streaming.errors import InvalidPath, NotFound, Unavailable
-from tests.factories import distribution
+from tests.factories import TOKEN, distribution
 
 pytestmark = pytest.mark.anyio
 DIST = distribution(regions=("us-east", "eu-west"))
@@ -92,3 +92,21 @@ async def test_uploads_go_to_the_first_healthy_origin() -> None:
     assert (await origins(dead, listing()).upload_target()).region == "eu-west"
     with pytest.raises(Unavailable):
         await origins(dead, dead).upload_target()
+
+
+def admin_only(handler: Handler) -> Handler:
+    """An origin whose job API and files answer only the distribution's admin token."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return httpx.Response(401, json={"error": "unauthorized", "detail": "token"})
+        return handler(request)
+
+    return handle
+
+
+async def test_the_origins_are_asked_with_the_admin_token() -> None:
+    """The job API is not public: the list, one video and its master are asked with the token."""
+    catalog = origins(admin_only(listing(READY, PACKAGING)), admin_only(listing()))
+    assert [v["id"] for v in await catalog.videos()] == [PACKAGING["id"], READY["id"]]
+    assert (await catalog.video(str(PACKAGING["id"])))["playable"] is True
