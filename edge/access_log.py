@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from edge.deliver import Reply
+from edge.types import Reply
 from edge.viewer import Viewer
 from streaming.signing import split_query
 

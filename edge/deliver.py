@@ -8,14 +8,13 @@ a fill streams bytes as they arrive from the origin.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import AsyncIterator
 
 from starlette.types import Send
 
 from edge.cache import Entry
-from edge.collapse import Fill, Head
+from edge.fill import Fill
+from edge.types import Body, Head, Reply, Result, Stream
 from edge.viewer import Viewer
 from streaming import cache_control
 from streaming.errors import RangeNotSatisfiable
@@ -26,43 +25,6 @@ FILE_CHUNK = 256 * 1024
 NOT_MODIFIED_KEEP = frozenset({
     "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
 })  # fmt: skip
-
-
-class Result(StrEnum):
-    """The `x-edge-result-type` vocabulary of CloudFront logs, shown in X-Cache."""
-
-    HIT = "Hit"
-    MISS = "Miss"
-    REFRESH_HIT = "RefreshHit"
-    ERROR = "Error"
-    FUNCTION = "FunctionGeneratedResponse"
-
-
-class Stream:
-    """A body relayed from an origin as it arrives (pass-through behaviors); closed once."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
-        self.chunks, self._close = chunks, close
-
-    async def close(self) -> None:
-        await self._close()
-
-
-Body = bytes | memoryview | tuple[str, int, int] | tuple[Fill, int, int | None] | Stream
-
-
-@dataclass(slots=True)
-class Reply:
-    """Everything about a response before it is sent; `detail` goes to the access log."""
-
-    status: int
-    headers: dict[str, str]
-    body: Body = b""
-    result: Result = Result.MISS
-    detail: str = ""
-    range: tuple[int, int] | None = None
-    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (pass-through only)
-    sent: int = field(default=0)
 
 
 def edge_headers(

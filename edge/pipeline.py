@@ -24,17 +24,18 @@ from edge.cache import Entry
 from edge.cache.tiers import TieredCache
 from edge.cache_key import cache_key, forwarded_query
 from edge.classify import Classified, classify, routes
-from edge.collapse import Collapser, Fill, Refreshed
+from edge.collapse import Collapser
 from edge.compress import compress, compressible_type, negotiate, qualifies
 from edge.cors import Cors
-from edge.deliver import Reply, Result, Stream, edge_headers, from_entry, from_fill, send_reply
-from edge.fill import Filler, Plan, backoff, conditional
+from edge.deliver import edge_headers, from_entry, from_fill, send_reply
+from edge.fill import Fill, Filler, Plan, backoff, conditional
 from edge.functions import BehaviorFunctions, FunctionResponse, load
 from edge.functions.hooks import Hooks, Where, country_source
 from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, Origins
 from edge.relay import relay
+from edge.types import Refreshed, Reply, Result, Stream
 from edge.viewer import Viewer
 from streaming.config import CustomErrorResponse, Distribution, Edge
 from streaming.errors import (

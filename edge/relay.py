@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 
 from starlette.types import Receive
 
-from edge.deliver import Reply, Result, Stream, edge_headers
+from edge.deliver import edge_headers
 from edge.functions.hooks import Hooks
 from edge.origins import OriginRequest, Origins
+from edge.types import Reply, Result, Stream
 from edge.viewer import Viewer, request_body
 from streaming import origin_access
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.deliver import Reply
 from edge.fill import RequestHook, ResponseHook
 from edge.functions import (
     READ_ONLY_HEADERS,
@@ -24,6 +23,7 @@ from edge.functions import (
 from edge.geo import CountryLookup, HeaderCountries, MaxMindCountries
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest
+from edge.types import Reply
 from edge.viewer import Viewer
 from streaming.config import GeoRestriction
 from streaming.errors import EdgeFunctionError

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from edge.cache.disk import DiskCache
-from edge.collapse import Collapser, Fill, Head, _slice
+from edge.collapse import Collapser
+from edge.fill import Fill, _slice
+from edge.types import Head
 from streaming.errors import OriginError
 
 HEAD = Head(200, {"content-type": "video/mp2t"}, 12, "us-east", shareable=True)

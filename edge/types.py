@@ -1,0 +1,74 @@
+"""The edge's response values, shared by the stages that make, change, log and send them.
+
+A leaf of the edge package: it holds types only, so the pipeline, delivery, relay, access log
+and edge functions can all speak of a `Reply` without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from edge.cache import Entry
+
+if TYPE_CHECKING:
+    from edge.fill import Fill
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The origin's status line and headers, known before the body."""
+
+    status: int
+    headers: dict[str, str]
+    length: int | None
+    origin_region: str
+    shareable: bool  # False for private/no-store answers: waiters fetch for themselves
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """The origin answered 304: the cached entry is current again."""
+
+    entry: Entry
+
+
+class Result(StrEnum):
+    """The `x-edge-result-type` vocabulary of CloudFront logs, shown in X-Cache."""
+
+    HIT = "Hit"
+    MISS = "Miss"
+    REFRESH_HIT = "RefreshHit"
+    ERROR = "Error"
+    FUNCTION = "FunctionGeneratedResponse"
+
+
+class Stream:
+    """A body relayed from an origin as it arrives (pass-through behaviors); closed once."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self.chunks, self._close = chunks, close
+
+    async def close(self) -> None:
+        await self._close()
+
+
+Body = bytes | memoryview | tuple[str, int, int] | tuple["Fill", int, int | None] | Stream
+
+
+@dataclass(slots=True)
+class Reply:
+    """Everything about a response before it is sent; `detail` goes to the access log."""
+
+    status: int
+    headers: dict[str, str]
+    body: Body = b""
+    result: Result = Result.MISS
+    detail: str = ""
+    range: tuple[int, int] | None = None
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (pass-through only)
+    sent: int = field(default=0)
+    origin_region: str = ""  # the region that answered (X-Origin-Region)
+    age: int | None = None  # seconds the answer spent in a cache (Age)
