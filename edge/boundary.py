@@ -90,13 +90,13 @@ class Boundary:
 
     def __init__(self, table: tuple[Route, ...], classify: Callable[[str], Classified]) -> None:
         self._required = {r.index: Requirement.of(r.behavior) for r in table}
-        self._classify = classify
+        self.classify = classify
 
     def check(self, accepted: Route, path: str) -> None:
         """Raise AccessDenied when `path` belongs to a behavior `accepted` does not satisfy
         (InvalidPath when a rewrite produced a path that is not in normal form)."""
         check_path(path)
-        owner = self._classify(path).route
+        owner = self.classify(path).route
         if owner.index == accepted.index:
             return
         if not self._required[accepted.index].covers(self._required[owner.index]):

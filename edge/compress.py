@@ -13,6 +13,11 @@ from collections.abc import Mapping
 
 import brotli
 
+from edge.cache import Entry
+from edge.cache.memory import MemoryCache
+from edge.viewer import Viewer
+from streaming.config import Behavior, EdgeSettings
+
 COMPRESSIBLE_STATUS = frozenset({200, 403, 404})
 _EXACT_TYPES = frozenset({
     "application/vnd.apple.mpegurl", "application/x-mpegurl", "vnd.apple.mpegurl",
@@ -71,3 +76,39 @@ def compress(body: bytes, encoding: str) -> bytes:
     if encoding == "br":
         return bytes(brotli.compress(body, quality=5))
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+class Compression:
+    """The POP's compression decisions for one response, and the compressed copies it keeps."""
+
+    def __init__(self, settings: EdgeSettings, memory: MemoryCache) -> None:
+        self.settings, self.memory = settings, memory
+
+    def varies(self, behavior: Behavior, headers: Mapping[str, str]) -> bool:
+        """Whether the response must say `Vary: Accept-Encoding`."""
+        return behavior.compress and compressible_type(headers.get("content-type"))
+
+    def applies(
+        self, viewer: Viewer, behavior: Behavior, status: int, headers: Mapping[str, str],
+        size: int | None,
+    ) -> bool:  # fmt: skip
+        """Whether this viewer gets a compressed copy of this object."""
+        s = self.settings
+        return (
+            behavior.compress and size is not None and viewer.range is None
+            and negotiate(viewer.headers.get("accept-encoding"), viewer.http_version) is not None
+            and qualifies(status, headers, size, s.compress_min_bytes, s.compress_max_bytes)
+        )  # fmt: skip
+
+    def variant(self, entry: Entry, viewer: Viewer) -> tuple[str, bytes] | None:
+        """The compressed copy for this viewer, made once per entry and encoding and charged to
+        the memory tier; objects too large for memory go out uncompressed (best effort, as in
+        CloudFront) rather than being read whole into memory."""
+        encoding = negotiate(viewer.headers.get("accept-encoding"), viewer.http_version)
+        if encoding is None or entry.body is None:
+            return None
+        data = entry.variants.get(encoding)
+        if data is None:
+            data = entry.variants[encoding] = compress(entry.body, encoding)
+            self.memory.recharge(entry)
+        return encoding, data

@@ -17,8 +17,8 @@ from edge.fill import Fill
 from edge.types import Body, Head, Reply, Result, Stream
 from edge.viewer import Viewer
 from streaming import cache_control
-from streaming.errors import RangeNotSatisfiable
-from streaming.http import etag_matches, parse_range
+from streaming.errors import EdgeFunctionError, RangeNotSatisfiable, StreamingError
+from streaming.http import error_response, etag_matches, parse_range
 
 FILE_CHUNK = 256 * 1024
 # Headers a 304 repeats (RFC 9110 15.4.5); the body-describing ones are dropped.
@@ -190,3 +190,32 @@ async def _chunks(
             yield chunk
     finally:
         os.close(fd)
+
+
+def error_reply(pop: str, viewer: Viewer, exc: StreamingError) -> Reply:
+    """The edge's answer for a refusal or failure: the JSON error body with its status."""
+    response = error_response(exc)
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in response.raw_headers}
+    headers.update(edge_headers(pop, Result.ERROR, viewer, "", None))
+    function_failed = isinstance(exc, EdgeFunctionError)
+    detail = "FunctionExecutionError" if function_failed else type(exc).__name__
+    body = b"" if viewer.method == "HEAD" else bytes(response.body)
+    return Reply(exc.status_code, headers, body, Result.ERROR, detail)
+
+
+def vary_with(current: str | None, name: str) -> str:
+    """Add `name` to a Vary value once."""
+    if not current:
+        return name
+    names = [v.strip().lower() for v in current.split(",")]
+    return current if name.lower() in names else f"{current}, {name}"
+
+
+async def discard(reply: Reply) -> None:
+    """Let go of what a reply's body holds: a relayed origin response, a fill."""
+    body = reply.body
+    if isinstance(body, Stream):
+        await body.close()
+    elif isinstance(body, tuple) and isinstance(body[0], Fill):
+        body[0].release()
+        reply.body = b""

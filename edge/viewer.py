@@ -45,6 +45,16 @@ class Viewer:
             uri=scope["path"],
         )  # fmt: skip
 
+    def for_page(self, path: str, keep: tuple[str, ...]) -> Viewer:
+        """A GET (HEAD for HEAD) of `path` on this viewer's behalf, with only the `keep` headers:
+        how the edge fetches a custom error page."""
+        return Viewer(
+            "HEAD" if self.method == "HEAD" else "GET", path, "",
+            {k: v for k, v in self.headers.items() if k in keep},
+            self.client_ip, self.client_port, self.http_version, self.scheme,
+            uri=path, request_id=self.request_id,
+        )  # fmt: skip
+
     @property
     def range(self) -> str | None:
         return self.headers.get("range")
