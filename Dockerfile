@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY pyproject.toml README.md ./
 COPY streaming ./streaming
+COPY cli ./cli
+COPY procs ./procs
 COPY origin ./origin
 COPY edge ./edge
 COPY media ./media

@@ -21,7 +21,7 @@ from bench import doc, fixture, soak, targets, tools, workloads
 from bench.targets import Running
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from streaming.cli.supervisor import Supervisor
+from procs.supervisor import Supervisor
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]

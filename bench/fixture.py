@@ -14,7 +14,7 @@ import m3u8
 import tomli_w
 
 from media.runner import ffmpeg_binary, run
-from streaming.cli.supervisor import Supervisor, cli_argv, free_port
+from procs.supervisor import Supervisor, cli_argv, free_port
 
 TOKEN = "bench-admin-token"
 SEGMENT_SECONDS = 2.5  # 720p at 3 Mbit/s + audio: segments of about 1 MB

@@ -33,7 +33,7 @@ from media.ladder import ladder_for
 from media.probe import MediaInfo, probe
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from streaming.cli.supervisor import Supervisor, cli_argv
+from procs.supervisor import Supervisor, cli_argv
 from tests.factories import TOKEN, distribution_doc, write_config
 
 SEGMENT = 4.0

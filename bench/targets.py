@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.fixture import Origin, distribution, write_toml
-from streaming.cli.supervisor import Child, Supervisor, cli_argv, free_port
+from procs.supervisor import Child, Supervisor, cli_argv, free_port
 
 MEMORY_TIER = 256 * 1024 * 1024
 

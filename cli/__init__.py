@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from streaming.cli.certs import run_certs
-from streaming.cli.keys import keys_app
-from streaming.cli.sign import sign_app
+from cli.certs import run_certs
+from cli.keys import keys_app
+from cli.sign import sign_app
 from streaming.errors import StreamingError
 
 
@@ -53,7 +53,7 @@ def origin(
     data: Annotated[Path | None, typer.Option(help="Data directory (jobs, uploads, HLS).")] = None,
 ) -> None:
     """Run one regional origin server."""
-    from streaming.cli.serve import serve_origin
+    from cli.serve import serve_origin
 
     serve_origin(config, region, host, port, data)
 
@@ -73,7 +73,7 @@ def edge(
     ] = "granian",
 ) -> None:
     """Run one edge POP."""
-    from streaming.cli.serve import serve_edge
+    from cli.serve import serve_edge
 
     serve_edge(config, pop, host, port, cache_dir, access_log, server)
 
@@ -88,7 +88,7 @@ def portal(
     port: PortOpt = None,
 ) -> None:
     """Run the demo web portal: library, player with delivery overlay, uploads, telemetry."""
-    from streaming.cli.portal import serve_portal
+    from cli.portal import serve_portal
 
     serve_portal(config, state, host, port)
 
@@ -96,7 +96,7 @@ def portal(
 @app.command()
 def secrets(config: ConfigOpt) -> None:
     """Create every secret file the config names (tokens, key pairs) that does not exist yet."""
-    from streaming.cli.secrets import run_secrets
+    from cli.secrets import run_secrets
 
     run_secrets(config)
 
@@ -115,7 +115,7 @@ def upload(
     ] = None,
 ) -> None:
     """Upload a video to an origin with a progress bar (and wait for packaging)."""
-    from streaming.cli.upload import upload_file
+    from cli.upload import upload_file
 
     upload_file(file, origin, token, wait, encryption.value if encryption else None)
 
@@ -134,7 +134,7 @@ def demo(
     ] = False,
 ) -> None:
     """Start the whole local topology, publish a video, print every URL, run until Ctrl-C."""
-    from streaming.cli.demo import run_demo
+    from cli.demo import run_demo
 
     run_demo(config, media, state, exit_when_ready)
 
@@ -184,7 +184,7 @@ def loadtest(
     plot: Annotated[Path | None, typer.Option(help="Write a PNG timeline here.")] = None,
 ) -> None:
     """Emulate HLS viewers against edges and report throughput, latency, hits and QoE."""
-    from streaming.cli.loadtest import run_loadtest
+    from cli.loadtest import run_loadtest
 
     run_loadtest(
         urls or [], demo, viewers, duration, max_requests, ramp_up, mode, rendition, buffer_goal,
@@ -200,7 +200,7 @@ def steering(
     port: PortOpt = None,
 ) -> None:
     """Run the regional steering service: viewers to the nearest healthy edge POP."""
-    from streaming.cli.steering import serve_steering
+    from cli.steering import serve_steering
 
     serve_steering(config, host, port)
 
@@ -221,7 +221,7 @@ def experiment(
     ] = None,
 ) -> None:
     """Run a failover experiment: topology, emulated viewers, timed faults, report + PNG."""
-    from streaming.cli.experiment import run_experiment
+    from cli.experiment import run_experiment
 
     run_experiment(scenario, out, state, viewers)
 
@@ -236,7 +236,7 @@ def control(
     ] = None,
 ) -> None:
     """Run the control plane: invalidations recorded durably and fanned out to every edge."""
-    from streaming.cli.control import serve_control
+    from cli.control import serve_control
 
     serve_control(config, host, port, data)
 
@@ -252,7 +252,7 @@ def invalidate(
     ] = None,
 ) -> None:
     """Remove cached objects from every edge POP (quote wildcards: '/hls/abc/*')."""
-    from streaming.cli.invalidate import invalidate as run
+    from cli.invalidate import invalidate as run
 
     run(config, paths, wait, timeout, caller_reference)
 
@@ -271,7 +271,7 @@ def report(
     ] = None,
 ) -> None:
     """Usage report per distribution and POP, with an estimated bill from the price table."""
-    from streaming.cli.report import run_report
+    from cli.report import run_report
 
     run_report(config, logs, top, month, json_out, control_data)
 

@@ -1,5 +1,5 @@
-"""`python -m streaming` is the `streaming` console script."""
+"""`python -m cli` is the `streaming` console script (how supervised children are started)."""
 
-from streaming.cli import main
+from cli import main
 
 main()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli.serve import _run, check_exposure
 from streaming import config as config_module
-from streaming.cli.serve import _run, check_exposure
 from streaming.errors import ConfigError
 
 

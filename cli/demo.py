@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from cli.keys import demo_signing_key
+from cli.upload import upload_file
+from procs.supervisor import Supervisor, cli_argv, port_free
 from streaming import config as config_module
-from streaming.cli.keys import demo_signing_key
-from streaming.cli.supervisor import Supervisor, cli_argv, port_free
-from streaming.cli.upload import upload_file
 from streaming.config import Distribution
 from streaming.errors import ConfigError, MediaError
 from streaming.secret_files import write_private

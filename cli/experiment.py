@@ -28,7 +28,7 @@ from experiments.faultproxy import FaultProxy
 from experiments.observe import Observer
 from experiments.scenario import NETWORK_ACTIONS, Scenario, load
 from experiments.viewers import Load, Pathways, Player, StaticPathways, SteeringPathways
-from streaming.cli.supervisor import Child, Supervisor, cli_argv, free_port
+from procs.supervisor import Child, Supervisor, cli_argv, free_port
 from streaming.errors import ConfigError, MediaError, StreamingError
 
 console = Console()

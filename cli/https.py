@@ -1,7 +1,7 @@
 """Serve an app over HTTPS with HTTP/2 (hypercorn), optionally beside plain HTTP on another port.
 
 uvicorn speaks no HTTP/2, so a process with TLS runs hypercorn for both of its listeners (one
-app, one cache); processes without TLS keep uvicorn (`streaming.cli.serve`).
+app, one cache); processes without TLS keep uvicorn (`cli.serve`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import signal
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from streaming.cli.supervisor import port_free
+from procs.supervisor import port_free
 from streaming.config import TlsSettings
 from streaming.errors import ConfigError
 

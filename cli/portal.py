@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli.serve import _run, check_exposure
+from procs.supervisor import Supervisor
 from streaming import config as config_module
-from streaming.cli.serve import _run, check_exposure
-from streaming.cli.supervisor import Supervisor
 from streaming.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HLS_DIST = ROOT / "node_modules" / "hls.js" / "dist"
 
 

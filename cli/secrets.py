@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from cli.keys import generate_pair
 from streaming import keys
-from streaming.cli.keys import generate_pair
 from streaming.errors import ConfigError
 from streaming.secret_files import new_token, write_private
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import uvicorn
 
+from procs.supervisor import port_free
 from streaming import config as config_module
-from streaming.cli.supervisor import port_free
 from streaming.config import Distribution
 from streaming.errors import ConfigError
 from streaming.secret_files import MIN_EXPOSED_LENGTH, is_loopback, weak_secrets
@@ -77,7 +77,7 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
     check_exposure(dist, host)
     origin = dist.origin_by_region(region)
     if origin.url.startswith("https:"):  # origin protocol policy: edges reach it over TLS
-        from streaming.cli.https import serve_tls
+        from cli.https import serve_tls
 
         serve_tls(create_app(dist, region, data), dist.tls, host, None, port or origin.port)
         return
@@ -95,7 +95,7 @@ def serve_edge(
     check_exposure(dist, host)
     edge = dist.edge_by_pop(pop)
     if edge.https_port is not None:  # HTTPS with HTTP/2 beside plain HTTP, one app: hypercorn
-        from streaming.cli.https import serve_tls
+        from cli.https import serve_tls
 
         app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
         serve_tls(app, dist.tls, host, port or edge.port, edge.https_port)

@@ -61,7 +61,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def cli_argv(*args: str) -> list[str]:
     """argv that runs the `streaming` CLI with this interpreter."""
-    return [sys.executable, "-m", "streaming", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 class Supervisor:

@@ -1,5 +1,5 @@
-"""Shared vocabulary of the CDN: config model, errors, HLS and HTTP helpers, and the CLI.
+"""Shared vocabulary of the CDN: config model, errors, HLS and HTTP helpers, signing.
 
-Everything in this package except `streaming.cli` (the composition root) is a leaf: it imports
-none of `origin`, `edge` or `media`.
+A leaf: no module here imports another project package (`tests/test_architecture.py` says so).
+The command line that wires the packages into processes is the top-level `cli` package.
 """

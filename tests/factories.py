@@ -10,7 +10,7 @@ from typing import Any
 
 import tomli_w
 
-from streaming.cli.supervisor import Supervisor, cli_argv, free_port
+from procs.supervisor import Supervisor, cli_argv, free_port
 from streaming.config import Distribution, parse
 
 TOKEN = "test-admin-token"

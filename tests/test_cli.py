@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streaming.cli.supervisor import cli_argv
+from procs.supervisor import cli_argv
 from tests.factories import distribution_doc, write_config
 
 
@@ -133,7 +133,7 @@ def test_the_shipped_demo_secrets_never_listen_beyond_loopback(args: tuple[str, 
 def test_secrets_named_by_file_are_created_then_read(tmp_path: Path) -> None:
     """`streaming secrets` fills in a config's secret files; the config then loads with them and
     may listen beyond loopback (checked here without binding: the refusal names no field)."""
-    from streaming.cli.serve import check_exposure
+    from cli.serve import check_exposure
     from streaming.config import load
 
     doc = distribution_doc()

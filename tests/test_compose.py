@@ -17,8 +17,8 @@ import pytest
 import typer
 import yaml
 
-from streaming.cli import app
-from streaming.cli.secrets import create_missing
+from cli import app
+from cli.secrets import create_missing
 from streaming.config import Distribution, load
 from streaming.secret_files import DEMO_SECRETS
 

@@ -13,7 +13,7 @@ import httpx
 import m3u8
 import pytest
 
-from streaming.cli.supervisor import cli_argv
+from procs.supervisor import cli_argv
 from tests.factories import distribution_doc, write_config
 
 TOPOLOGY = dict(

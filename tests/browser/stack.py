@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from procs.supervisor import cli_argv, free_port
 from streaming import keys
-from streaming.cli.supervisor import cli_argv, free_port
 from tests.factories import Topology, distribution_doc, running_topology
 
 KEY_GROUP = "viewers"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from streaming import bearer, keys
-from streaming.cli import app
 from streaming.config import KeyGroup, PublicKey
 from streaming.signing import Verifier
 from tests.access import request_for
@@ -124,7 +124,7 @@ def test_demo_content_is_private_by_default_except_posters() -> None:
     from edge.classify import classify, routes
     from streaming.config import load
 
-    dist = load(Path(__file__).resolve().parents[3] / "config" / "demo.toml")
+    dist = load(Path(__file__).resolve().parents[2] / "config" / "demo.toml")
     table = routes(dist.behaviors)
     for path in (
         "/hls/v1/master.m3u8",
@@ -139,7 +139,7 @@ def test_demo_content_is_private_by_default_except_posters() -> None:
 
 def test_demo_signing_key_is_generated_once_beside_its_public_key(tmp_path: Path) -> None:
     """The demo creates <name>.pem (0600) beside the configured <name>.pub.pem, then reuses it."""
-    from streaming.cli.keys import demo_signing_key
+    from cli.keys import demo_signing_key
     from tests.factories import distribution
 
     public = tmp_path / "keys" / "demo.pub.pem"

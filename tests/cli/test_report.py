@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from control.store import InvalidationStore
 from edge.access_log import record
-from streaming.cli import app
 from tests.factories import distribution_doc, write_config
 
 GIB = 1024**3

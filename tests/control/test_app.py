@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from control.app import MAX_INVALIDATION_BYTES, create_app
-from streaming.cli.supervisor import Supervisor, cli_argv, free_port
+from procs.supervisor import Supervisor, cli_argv, free_port
 from tests.factories import TOKEN, distribution, distribution_doc, write_config
 from tests.limits import Untouched, chunks, declared_only
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streaming.cli.certs import issue_for
-from streaming.cli.supervisor import Supervisor, cli_argv, free_port
+from cli.certs import issue_for
+from procs.supervisor import Supervisor, cli_argv, free_port
 from streaming.config import parse
 from tests.factories import distribution_doc, write_config
 from tests.helpers import AUTH

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 from tests.factories import Topology, distribution_doc, running_topology
 from tests.helpers import hls_paths, upload, wait_state
 

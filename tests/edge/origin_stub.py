@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 
 _RANGE = re.compile(r"range: bytes=(\d+)-", re.IGNORECASE)
 

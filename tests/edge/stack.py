@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from streaming.cli.supervisor import Supervisor, cli_argv, free_port
+from procs.supervisor import Supervisor, cli_argv, free_port
 from tests.factories import TOKEN, write_config
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}

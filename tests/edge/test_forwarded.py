@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from edge.app import EdgeApp, create_app
 from edge.forwarded import TrustedProxies, parse_address
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 from streaming.config import parse
 from streaming.errors import ConfigError
 from streaming.policy import Policy

@@ -10,14 +10,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from edge.cache import Entry
 from edge.cache.disk import DiskCache
 from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
 from edge.invalidation import Invalidator, matcher
 from edge.metrics import EdgeMetrics
-from streaming.cli import app
-from streaming.cli.supervisor import cli_argv, free_port
+from procs.supervisor import cli_argv, free_port
 from streaming.errors import StreamingError
 from tests.edge.stack import (
     AUTH,

@@ -104,7 +104,7 @@ def test_origin_down_is_a_502_with_a_reason_and_the_edge_keeps_serving(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """An unreachable origin: 502 origin_error, X-Cache Error; later requests are answered too."""
-    from streaming.cli.supervisor import free_port
+    from procs.supervisor import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     with edge_stack(tmp_path_factory.mktemp("dead"), edge_doc(dead)) as stack:

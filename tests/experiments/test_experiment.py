@@ -13,7 +13,7 @@ from typing import Any
 
 import tomli_w
 
-from streaming.cli.experiment import run_experiment
+from cli.experiment import run_experiment
 
 
 def _run(tmp_path: Path, scenario: dict[str, Any]) -> dict[str, Any]:

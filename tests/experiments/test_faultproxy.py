@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from experiments.faultproxy import FaultProxy
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 
 BODY = bytes(range(256)) * 1024  # 256 KiB, several proxy chunks
 

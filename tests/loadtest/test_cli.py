@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from streaming.cli import app
-from streaming.cli.supervisor import cli_argv
+from cli import app
+from procs.supervisor import cli_argv
 
 
 def test_remote_target_is_refused_with_a_clear_message() -> None:

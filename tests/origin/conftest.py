@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from origin.app import create_app
 from origin.context import OriginContext
-from streaming.cli.supervisor import Child, Supervisor, cli_argv
+from procs.supervisor import Child, Supervisor, cli_argv
 from streaming.config import parse
 from tests.factories import distribution, write_config
 from tests.media import sources

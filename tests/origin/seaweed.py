@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from streaming.cli.supervisor import Supervisor, free_port
+from procs.supervisor import Supervisor, free_port
 
 ACCESS_KEY = "streaming-origin"
 SECRET_KEY = "streaming-origin-secret"

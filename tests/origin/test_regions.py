@@ -12,7 +12,7 @@ import httpx
 import m3u8
 import pytest
 
-from streaming.cli.supervisor import Supervisor
+from procs.supervisor import Supervisor
 from tests.factories import distribution_doc
 from tests.helpers import AUTH, hls_paths, upload, wait_state
 from tests.origin.conftest import origin_processes

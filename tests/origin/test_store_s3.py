@@ -11,9 +11,9 @@ import httpx
 import m3u8
 import pytest
 
+from cli.upload import upload_file
 from origin.store import MANIFEST_NAME
 from origin.store.s3 import S3Store
-from streaming.cli.upload import upload_file
 from streaming.config import StorageSettings
 from streaming.errors import NotFound
 from tests.factories import TOKEN, distribution_doc

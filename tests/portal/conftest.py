@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 
 # A stand-in for an origin or edge: answers 200 to every GET, like /healthz.
 SERVER = """

@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.portal import hls_dist
 from portal.app import create_app
 from portal.telemetry import MAX_BEACON_BYTES
-from streaming.cli.portal import hls_dist
-from streaming.cli.supervisor import Supervisor, cli_argv
+from procs.supervisor import Supervisor, cli_argv
 from streaming.errors import ConfigError
 from tests.factories import TOKEN, distribution, distribution_doc, write_config
 from tests.limits import Untouched, chunks, declared_only
@@ -53,7 +53,7 @@ def test_a_missing_npm_install_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Without `npm ci` the portal refuses to start and says what to run."""
-    monkeypatch.setattr("streaming.cli.portal.HLS_DIST", tmp_path)
+    monkeypatch.setattr("cli.portal.HLS_DIST", tmp_path)
     with pytest.raises(ConfigError, match="npm ci"):
         hls_dist()
 

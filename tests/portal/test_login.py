@@ -159,8 +159,8 @@ def test_without_a_demo_state_the_portal_signs_with_the_key_beside_the_public_on
     tmp_path: Path,
 ) -> None:
     """docker-compose's layout: `secrets/viewers.pub.pem` with `viewers.pem` beside it."""
+    from cli.keys import generate_pair
     from portal.login import signer_from_key_groups
-    from streaming.cli.keys import generate_pair
 
     public, private = tmp_path / "viewers.pub.pem", tmp_path / "viewers.pem"
     generate_pair(private, public)

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.portal import SupervisorRestarter
 from portal.app import create_app
 from portal.processes import Process, Status, status_of
-from streaming.cli.portal import SupervisorRestarter
-from streaming.cli.supervisor import Supervisor
+from procs.supervisor import Supervisor
 from tests.factories import TOKEN, distribution
 from tests.limits import Untouched
 from tests.portal.conftest import DemoChild, portal_client

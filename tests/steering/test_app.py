@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 from tests.factories import Topology, distribution_doc, running_topology, write_country_db
 
 

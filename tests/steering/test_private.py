@@ -10,7 +10,7 @@ import httpx
 import m3u8
 import pytest
 
-from streaming.cli.supervisor import free_port
+from procs.supervisor import free_port
 from streaming.policy import Policy
 from tests.access import key_group, signer
 from tests.factories import Topology, distribution_doc, running_topology

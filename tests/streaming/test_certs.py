@@ -9,8 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from cli.certs import issue_for, names_for
 from streaming import certs
-from streaming.cli.certs import issue_for, names_for
 from tests.factories import distribution
 
 
