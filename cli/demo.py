@@ -17,6 +17,7 @@ from rich.console import Console
 from cli.keys import demo_signing_key
 from cli.upload import upload_file
 from procs.supervisor import Supervisor, cli_argv, port_free
+from procs.topology import start_topology
 from streaming import config as config_module
 from streaming.config import Distribution
 from streaming.errors import ConfigError, MediaError
@@ -93,37 +94,8 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Supervisor(work / "logs") as sup:
-            origins = []
-            for o in dist.origins:
-                argv = cli_argv(
-                    "origin",
-                    "--config",
-                    str(config),
-                    "--region",
-                    o.region,
-                    "--data",
-                    str(data / "origin" / o.region),
-                )
-                origins.append((o, sup.start(f"origin-{o.region}", argv, f"{o.url}/healthz")))
-            if dist.control is not None:  # before the edges: they pull invalidations on start
-                argv = cli_argv("control", "--config", str(config), "--data", str(data / "control"))
-                sup.start("control", argv, f"{dist.control.url}/healthz")
-            edges = []
-            for e in dist.edges:
-                argv = cli_argv(
-                    "edge", "--config", str(config), "--pop", e.pop,
-                    "--cache-dir", str(data / "edge" / e.pop),
-                    "--access-log", str(data / "edge" / e.pop / "access.log"),
-                )  # fmt: skip
-                edges.append((e, sup.start(f"edge-{e.pop}", argv, f"{e.url}/healthz")))
-            if dist.steering is not None:  # viewers' way in: the nearest healthy POP
-                sup.start(
-                    "steering",
-                    cli_argv("steering", "--config", str(config)),
-                    f"{dist.steering.url}/healthz",
-                )
-            for child in sup.children:
-                sup.wait_healthy(child)
+            topology = start_topology(sup, config, dist, data, access_logs=True)
+            origins, edges = topology.origins, topology.edges
             console.print(f"[green]{len(origins)} origins and {len(edges)} edges are up[/]")
 
             clip = media or _sample(work)

@@ -6,6 +6,9 @@
     observe.py     polls every edge's /healthz for the origin health it reports
     timeline.py    plays the faults at their times against processes and proxies
     report.py      the key figures, JSON and text summary; plot.py draws the PNG timeline
+    controls.py    process faults by child name (signals, restarts) and network faults by proxy
+    runner.py      a run: its own topology behind fault proxies, or a running demo's processes
 
-This package imports only `streaming`; `streaming/cli/experiment.py` starts the processes.
+This package imports `streaming`, `media` (the generated clip) and `procs` (the processes it
+starts); `cli/experiment.py` is the command in front of it.
 """
