@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from streaming.config import Identifier
+from streaming.config import Identifier, first_error
 from streaming.errors import ConfigError
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -154,9 +154,7 @@ def parse(data: dict[str, object]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "scenario"
-        raise ConfigError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+        raise ConfigError(first_error(exc, "scenario")) from None
 
 
 def load(path: str | Path) -> Scenario:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streaming.config import first_error
 from streaming.errors import BadRequest
 
 log = logging.getLogger("portal.telemetry")
@@ -84,9 +85,7 @@ def parse_beacon(body: bytes) -> Beacon:
     try:
         return Beacon.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "beacon"
-        raise BadRequest(f"invalid beacon: {where}: {first['msg']}") from None
+        raise BadRequest(f"invalid beacon: {first_error(exc, 'beacon')}") from None
 
 
 class PlayerMetrics:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Message
 
+from streaming.config import first_error
 from streaming.errors import BadRequest, PayloadTooLarge
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -47,10 +48,7 @@ def parse_json(model: type[Model], body: bytes, what: str = "body") -> Model:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        reason = f"{where}: {first['msg']}" if where else str(first["msg"])
-        raise BadRequest(f"invalid {what}: {reason}") from None
+        raise BadRequest(f"invalid {what}: {first_error(exc)}") from None
 
 
 async def read_json(request: Request, model: type[Model], limit: int, what: str = "body") -> Model:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from streaming.config._base import GiB, Identifier, MiB, Secret, SecretStr
 from streaming.config.access import Firewall, GeoRestriction, KeyGroup, PublicKey, TlsSettings
-from streaming.config.distribution import Distribution, load, parse
+from streaming.config.distribution import Distribution, first_error, load, parse
 from streaming.config.edges import (
     Behavior,
     CacheKeyPolicy,
@@ -47,6 +47,7 @@ __all__ = [
     "EdgeSettings",
     "FAILOVER_STATUS_CHOICES",
     "Firewall",
+    "first_error",
     "FunctionEvent",
     "GeoRestriction",
     "GiB",

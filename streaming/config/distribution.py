@@ -147,16 +147,22 @@ def _unique(field: str, values: list[str]) -> None:
         seen.add(value)
 
 
+def first_error(exc: ValidationError, root: str = "", *, count_rest: bool = False) -> str:
+    """pydantic's first error as one line, `field.path: reason` (`root: reason` for the whole
+    document, just the reason when `root` is empty); `count_rest` adds how many more there are."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or root
+    message = str(first["msg"]).removeprefix("Value error, ")  # our validators' ValueErrors
+    more = f" (and {exc.error_count() - 1} more)" if count_rest and exc.error_count() > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"
+
+
 def parse(data: dict[str, object]) -> Distribution:
     """Validate a decoded distribution document, turning pydantic's report into one line."""
     try:
         return Distribution.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "distribution"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {message}{more}") from None
+        raise ConfigError(first_error(exc, "distribution", count_rest=True)) from None
 
 
 def load(path: str | Path) -> Distribution:
