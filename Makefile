@@ -34,8 +34,8 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check streaming origin edge media portal tests bench
-	$(BIN)/mypy streaming origin edge media portal
+	$(BIN)/ruff check streaming cli procs origin edge media portal experiments tests bench
+	$(BIN)/mypy streaming cli procs origin edge media portal experiments
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
