@@ -1,7 +1,8 @@
 """The `streaming` command line: the composition root that wires origin and edge into processes.
 
-Unlike the rest of `streaming`, this package may import `origin`, `edge` and `media`, lazily,
-inside the commands that run them.
+The only package that may import every other one (`origin`, `edge`, `media`, ...), lazily,
+inside the commands that run them; nothing imports it. Each command parses its arguments here
+and hands them to a module of its own (`cli/serve.py`, `cli/demo.py`, ...).
 """
 
 from __future__ import annotations
