@@ -25,11 +25,11 @@ from edge.boundary import reachable
 from edge.cache.disk import DiskCache
 from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
+from edge.failover import Origins
 from edge.forwarded import ViewerAddress
 from edge.invalidation import ControlSync, Invalidator
 from edge.metrics import CONTENT_TYPE, EdgeMetrics
 from edge.origin_auth import OriginSigning, origin_verify
-from edge.origins import Origins
 from edge.pipeline import Pipeline
 from streaming import admin
 from streaming.config import Distribution

@@ -1,29 +1,265 @@
-"""Failover decisions for one origin request: which members to try, and resuming a broken body.
+"""Failover across a target's origin members: which to try, in what order, and resuming a body.
 
-`candidates` walks a group's members in order, skipping the ones health knows are down (no
-timeout paid) and claiming a half-open member's single probe slot; when every member is down
-it falls back to trying them all, since answering 502 without asking anyone helps no viewer.
+`Origins.open` is the fetch stage's one way to an origin: the access guard (edge.boundary), the
+per-edge fetch cap, then the members in order, each asked by edge.origins.OriginClient. A POP
+asks the Origin Shield first (so POPs' misses meet in one cache), then the group's members
+nearest-first unless the group is pinned. GET/HEAD/OPTIONS fail over, as on CloudFront, on
+connection errors, timeouts and the group's failover status codes; other methods go to the first
+origin only, never through the shield.
+
+`candidates` walks the members in order, skipping the ones health knows are down (no timeout
+paid) and claiming a half-open member's single probe slot; when every member is down it falls
+back to trying them all, since answering 502 without asking anyone helps no viewer.
 
 A body that breaks mid-way is resumed from the next member with `Range`, starting `OVERLAP`
-bytes early: the resumed response is accepted only when it reports the same total length and
-its first bytes equal the ones already received. Regional origins that encode independently
-(live) would differ there, and the fill then aborts rather than splice two different files.
+bytes early (`ResumingBody`): the resumed response is accepted only when it reports the same
+total length and its first bytes equal the ones already received. Regional origins that encode
+independently (live) would differ there, and the fill then aborts rather than splice two files.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from edge.health import Health
-from streaming.config import Origin
-from streaming.errors import OriginError
+from edge.health import Checker, Health
+from edge.origins import OriginClient, OriginRequest, OriginResponse, Timeouts
+from streaming.config import Distribution, Edge, HealthPolicy, Origin, OriginGroup
+from streaming.errors import OriginError, Unavailable
 
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("edge.failover")
+
+FAILOVER_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # as CloudFront: others never retry
 OVERLAP = 16 * 1024
 RESUMABLE_METHODS = frozenset({"GET"})
+# The shield's answers name the region whose origin really filled them (edge.deliver sets it).
+ORIGIN_REGION_HEADER = "x-origin-region"
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 # Validators of the broken response do not apply to another origin's copy.
 DROPPED_ON_RESUME = frozenset({"if-none-match", "if-modified-since", "if-range", "range"})
+
+
+class Origins:
+    """The edge's view of the distribution's origins: ordered members, failover, a fetch cap."""
+
+    def __init__(self, dist: Distribution, edge: Edge, client: httpx.AsyncClient) -> None:
+        self._dist, self._edge, self._client = dist, edge, client
+        self._origin_client = OriginClient(client, edge.pop)
+        self._shield = shield_origin(dist, edge)  # POPs send misses to the shield first
+        self._order = {
+            b.target: ordered_members(dist, edge, b.target, self._shield) for b in dist.behaviors
+        }
+        self._groups = {b.target: dist.group(b.target) for b in dist.behaviors}
+        policies = health_policies(dist, self._shield)
+        self.health = Health(policies)
+        watched = [*dist.origins, *([self._shield] if self._shield else [])]
+        self.checker = Checker(
+            self.health,
+            [(o.id, o.url, policies[o.id]) for o in watched],
+            self._origin_client.probe,
+        )
+        self._slots = asyncio.Semaphore(dist.edge.max_origin_fetches)
+        self.in_flight = 0
+        # Installed by the pipeline (edge.boundary): refuses a request before it is signed.
+        self.guard: Callable[[OriginRequest], None] | None = None
+
+    def members(self, target: str) -> tuple[Origin, ...]:
+        return self._order[target]
+
+    async def open(self, request: OriginRequest) -> OriginResponse:
+        """Open a response from the first member that answers acceptably, failing over on
+        connection errors, timeouts and the group's failover status codes (GET/HEAD/OPTIONS)."""
+        if self.guard is not None:
+            self.guard(request)
+        group = self._groups[request.target]
+        timeouts = Timeouts.of(group, self._dist.edge)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeouts.response)
+        except TimeoutError:
+            raise Unavailable("too many concurrent origin fetches at this edge") from None
+        self.in_flight += 1
+        try:
+            response = await self._open_failover(request, group, timeouts)
+        except BaseException:
+            self._release()
+            raise
+        response.on_close = self._release
+        return response
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._slots.release()
+
+    async def _open_failover(
+        self, request: OriginRequest, group: OriginGroup | None, timeouts: Timeouts
+    ) -> OriginResponse:
+        """Members in order, known-down ones skipped; the last failover-status answer is
+        returned when no member does better, as CloudFront returns the secondary's."""
+        failover = set(group.failover_status_codes) if group else set()
+        members = self.members(request.target)
+        if request.method not in FAILOVER_METHODS:
+            members = self._dist.group_members(request.target)[:1]  # never retried, never shielded
+        last_error: OriginError | None = None
+        held: OriginResponse | None = None
+        for origin in candidates(members, self.health):
+            try:
+                response = await self._open_member(origin, request, timeouts)
+            except OriginError as exc:
+                self.health.failed(origin.id, exc.detail)
+                log.warning("%s; trying the next origin", exc.detail)
+                last_error = exc
+                continue
+            if health_failure(response.status):
+                self.health.failed(origin.id, f"HTTP {response.status}")
+            else:
+                self.health.succeeded(origin.id)
+            if held is not None:
+                await held.aclose()
+            held = response
+            if response.status in failover:
+                log.warning("origin %s answered %s; failing over", origin.id, response.status)
+                continue
+            if request.method in RESUMABLE_METHODS and response.status == 200 and response.length:
+                response.body = ResumingBody(
+                    response, request, members, timeouts, self._origin_client, self.health
+                )
+            return response
+        if held is not None:
+            return held
+        raise last_error or OriginError("no origin configured")
+
+    async def _open_member(
+        self, origin: Origin, request: OriginRequest, timeouts: Timeouts
+    ) -> OriginResponse:
+        response = await self._origin_client.open(origin, request, timeouts)
+        if origin == self._shield and (region := response.headers.get(ORIGIN_REGION_HEADER)):
+            response.origin = origin.model_copy(update={"region": region})  # who really filled it
+        return response
+
+
+class ResumingBody:
+    """A GET body that, when its member breaks, continues from the next member that verifiably
+    has the same object: it owns the members broken so far (each is tried at most once) and the
+    splice of the resumed bytes onto the ones already received."""
+
+    def __init__(
+        self,
+        first: OriginResponse,
+        request: OriginRequest,
+        members: tuple[Origin, ...],
+        timeouts: Timeouts,
+        client: OriginClient,
+        health: Health,
+    ) -> None:
+        assert first.length is not None
+        self._first, self._origin, self._total = first.body, first.origin, first.length
+        self._request, self._members, self._timeouts = request, members, timeouts
+        self._client, self._health = client, health
+        self._broken: set[str] = set()
+        self._replacements: list[OriginResponse] = []
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes in order; raises OriginError when no member can continue it, so a
+        short body never passes as whole."""
+        origin, splice, received, tail = self._origin, None, 0, b""
+        stream = self._first.chunks()
+        while True:
+            try:
+                raw = await anext(stream, None)
+            except OriginError as exc:
+                self._broken.add(origin.id)
+                resumed, splice = await self._resume(origin, received, tail, exc)
+                self._replacements.append(resumed)
+                origin, stream = resumed.origin, resumed.chunks()
+                continue
+            if raw is None:
+                break
+            chunk = splice.feed(raw) if splice is not None else raw  # raises on a different copy
+            if chunk:
+                received += len(chunk)
+                tail = (tail + chunk)[-OVERLAP:]
+                yield chunk
+        if splice is not None and not splice.verified:
+            raise OriginError(f"origin {origin.id} ended inside the resume overlap")
+
+    async def _resume(
+        self, broken: Origin, received: int, tail: bytes, error: OriginError
+    ) -> tuple[OriginResponse, Splice]:
+        """Open the rest of the body on a member not broken yet, checked by `resume_start`."""
+        self._health.failed(broken.id, error.detail)
+        log.warning(
+            "%s after %d bytes of %s; resuming from the next origin",
+            error.detail,
+            received,
+            self._request.path,
+        )
+        headers = resume_headers(self._request.headers, received, len(tail))
+        ranged = replace(self._request, headers=headers, body=None)  # keeps `accepted`
+        others = tuple(o for o in self._members if o.id not in self._broken)
+        for origin in candidates(others, self._health):
+            try:
+                response = await self._client.open(origin, ranged, self._timeouts)
+            except OriginError as exc:
+                self._health.failed(origin.id, exc.detail)
+                continue
+            try:
+                start = resume_start(
+                    origin.id,
+                    response.status,
+                    response.headers.get("content-range"),
+                    response.length,
+                    received - len(tail),
+                    self._total,
+                )
+            except OriginError:
+                await response.aclose()
+                raise
+            self._health.succeeded(origin.id)
+            return response, Splice(origin.id, received, tail, start)
+        raise error
+
+    async def aclose(self) -> None:
+        for replacement in self._replacements:
+            await replacement.aclose()
+        await self._first.aclose()
+
+
+def shield_origin(dist: Distribution, edge: Edge) -> Origin | None:
+    """The shield as an origin member for POP `edge`, or None (no shield, or this is the shield)."""
+    shield = dist.shield
+    if shield is None or edge.role == "shield":
+        return None
+    return Origin(id=shield.pop, region=shield.region, url=shield.url)
+
+
+def ordered_members(
+    dist: Distribution, edge: Edge, target: str, shield: Origin | None
+) -> tuple[Origin, ...]:
+    """The members `target`'s requests try, in order: the shield first, then the group."""
+    members = dist.group_members(target)
+    group = dist.group(target)
+    if group is not None and group.order == "nearest":
+        # Nearest first: this edge's region, then the configured order (a stable sort).
+        members = tuple(sorted(members, key=lambda o: o.region != edge.region))
+    return (shield, *members) if shield is not None else members
+
+
+def health_policies(dist: Distribution, shield: Origin | None) -> dict[str, HealthPolicy]:
+    """Each origin's health policy comes from the first group listing it (else the defaults)."""
+    policies = {o.id: HealthPolicy() for o in dist.origins}
+    for group in reversed(dist.origin_groups):
+        for member in group.members:
+            policies[member] = group.health
+    if shield is not None:
+        policies[shield.id] = dist.origin_groups[0].health if dist.origin_groups else HealthPolicy()
+    return policies
 
 
 def candidates(members: tuple[Origin, ...], health: Health) -> Iterator[Origin]:

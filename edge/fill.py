@@ -27,8 +27,9 @@ from pathlib import Path
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
 from edge.cacheability import decide, live_target, shareable
+from edge.failover import Origins
 from edge.metrics import EdgeMetrics
-from edge.origins import OriginRequest, OriginResponse, Origins
+from edge.origins import OriginRequest, OriginResponse
 from edge.types import Head, Refreshed
 from streaming.config import Behavior, EdgeSettings
 from streaming.errors import OriginError, StreamingError

@@ -18,12 +18,12 @@ from edge.classify import Classified
 from edge.collapse import Collapser
 from edge.compress import Compression
 from edge.deliver import edge_headers, error_reply, from_entry, from_fill, vary_with
+from edge.failover import Origins
 from edge.fill import Fill, Filler, Plan, backoff, conditional
 from edge.functions.hooks import Hooks
 from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
 from edge.origin_request import for_fill
-from edge.origins import Origins
 from edge.relay import relay
 from edge.types import Refreshed, Reply, Result
 from edge.viewer import Viewer

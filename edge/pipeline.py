@@ -31,6 +31,7 @@ from edge.compress import Compression
 from edge.cors import Cors
 from edge.deliver import discard, edge_headers, error_reply, send_reply, vary_with
 from edge.error_pages import ErrorPages
+from edge.failover import Origins
 from edge.fill import Filler
 from edge.functions import FunctionResponse, load
 from edge.functions.hooks import Hooks, Where, country_source
@@ -38,7 +39,6 @@ from edge.invalidation import Invalidator
 from edge.lookup import Lookup
 from edge.metrics import EdgeMetrics
 from edge.origin_request import for_relay
-from edge.origins import Origins
 from edge.relay import relay
 from edge.types import Reply, Result
 from edge.viewer import Viewer

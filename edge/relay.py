@@ -11,8 +11,9 @@ from __future__ import annotations
 from starlette.types import Receive
 
 from edge.deliver import edge_headers
+from edge.failover import Origins
 from edge.functions.hooks import Hooks
-from edge.origins import OriginRequest, Origins
+from edge.origins import OriginRequest
 from edge.types import Reply, Result, Stream
 from edge.viewer import Viewer, request_body
 

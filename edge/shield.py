@@ -1,28 +1,18 @@
-"""The Origin Shield tier: one edge process (role `shield`) between every POP and the origins.
+"""Admission at the Origin Shield tier: one edge process (role `shield`) between POPs and origins.
 
-POPs list the shield as the first member of every origin group, so their misses meet in its
-cache and collapser and reach the origins once for all POPs; when the shield is down, failover
-takes the POPs straight to the origins. The shield answers POPs only: each POP signs its shield
-requests (the origin-access-control HMAC keyed with the distribution's admin token), and the
-shield skips viewer checks for a signed request, since the POP already ran them.
+POPs ask the shield before the origins (edge.failover orders it first), so their misses meet in
+its cache and collapser and reach the origins once for all POPs; when the shield is down,
+failover takes the POPs straight to the origins. The shield answers POPs only: each POP signs its
+shield requests (the origin-access-control HMAC keyed with the distribution's admin token), and
+the shield skips viewer checks for a signed request, since the POP already ran them.
 """
 
 from __future__ import annotations
 
 from edge.authorize import Access, ViewerFacts
 from streaming import origin_access
-from streaming.config import Distribution, Edge, Origin, Secret
+from streaming.config import Distribution, Secret
 from streaming.errors import AccessDenied
-
-ORIGIN_REGION_HEADER = "x-origin-region"
-
-
-def shield_origin(dist: Distribution, edge: Edge) -> Origin | None:
-    """The shield as an origin member for POP `edge`, or None (no shield, or this is the shield)."""
-    shield = dist.shield
-    if shield is None or edge.role == "shield":
-        return None
-    return Origin(id=shield.pop, region=shield.region, url=shield.url)
 
 
 def signing_secret(dist: Distribution) -> Secret:

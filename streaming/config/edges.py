@@ -135,6 +135,15 @@ class EdgeSettings(_Model):
     disk_cache_bytes: Annotated[int, Field(ge=0)] = 4 * GiB
     max_object_bytes: Annotated[int, Field(gt=0)] = 64 * MiB
     max_origin_fetches: Annotated[int, Field(ge=1)] = 64
+    # A group sets its own timeouts; these apply to a behavior targeting one origin (the response
+    # timeout also bounds the wait for a fetch slot, as a group's does).
+    origin_connect_timeout: Annotated[
+        float, Field(gt=0, le=10, description="connect timeout to a single-origin target")
+    ] = 2.0
+    origin_response_timeout: Annotated[
+        float,
+        Field(gt=0, le=120, description="first-byte and idle timeout of a single-origin target"),
+    ] = 10.0
     max_stale: Annotated[float, Field(ge=0)] = 3600  # bound on any stale-* window
     compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
     compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000

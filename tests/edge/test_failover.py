@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import httpx
 import pytest
 
-from edge.failover import Splice, candidates, resume_headers, resume_start
+from edge.classify import Route
+from edge.failover import OVERLAP, ResumingBody, Splice, candidates, resume_headers, resume_start
 from edge.health import Health, State
+from edge.origins import CHUNK, OriginClient, OriginRequest, OriginResponse, Timeouts
 from streaming.config import HealthPolicy, Origin
 from streaming.errors import OriginError
+from tests.factories import distribution
 
 A = Origin(id="a", region="us-east", url="http://127.0.0.1:1")
 B = Origin(id="b", region="eu-west", url="http://127.0.0.1:2")
@@ -112,3 +120,69 @@ def test_resume_refused_when_the_next_origin_does_not_have_the_same_object(
     """A different length, offset or status means a different object: never splice it."""
     with pytest.raises(OriginError):
         resume_start("b", status, content_range, length, 33_616, len(BODY))
+
+
+class _Cut(httpx.AsyncByteStream):
+    """A body whose connection breaks after `cut` bytes."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        self._data, self._cut = data, cut
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._data[: self._cut]
+        raise httpx.ReadError("connection reset")
+
+
+def _member(request: httpx.Request) -> httpx.Response:
+    """Member a (port 1) breaks after one read (64 KiB); member b (port 2) answers ranges."""
+    if request.url.port == 1:
+        return httpx.Response(
+            200, headers={"content-length": str(len(BODY))}, stream=_Cut(BODY, CHUNK)
+        )
+    start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
+    headers = {
+        "content-length": str(len(BODY) - start),
+        "content-range": f"bytes {start}-{len(BODY) - 1}/{len(BODY)}",
+    }
+    return httpx.Response(206, headers=headers, stream=httpx.ByteStream(BODY[start:]))
+
+
+class _Recording(OriginClient):
+    """The real client over a mock transport, remembering what each member was asked."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        super().__init__(client, "iad")
+        self.asked: list[tuple[str, OriginRequest]] = []
+
+    async def open(
+        self, origin: Origin, request: OriginRequest, timeouts: Timeouts
+    ) -> OriginResponse:
+        self.asked.append((origin.id, request))
+        return await super().open(origin, request, timeouts)
+
+
+def test_a_broken_body_resumes_on_the_next_member_asked_as_the_same_behavior() -> None:
+    """Cut after 64 KiB on a: the rest comes from b by Range, byte-exact; the ranged request keeps
+    the behavior that accepted the original (the access guard's `accepted`), drops validators,
+    and a, now broken, is not asked again."""
+    route = Route(0, distribution().behaviors[0], re.compile(".*"))
+    request = OriginRequest("all", "GET", "/v.ts", "", {"if-none-match": '"e"'}, accepted=route)
+    health, timeouts = tracker(), Timeouts(0.5, 0.5, 1)
+
+    async def main() -> tuple[bytes, list[tuple[str, OriginRequest]]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_member)) as http:
+            client = _Recording(http)
+            first = await client.open(A, request, timeouts)
+            first.body = ResumingBody(first, request, (A, B), timeouts, client, health)
+            try:
+                return b"".join([chunk async for chunk in first.chunks()]), client.asked
+            finally:
+                await first.aclose()
+
+    body, asked = asyncio.run(main())
+    assert body == BODY
+    assert [origin for origin, _ in asked] == ["a", "b"]
+    ranged = asked[1][1]
+    assert ranged.accepted is route
+    assert ranged.headers == {"range": f"bytes={CHUNK - OVERLAP}-"}
+    assert health.snapshot()["a"]["failed"] == 1 and health.snapshot()["b"]["ok"] == 1

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from edge.failover import Origins
 from edge.health import State
-from edge.origins import OriginRequest, Origins
+from edge.origins import OriginRequest
 from streaming.config import parse
 from streaming.errors import OriginError
 from tests.edge.origin_stub import Behaviour, StubOrigin, stub_origins
