@@ -1,9 +1,10 @@
 """The portal application: pages, the JSON API they use, the telemetry collector, demo controls.
 
-The pages are static files (plain ES modules, no build step); hls.js is served from the
-directory npm installed it into, never from a public CDN. Admin routes (uploads, demo controls)
-check the token in a dependency before anything else; every body is read with a limit, after
-that check (`streaming.bodies`): FastAPI would decode a pydantic body parameter first.
+The pages are static HTML in one shared layout (portal.pages) loading plain ES modules, no build
+step; hls.js is served from the directory npm installed it into, never from a public CDN. Admin
+routes (uploads, demo controls) check the token in a dependency before anything else; every body
+is read with a limit, after that check (`streaming.bodies`): FastAPI would decode a pydantic body
+parameter first.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import httpx
 from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from portal import uploads
+from portal import pages, uploads
 from portal.catalog import Catalog
 from portal.edges import edge_stats
 from portal.login import login_router, signer_from_key_groups, signer_from_state
@@ -35,8 +36,6 @@ from streaming.config import Distribution
 from streaming.errors import BadRequest, NotFound
 from streaming.http import install_error_handler
 
-WEB = Path(__file__).parent / "web"
-PAGES = {"/": "library.html", "/player": "player.html", "/upload": "upload.html"}
 ACTIONS = ("kill", "pause", "restore")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file, as the origin allows
 
@@ -75,10 +74,11 @@ def create_app(
         title="portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     install_error_handler(app)
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
-    for route, page in PAGES.items():
-        app.add_api_route(route, _page(page), methods=["GET"], include_in_schema=False)
+    for route, (name, title) in pages.PAGES.items():
+        page = pages.endpoint(pages.render(name, title))
+        app.add_api_route(route, page, methods=["GET"], include_in_schema=False)
     if signer is not None:
         app.include_router(login_router(dist, signer))
 
@@ -155,10 +155,3 @@ def _controls(demo: DemoProcesses | None) -> DemoProcesses:
     if demo is None:
         raise NotFound("demo controls are off: start the portal with --state (streaming demo does)")
     return demo
-
-
-def _page(name: str):  # type: ignore[no-untyped-def]
-    async def page() -> FileResponse:
-        return FileResponse(WEB / name, headers={"Cache-Control": "no-cache"})
-
-    return page
