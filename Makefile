@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench security clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The hostile-request suite against real processes, with its figures for docs/security.md.
+security: $(STAMP)
+	$(BIN)/python -m tests.security.report
 
 clean:
 	rm -rf $(VENV) .demo .data .pytest_cache .mypy_cache .ruff_cache node_modules
