@@ -1,4 +1,4 @@
-"""Child-process supervision for `streaming demo` and the test harness.
+"""Child-process supervision for `streaming demo`, experiments, the test harness and benchmarks.
 
 Starts origin and edge processes, waits for their /healthz, and always stops them by PID
 (SIGTERM, then SIGKILL after a grace period), also when one of them dies during start.

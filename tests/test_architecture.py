@@ -39,6 +39,7 @@ SPAWNERS = {
     "procs/supervisor.py",
     "loadtest/run.py",  # --workers: multiprocessing workers that each run a share of the viewers
     "bench/__main__.py",  # asks each benchmarked tool for its version
+    "bench/conformance.py",  # runs the npm HTTP caching test suite with node
     "bench/packaging.py",  # times the bare ffmpeg command against our packager
     "bench/tools.py",  # installs nginx, wrk and Varnish with apt-get when missing
     "bench/wrk.py",  # runs wrk, the load generator
