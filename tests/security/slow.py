@@ -24,7 +24,7 @@ CAP = 40.0  # seconds a hold waits for the server to give up before it gives up 
 def header_timeouts() -> dict[str, float]:
     """What each component is configured to wait for a header block, in seconds.
 
-    The edge runs granian with its default HTTP/1 settings (streaming/cli/serve.py); the origin
+    The edge runs granian with its default HTTP/1 settings (cli/serve.py); the origin
     runs uvicorn, which has no header timeout: it is held to the edge's figure.
     """
     from granian.http import HTTP1Settings
