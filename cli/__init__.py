@@ -8,7 +8,6 @@ and hands them to a module of its own (`cli/serve.py`, `cli/demo.py`, ...).
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +18,7 @@ from cli.certs import run_certs
 from cli.keys import keys_app
 from cli.sign import sign_app
 from streaming.errors import StreamingError
-
-
-class Encryption(StrEnum):
-    """Segment encryption a video is packaged with."""
-
-    NONE = "none"
-    AES_128 = "aes-128"
-
+from streaming.hls import Encryption
 
 app = typer.Typer(
     name="streaming",

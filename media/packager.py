@@ -23,8 +23,8 @@ KEY_FILE = f"{PRIVATE_DIR}/aes.key"
 
 
 @dataclass(frozen=True, slots=True)
-class Encryption:
-    """AES-128 for one video: the raw 16-byte key and the URI players fetch it from."""
+class AesKey:
+    """One video's AES-128 key: the raw 16 bytes and the URI players fetch it from."""
 
     key: bytes
     uri: str
@@ -119,13 +119,13 @@ def finalize_media_playlist(path: Path) -> None:
     write_atomic(path, text)
 
 
-def _key_info(out_dir: Path, encryption: Encryption) -> Path:
+def _key_info(out_dir: Path, key: AesKey) -> Path:
     """Write the key and ffmpeg's key info file (URI line, key path line) under _private/."""
     private = out_dir / PRIVATE_DIR
     private.mkdir(parents=True, exist_ok=True)
-    (out_dir / KEY_FILE).write_bytes(encryption.key)
+    (out_dir / KEY_FILE).write_bytes(key.key)
     info = private / "keyinfo.txt"
-    info.write_text(f"{encryption.uri}\n{out_dir / KEY_FILE}\n", encoding="utf-8")
+    info.write_text(f"{key.uri}\n{out_dir / KEY_FILE}\n", encoding="utf-8")
     return info
 
 
@@ -136,7 +136,7 @@ async def package(
     info: MediaInfo,
     segment_duration: float,
     on_progress: Callable[[float], None] | None = None,
-    encryption: Encryption | None = None,
+    encryption: AesKey | None = None,
 ) -> list[Rendition]:
     """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
     rungs = ladder_for(info.display_height)

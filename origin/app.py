@@ -59,14 +59,14 @@ def create_app(
     if package is None:
         package = ffmpeg_packager(binary, settings.segment_duration)
     jobs = JobStore(root / "jobs.sqlite3")
-    store, uploads = open_store(settings.storage, root)
-    work = store if isinstance(store, FileStore) else FileStore(root / "work")
+    storage = open_store(settings.storage, root)
+    store, work, uploads = storage.store, storage.work, storage.uploads
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
     peers = tuple(o for o in dist.origins if o.id != origin.id)
     replicator = Replicator(jobs, store, root / "staging", peers, dist.admin_token, client)
     pool = WorkerPool(
         jobs, store, work, root / "uploads", package, settings.workers,
-        on_ready=replicator.push_later, direct=uploads,
+        on_ready=replicator.push_later, direct=uploads, staging=storage.staging,
     )  # fmt: skip
     live_root = root / "live"
     channels = {

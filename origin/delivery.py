@@ -14,7 +14,7 @@ from origin.jobs import State
 from origin.store import Store, StoredObject
 from streaming import cache_control, paths
 from streaming.errors import NotFound, Unavailable
-from streaming.hls import Kind, content_type, kind_of
+from streaming.hls import Encryption, Kind, content_type, kind_of
 from streaming.http import etag_matches, parse_range
 
 SEGMENT_MAX_AGE = 1_209_600  # 14 days, what MediaPackage sends for segments
@@ -98,7 +98,7 @@ def delivery_router(ctx: OriginContext) -> APIRouter:
     async def key(video_id: str, request: Request) -> Response:
         """The raw 16-byte AES-128 key; never cached by anyone (the edge must authorize it)."""
         job = await ctx.job(video_id)
-        if job.encryption != "aes-128" or job.state not in (State.PACKAGING, State.READY):
+        if job.encryption != Encryption.AES_128 or job.state not in (State.PACKAGING, State.READY):
             raise NotFound(f"video {video_id} has no key")
         return await serve(
             request, ctx.files_of(job), job.id, KEY_FILE, KEY_POLICY, served_as="key.key"

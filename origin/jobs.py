@@ -30,7 +30,7 @@ class Job:
     size: int
     created: float
     updated: float
-    encryption: str = "none"  # "none" | "aes-128"
+    encryption: str = "none"  # a streaming.hls.Encryption value
     source: str = "local"  # where the upload is: "local" (uploads dir) or "storage" (bucket)
 
     def public(self) -> dict[str, object]:

@@ -22,6 +22,7 @@ from origin.store import Store
 from streaming import paths
 from streaming.config import Origin, Secret
 from streaming.errors import Conflict, NotFound
+from streaming.hls import Encryption
 
 log = logging.getLogger("origin.replicate")
 
@@ -131,7 +132,7 @@ class Replicator:
             shutil.rmtree(staged, ignore_errors=True)
             return
         await self.store.publish(video_id, staged)
-        encryption = "aes-128" if KEY_FILE in files else "none"
+        encryption = Encryption.AES_128 if KEY_FILE in files else Encryption.NONE
         self.jobs.create(video_id, filename, size, state=State.READY, encryption=encryption)
         self.jobs.update(video_id, progress=1.0)
 

@@ -8,7 +8,6 @@ line should a route ever be mounted without that gate.
 from __future__ import annotations
 
 import time
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -22,8 +21,7 @@ from streaming import paths
 from streaming.admin import require_admin
 from streaming.bodies import read_json
 from streaming.errors import Conflict, NotFound, PayloadTooLarge
-
-Encryption = Literal["none", "aes-128"]
+from streaming.hls import Encryption
 
 
 class ReplicaCommit(BaseModel):

@@ -20,18 +20,19 @@ from pathlib import Path
 import anyio
 
 from media import packager
-from media.packager import Encryption
+from media.packager import AesKey
 from media.probe import MediaInfo, probe
 from origin.jobs import Job, JobStore, State
-from origin.store import MANIFEST_NAME, DirectUploads, Store
+from origin.store import MANIFEST_NAME, DirectUploads, Staging, Store
 from origin.store.fs import FileStore
 from streaming.errors import StreamingError
+from streaming.hls import Encryption
 
 log = logging.getLogger("origin.worker")
 
 # package(source, out_dir, info, on_progress, encryption) -> anything; tests may pass a fake.
 PackageFn = Callable[
-    [Path, Path, MediaInfo, Callable[[float], None], Encryption | None], Awaitable[object]
+    [Path, Path, MediaInfo, Callable[[float], None], AesKey | None], Awaitable[object]
 ]
 ReadyFn = Callable[[str], None]
 
@@ -54,8 +55,11 @@ class WorkerPool:
         concurrency: int = 1,
         on_ready: ReadyFn | None = None,
         direct: DirectUploads | None = None,
+        *,
+        staging: Staging,
     ) -> None:
         self.jobs, self.store, self.work, self.uploads_dir = jobs, store, work, uploads_dir
+        self._staging = staging
         self._package, self._on_ready, self._direct = package, on_ready, direct
         self._concurrency = concurrency
         self._wakeup = asyncio.Event()
@@ -123,8 +127,8 @@ class WorkerPool:
             # A re-run starts from a clean directory: nothing half-published survives a crash.
             shutil.rmtree(out_dir, ignore_errors=True)
             encryption = (
-                Encryption(secrets.token_bytes(16), key_uri(job.id))
-                if job.encryption == "aes-128"
+                AesKey(secrets.token_bytes(16), key_uri(job.id))
+                if job.encryption == Encryption.AES_128
                 else None
             )
             await self._package(source, out_dir, info, progress, encryption)
@@ -143,7 +147,7 @@ class WorkerPool:
             self._fail(job.id, f"internal error: {exc}", out_dir)
             return
         self.jobs.update(job.id, state=State.READY, progress=1.0)
-        if self.work is not self.store:
+        if self._staging is Staging.COPY:
             # Only now: until the job is ready its files are served from this copy.
             shutil.rmtree(out_dir, ignore_errors=True)
         if job.source == "storage":
@@ -173,7 +177,7 @@ def ffmpeg_packager(binary: str, segment_duration: float) -> PackageFn:
 
     async def run(
         source: Path, out_dir: Path, info: MediaInfo, progress: Callable[[float], None],
-        encryption: Encryption | None,
+        encryption: AesKey | None,
     ) -> object:  # fmt: skip
         return await packager.package(
             binary, source, out_dir, info, segment_duration, progress, encryption

@@ -20,6 +20,17 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
+class Encryption(StrEnum):
+    """How a video's segments are encrypted: not at all, or HLS AES-128 (the origin serves the key).
+
+    The one vocabulary of the config default, the upload API's `?encryption=`, the CLI option and
+    the job record.
+    """
+
+    NONE = "none"
+    AES_128 = "aes-128"
+
+
 CONTENT_TYPES: dict[str, str] = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from streaming.config import StorageSettings
+
+if TYPE_CHECKING:
+    from origin.store.fs import FileStore
 
 MANIFEST_NAME = "video.json"
 
@@ -71,13 +75,31 @@ class DirectUploads(Protocol):
     async def delete_upload(self, video_id: str) -> None: ...
 
 
-def open_store(settings: StorageSettings, root: Path) -> tuple[Store, DirectUploads | None]:
+class Staging(StrEnum):
+    """How a packaging video's work directory relates to the store, fixed by the backend."""
+
+    IN_PLACE = "in-place"  # the file store's own directory: the work copy is the stored copy
+    COPY = "copy"  # a local directory copied to the store on publish, removed once ready
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """An opened backend: the store, where videos package first, and how the two relate."""
+
+    store: Store
+    work: FileStore
+    staging: Staging
+    uploads: DirectUploads | None  # direct uploads, when the backend offers them (S3)
+
+
+def open_store(settings: StorageSettings, root: Path) -> Storage:
     """The configured backend; S3 also offers direct uploads."""
+    from origin.store.fs import FileStore  # imports StoredObject from this module
+
     if settings.backend == "s3":
         from origin.store.s3 import S3Store  # boto3 is only needed with the S3 backend
 
         s3 = S3Store(settings)
-        return s3, s3
-    from origin.store.fs import FileStore
-
-    return FileStore(root / "hls"), None
+        return Storage(s3, FileStore(root / "work"), Staging.COPY, s3)
+    local = FileStore(root / "hls")
+    return Storage(local, local, Staging.IN_PLACE, None)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _Model
+from streaming.hls import Encryption
 
 
 class Origin(_Model, _Listens):
@@ -131,5 +132,5 @@ class OriginSettings(_Model):
     workers: Annotated[int, Field(ge=1, le=16)] = 1
     ffmpeg: str = ""
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
-    encryption: Literal["none", "aes-128"] = "none"
+    encryption: Encryption = Encryption.NONE
     storage: StorageSettings = StorageSettings()

@@ -51,7 +51,7 @@ def sd_encrypted(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Packa
     work = tmp_path_factory.mktemp("sd")
     source = sources.clip(ffmpeg, work / "360.mp4", "640x360")
     return package(
-        ffmpeg, source, work / "out", encryption=packager.Encryption(KEY, "/drm/v123/key")
+        ffmpeg, source, work / "out", encryption=packager.AesKey(KEY, "/drm/v123/key")
     )
 
 

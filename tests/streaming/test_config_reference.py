@@ -11,6 +11,7 @@ import inspect
 import json
 import types
 import typing
+from enum import Enum
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -57,6 +58,8 @@ def _type(annotation: object) -> str:
         return " or ".join(_type(a) for a in args)
     if origin is typing.Literal:
         return " \\| ".join(json.dumps(a) for a in args)
+    if inspect.isclass(annotation) and issubclass(annotation, Enum):  # a vocabulary: its values
+        return " \\| ".join(json.dumps(m.value) for m in annotation)
     if origin in (tuple, list):
         return f"list of {_type(args[0])}" if args else "list"
     if origin is dict:

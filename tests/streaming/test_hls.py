@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.hls import Kind, PlaylistType, content_type, kind_of, playlist_facts
+from streaming.hls import Encryption, Kind, PlaylistType, content_type, kind_of, playlist_facts
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,15 @@ def test_playlist_facts_tell_vod_event_live_and_master() -> None:
     assert event.type is PlaylistType.EVENT and event.target_duration == 4
     assert playlist_facts(head + b"#EXTINF:4,\na.ts\n").type is PlaylistType.LIVE
     assert playlist_facts(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n").is_master
+
+
+def test_config_upload_api_and_cli_share_one_encryption_vocabulary() -> None:
+    """The origin's default, `POST /videos?encryption=` and `streaming upload --encryption`
+    take their values from one definition in the leaf."""
+    from cli import Encryption as cli_option
+    from origin.routes import Encryption as upload_parameter
+    from streaming.config import OriginSettings
+
+    assert cli_option is Encryption and upload_parameter is Encryption
+    assert OriginSettings.model_fields["encryption"].annotation is Encryption
+    assert [e.value for e in Encryption] == ["none", "aes-128"]
