@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test lint bench security clean
+.PHONY: demo test lint bench conformance security clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -39,6 +39,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The HTTP caching test suite (npm http-cache-tests) against one POP of ours and Debian nginx;
+# writes docs/conformance.md (raw results in .bench/conformance/).
+conformance: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench.conformance
 
 # The hostile-request suite against real processes, with its figures for docs/security.md.
 security: $(STAMP)
