@@ -1,8 +1,19 @@
-"""How long a response may be cached: CloudFront's TTL table plus HLS-aware rules.
+"""Whether and how long a response may be stored: RFC 9111 with CloudFront's TTL table on top.
 
-Each rule is a small function; `decide` combines them into a `Freshness` (ttl and the two
-stale windows). Playlists and segments get different rules because the kind is known from
-the path before any byte is fetched.
+Each rule is a small function; `decide` combines them into a `Freshness`:
+1. storage (RFC 9111 §3): `no-store`, `private`, a request with `Authorization` (§3.5), `Vary: *`,
+   statuses: any final status with explicit freshness, else only the heuristically cacheable
+   ones and CloudFront's error statuses;
+2. the directives the edge obeys: `<pop>-Cache-Control`, then `CDN-Cache-Control` (RFC 9213),
+   then `Cache-Control`;
+3. freshness lifetime (§4.2.1): s-maxage, max-age, Expires − Date, else the behavior's default
+   TTL, else a heuristic 10 % of the time since Last-Modified (§4.2.2);
+4. age (§4.2.3): apparent and corrected age from `Date` and upstream `Age`;
+5. operator policy: min/max TTL clamp the lifetime, a MinTTL > 0 stores even `private` and
+   `no-store` answers (CloudFront), and the HLS rules (segment/manifest TTLs, a live playlist at
+   most half its target duration) override the origin;
+6. stale windows: stale-while-revalidate / stale-if-error, none under must-revalidate,
+   proxy-revalidate or s-maxage.
 """
 
 from __future__ import annotations
@@ -14,48 +25,120 @@ from streaming import cache_control
 from streaming.config import TTLPolicy
 from streaming.hls import Kind, PlaylistType, playlist_facts
 
-CACHEABLE_STATUS = frozenset({200, 203, 300, 301, 410})
+# CloudFront applies its Default TTL to these statuses only.
+DEFAULT_TTL_STATUS = frozenset({200, 203, 300, 301, 410})
+# RFC 9110 §15.1: statuses a cache may store with heuristic freshness.
+HEURISTIC_STATUS = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
 # CloudFront caches these errors always, and these others only when the origin says max-age.
 ERROR_STATUS = frozenset({404, 414, 500, 501, 502, 503, 504})
 ERROR_STATUS_IF_TOLD = frozenset({400, 403, 405, 412, 415})
-UNCACHEABLE_DIRECTIVES = frozenset({"no-store", "no-cache", "private"})
+NO_STALE = ("must-revalidate", "proxy-revalidate", "s-maxage")
+UNCACHEABLE = frozenset({"no-cache", "no-store", "private"})
+SHARED_WITH_AUTHORIZATION = frozenset({"public", "s-maxage", "must-revalidate"})
+HEURISTIC_FRACTION = 0.1
+HEURISTIC_MAX = 86400.0  # a day, as common caches bound it
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
-    """Seconds fresh, then seconds a stale copy may be served while refreshing / on errors."""
+    """Seconds fresh (0: stored but revalidated before each reuse), the two stale windows after
+    that, and the age the response already had when it arrived."""
 
     ttl: float
     swr: float = 0.0
     sie: float = 0.0
+    age: float = 0.0
+    store: bool = True
 
 
-NOT_CACHED = Freshness(0.0)
+NOT_STORED = Freshness(0.0, store=False)
 
 
-def _clamp(value: float, policy: TTLPolicy) -> float:
-    return min(max(value, policy.min_ttl), policy.max_ttl)
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """What the storage rules need of the request and the timing of one origin exchange."""
+
+    authorization: bool = False  # the viewer's request carried Authorization
+    no_store: bool = False  # the viewer's request said Cache-Control: no-store
+    request_time: float = 0.0
+    response_time: float = 0.0
 
 
-def shareable(headers: Mapping[str, str]) -> bool:
-    """False when the origin marked the answer for one viewer only (never collapse those)."""
-    directives = cache_control.parse(headers.get("cache-control"))
-    return not ({"private", "no-store"} & directives.keys())
-
-
-def origin_ttl(headers: Mapping[str, str], policy: TTLPolicy, now: float) -> float:
-    """CloudFront's table: s-maxage, then max-age, then Expires, else the default TTL."""
-    directives = cache_control.parse(headers.get("cache-control"))
-    if UNCACHEABLE_DIRECTIVES & directives.keys():
-        return policy.min_ttl
-    for name in ("s-maxage", "max-age"):
-        value = cache_control.seconds(directives, name)
+def directives(headers: Mapping[str, str], targeted: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """The cache directives this edge obeys: the first targeted field present (RFC 9213: our
+    `<name>-Cache-Control`, then `CDN-Cache-Control`) if it parses to something, else
+    Cache-Control."""
+    for name in targeted:
+        value = headers.get(name)
         if value is not None:
-            return _clamp(value, policy)
+            parsed = cache_control.parse(value)
+            if parsed:
+                return parsed
+    return cache_control.parse(headers.get("cache-control"))
+
+
+def shareable(headers: Mapping[str, str], targeted: tuple[str, ...] = ()) -> bool:
+    """False when the origin marked the answer for one viewer only (never collapse those)."""
+    return not ({"private", "no-store"} & directives(headers, targeted).keys())
+
+
+def initial_age(headers: Mapping[str, str], exchange: Exchange) -> float | None:
+    """RFC 9111 §4.2.3 corrected initial age; None when the Age field is malformed."""
+    try:
+        age_value = cache_control.parse_age(headers.get("age")) or 0.0
+    except ValueError:
+        return None
+    date = cache_control.parse_http_date(headers.get("date"))
+    apparent = max(0.0, exchange.response_time - date) if date is not None else 0.0
+    delay = max(0.0, exchange.response_time - exchange.request_time)
+    return max(apparent, age_value + delay)
+
+
+def explicit_lifetime(
+    found: Mapping[str, str | None], headers: Mapping[str, str], exchange: Exchange
+) -> float | None:
+    """s-maxage, then max-age, then Expires − Date (a malformed Expires means expired)."""
+    for name in ("s-maxage", "max-age"):
+        value = cache_control.seconds(dict(found), name)
+        if value is not None:
+            return value
+    if "expires" not in headers:
+        return None
     expires = cache_control.parse_http_date(headers.get("expires"))
-    if expires is not None:
-        return _clamp(max(0.0, expires - now), policy)
-    return max(policy.min_ttl, policy.default_ttl)
+    if expires is None:
+        return 0.0
+    date = cache_control.parse_http_date(headers.get("date"))
+    return max(0.0, expires - (date if date is not None else exchange.response_time))
+
+
+def heuristic_lifetime(status: int, headers: Mapping[str, str], exchange: Exchange) -> float:
+    """10 % of the time since Last-Modified, for heuristically cacheable statuses only."""
+    if status not in HEURISTIC_STATUS:
+        return 0.0
+    modified = cache_control.parse_http_date(headers.get("last-modified"))
+    if modified is None:
+        return 0.0
+    date = cache_control.parse_http_date(headers.get("date"))
+    since = (date if date is not None else exchange.response_time) - modified
+    return min(max(0.0, since * HEURISTIC_FRACTION), HEURISTIC_MAX)
+
+
+def storable(
+    status: int, found: Mapping[str, str | None], headers: Mapping[str, str],
+    exchange: Exchange, policy: TTLPolicy,
+) -> bool:  # fmt: skip
+    """RFC 9111 §3 for a shared cache, with CloudFront's MinTTL > 0 override of private and
+    no-store (behind the edge's own access control)."""
+    if status < 200 or status == 206 or exchange.no_store:
+        return False
+    if "*" in {v.strip() for v in headers.get("vary", "").split(",")}:
+        return False  # Vary: * never matches a later request
+    if policy.min_ttl <= 0 and ("no-store" in found or "private" in found):
+        return False
+    # §3.5: a response to an authenticated request is not shared unless it says so.
+    return not exchange.authorization or bool(
+        {"public", "s-maxage", "must-revalidate"} & found.keys()
+    )
 
 
 def hls_override(kind: Kind, live: float | None, policy: TTLPolicy, ttl: float) -> float:
@@ -84,12 +167,14 @@ def live_target(body: bytes) -> float | None:
 
 
 def stale_windows(
-    headers: Mapping[str, str], policy: TTLPolicy, ttl: float, live: bool, max_stale: float
+    found: Mapping[str, str | None], policy: TTLPolicy, ttl: float, live: bool, max_stale: float
 ) -> tuple[float, float]:
-    """The origin's stale-while-revalidate / stale-if-error, else the policy's, bounded."""
-    directives = cache_control.parse(headers.get("cache-control"))
-    swr = cache_control.seconds(directives, "stale-while-revalidate")
-    sie = cache_control.seconds(directives, "stale-if-error")
+    """The origin's stale-while-revalidate / stale-if-error, else the policy's, bounded; none at
+    all when the origin forbids serving stale (must-revalidate, proxy-revalidate, s-maxage)."""
+    if any(name in found for name in NO_STALE):
+        return 0.0, 0.0
+    swr = cache_control.seconds(dict(found), "stale-while-revalidate")
+    sie = cache_control.seconds(dict(found), "stale-if-error")
     swr = policy.stale_while_revalidate if swr is None else swr
     sie = policy.stale_if_error if sie is None else sie
     if live:
@@ -98,15 +183,17 @@ def stale_windows(
 
 
 def error_ttl(
-    status: int, headers: Mapping[str, str], minimum: float, kind: Kind, target: float | None
-) -> float:
-    """max(error minimum, origin max-age); a live segment's 404 at most one target duration."""
-    directives = cache_control.parse(headers.get("cache-control"))
-    told = cache_control.seconds(directives, "s-maxage")
+    status: int, found: Mapping[str, str | None], minimum: float, kind: Kind,
+    target: float | None,
+) -> float | None:  # fmt: skip
+    """max(error minimum, origin max-age); a live segment's 404 at most one target duration;
+    None when CloudFront would not cache this error (no max-age for a 400-class it only keeps
+    when told)."""
+    told = cache_control.seconds(dict(found), "s-maxage")
     if told is None:
-        told = cache_control.seconds(directives, "max-age")
+        told = cache_control.seconds(dict(found), "max-age")
     if status in ERROR_STATUS_IF_TOLD and told is None:
-        return 0.0
+        return None
     ttl = max(minimum, told or 0.0)
     if status == 404 and kind is Kind.SEGMENT and target is not None:
         ttl = min(ttl, target)  # it may be published within the next target duration
@@ -115,24 +202,48 @@ def error_ttl(
 
 def decide(
     status: int, headers: Mapping[str, str], body: bytes, kind: Kind, policy: TTLPolicy,
-    now: float, *, error_minimum: float | None = None, target: float | None = None,
-    max_stale: float = 3600.0,
+    exchange: Exchange, *, error_minimum: float | None = None, target: float | None = None,
+    max_stale: float = 3600.0, targeted: tuple[str, ...] = (),
 ) -> Freshness:  # fmt: skip
-    """How long to cache this origin response (ttl 0 means do not cache).
+    """Whether to store this origin response, and its freshness.
 
     `error_minimum` is a custom error response's caching TTL for this status; `target` the
     target duration of the live playlist this object belongs to, when the edge has seen one.
     """
     if not policy.caching:
-        return NOT_CACHED
+        return NOT_STORED
+    found = directives(headers, targeted)
+    if not storable(status, found, headers, exchange, policy):
+        return NOT_STORED
+    age = initial_age(headers, exchange)
+    explicit = explicit_lifetime(found, headers, exchange)
     if status in ERROR_STATUS or status in ERROR_STATUS_IF_TOLD:
         minimum = policy.error_ttl if error_minimum is None else error_minimum
-        return Freshness(error_ttl(status, headers, minimum, kind, target))
-    if status not in CACHEABLE_STATUS:
-        return NOT_CACHED
+        ttl = error_ttl(status, found, minimum, kind, target)
+        if ttl is None:
+            return NOT_STORED
+        return Freshness(ttl, age=age or 0.0) if ttl > 0 else NOT_STORED
+    if explicit is None and "public" not in found and status not in HEURISTIC_STATUS:
+        return NOT_STORED  # a status not heuristically cacheable, with no explicit freshness
+    if UNCACHEABLE & found.keys():
+        ttl = policy.min_ttl  # CloudFront: MinTTL, which is 0 (revalidate each time) by default
+    else:
+        if explicit is not None:
+            lifetime = explicit
+        elif policy.default_ttl > 0 and status in DEFAULT_TTL_STATUS:
+            lifetime = policy.default_ttl  # CloudFront's Default TTL stands in for a heuristic
+        else:
+            lifetime = heuristic_lifetime(status, headers, exchange)
+        ttl = min(max(lifetime, policy.min_ttl), policy.max_ttl)
     live = live_target(body) if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST) else None
-    ttl = hls_override(kind, live, policy, origin_ttl(headers, policy, now))
-    if ttl <= 0:
-        return NOT_CACHED
-    swr, sie = stale_windows(headers, policy, ttl, live is not None, max_stale)
-    return Freshness(ttl, swr, sie)
+    ttl = hls_override(kind, live, policy, ttl)
+    if age is None:
+        age = ttl  # a malformed Age: the response counts as stale on arrival
+    swr, sie = stale_windows(found, policy, ttl, live is not None, max_stale)
+    if ttl <= 0 and not _has_validator(headers):
+        return NOT_STORED  # never fresh and nothing to revalidate with: it could not be reused
+    return Freshness(ttl, swr, sie, age)
+
+
+def _has_validator(headers: Mapping[str, str]) -> bool:
+    return "etag" in headers or "last-modified" in headers

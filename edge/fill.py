@@ -21,12 +21,13 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge import vary
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
-from edge.cacheability import decide, live_target, shareable
+from edge.cacheability import Exchange, decide, initial_age, live_target, shareable
 from edge.failover import Origins
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, OriginResponse
@@ -43,7 +44,8 @@ log = logging.getLogger("edge.fill")
 ResponseHook = Callable[[int, dict[str, str]], tuple[int, dict[str, str]]]
 # The origin-request edge function: a new request, or a generated (status, headers, body).
 RequestHook = Callable[[OriginRequest], OriginRequest | tuple[int, dict[str, str], bytes]]
-REFRESHED_HEADERS = ("cache-control", "expires", "etag", "last-modified")
+# RFC 9111 §3.2: a 304 updates every stored header it carries, but these.
+NOT_REFRESHED = frozenset({"content-length", "content-encoding", "content-range"})
 
 
 @dataclass(slots=True)
@@ -59,6 +61,9 @@ class Plan:
     generation: int  # the invalidation generation when the fill started
     on_request: RequestHook | None = None
     on_response: ResponseHook | None = None
+    selecting: dict[str, str] = field(default_factory=dict)  # the viewer's headers (Vary)
+    authorization: bool = False  # the viewer's request carried Authorization (RFC 9111 §3.5)
+    no_store: bool = False  # the viewer's request said Cache-Control: no-store
 
 
 class Fill:
@@ -75,6 +80,7 @@ class Fill:
         self._fd: int | None = None
         self.spool: Path | None = None
         self._holders = 0  # viewers that may still read the body (see hold/release)
+        self.selecting: dict[str, str] = {}  # the first viewer's headers: whom a Vary answer fits
         self._changed = asyncio.Event()
 
     # -- producer side -------------------------------------------------------------------
@@ -287,20 +293,24 @@ class Filler:
         elapsed = time.monotonic() - response.started
         self.metrics.origin_latency.labels(response.origin.id).observe(elapsed)
         self.metrics.origin_fetches.labels(response.origin.id, str(response.status)).inc()
+        exchange = Exchange(plan.authorization, plan.no_store, now - elapsed, now)
         previous = plan.previous
         if response.status == 304 and previous is not None:
-            self._refresh(previous, response.headers, plan, now)
+            self._refresh(previous, response.headers, plan, exchange)
             fill.refreshed(previous)
             return
-        status, headers = response.status, response.kept_headers()
+        status, headers = response.status, dict(response.headers)
         if plan.on_response is not None:
             status, headers = plan.on_response(status, headers)
         length = response.length
         in_memory = self.cache.holds_in_memory(length)
         spool = None if in_memory else self.cache.disk.spool()
         # CloudFront caches even private/no-store answers for a MinTTL > 0 (behind access control).
-        shared = shareable(headers) or plan.behavior.ttl.min_ttl > 0
-        fill.begin(Head(status, headers, length, response.origin.region, shared), in_memory, spool)
+        targeted = self.settings.cdn_cache_control
+        shared = shareable(headers, targeted) or plan.behavior.ttl.min_ttl > 0
+        age = initial_age(headers, exchange) or 0.0
+        head = Head(status, headers, length, response.origin.region, shared, age)
+        fill.begin(head, in_memory, spool)
         digest = Digest(headers)
         async for chunk in response.chunks():
             fill.append(chunk)
@@ -311,12 +321,14 @@ class Filler:
         if not digest.matches():
             self.metrics.rejected.labels("digest").inc()
             raise OriginError(f"origin body for {plan.path} does not match its digest")
-        self._store(fill, plan, status, headers, response.origin.region, now)
+        self._store(fill, plan, status, headers, response.origin.region, exchange)
         fill.finish()
 
     def _store(
-        self, fill: Fill, plan: Plan, status: int, headers: dict[str, str], region: str, now: float
-    ) -> None:
+        self, fill: Fill, plan: Plan, status: int, headers: dict[str, str], region: str,
+        exchange: Exchange,
+    ) -> None:  # fmt: skip
+        now = exchange.response_time
         body = fill.body()
         target = (
             live_target(body) if body is not None and plan.kind is Kind.MEDIA_PLAYLIST else None
@@ -327,36 +339,46 @@ class Filler:
         if status >= 500 and previous is not None and previous.within_sie(now):
             return  # keep the stale copy to serve while the origin errs
         freshness = decide(
-            status, headers, body or b"", plan.kind, plan.behavior.ttl, now,
+            status, headers, body or b"", plan.kind, plan.behavior.ttl, exchange,
             error_minimum=self.error_ttls.get(status), target=self.live.get(plan.path),
-            max_stale=self.settings.max_stale,
+            max_stale=self.settings.max_stale, targeted=self.settings.cdn_cache_control,
         )  # fmt: skip
-        if freshness.ttl <= 0 or fill.received > self.settings.max_object_bytes:
+        if not freshness.store or fill.received > self.settings.max_object_bytes:
             return
         head = fill.head.result()
         shared = isinstance(head, Head) and head.shareable
         if not shared or self.invalidated_since(plan.generation, plan.path):
             return
+        key, varied = plan.key, vary.names(headers)
+        if varied:  # stored under a secondary key; a marker under the primary one names it
+            primary = key.split("|vary:", 1)[0]
+            key = vary.secondary_key(primary, varied, plan.selecting)
+            lifetime = freshness.ttl + max(freshness.swr, freshness.sie)
+            self.cache.commit(vary.marker(primary, plan.path, varied, now, lifetime), None)
         entry = Entry(
-            plan.key, plan.path, status, headers, fill.received, now, freshness.ttl,
-            freshness.swr, freshness.sie, region, body=body,
+            key, plan.path, status, headers, fill.received, now, freshness.ttl,
+            freshness.swr, freshness.sie, region, body=body, initial_age=freshness.age,
+            vary=vary.selected(varied, plan.selecting) if varied else None,
         )  # fmt: skip
         if self.cache.commit(entry, None if body is not None else fill.spool):
             fill.entry = entry
 
-    def _refresh(self, entry: Entry, headers: dict[str, str], plan: Plan, now: float) -> None:
-        """A 304: the copy is current; take the new validators and freshness (RefreshHit)."""
-        for name in REFRESHED_HEADERS:
-            if name in headers:
-                entry.headers[name] = headers[name]
+    def _refresh(
+        self, entry: Entry, headers: dict[str, str], plan: Plan, exchange: Exchange
+    ) -> None:
+        """A 304: the copy is current; every header the 304 carries replaces the stored one
+        (RFC 9111 §4.3.4), and freshness is decided again (RefreshHit)."""
+        entry.headers.update({k: v for k, v in headers.items() if k not in NOT_REFRESHED})
         body = entry.body
         if body is None and plan.kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST):
             body = self.cache.disk.read(entry)  # the playlist decides its own TTL
         freshness = decide(
-            entry.status, entry.headers, body or b"", plan.kind, plan.behavior.ttl, now,
+            entry.status, entry.headers, body or b"", plan.kind, plan.behavior.ttl, exchange,
             target=self.live.get(plan.path), max_stale=self.settings.max_stale,
+            targeted=self.settings.cdn_cache_control,
         )  # fmt: skip
-        entry.stored_at, entry.ttl = now, freshness.ttl
+        entry.stored_at, entry.ttl = exchange.response_time, freshness.ttl
+        entry.initial_age = freshness.age
         entry.swr, entry.sie, entry.backoff_until = freshness.swr, freshness.sie, 0.0
         self.cache.refresh(entry)
 

@@ -9,8 +9,9 @@ for the key and stream its body as it arrives.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from edge import vary
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
 from edge.cache_key import cache_key
@@ -27,6 +28,7 @@ from edge.origin_request import for_fill
 from edge.relay import relay
 from edge.types import Refreshed, Reply, Result
 from edge.viewer import Viewer
+from streaming import cache_control
 from streaming.errors import OriginError, RangeNotSatisfiable, StreamingError
 
 log = logging.getLogger("edge.lookup")
@@ -53,7 +55,10 @@ class Lookup:
         key = cache_key(v.method, v.path, v.query, v.headers, classified.behavior.cache_key)
         now = self.clock()
         entry = self.cache.get(key)
-        if entry is not None:
+        if entry is not None and vary.is_marker(entry):  # the variant this viewer selects
+            key = vary.secondary_key(key, vary.names(entry.headers), viewer.headers)
+            entry = self.cache.get(key)
+        if entry is not None and not revalidates(viewer.headers):
             if entry.fresh(now):
                 entry.hits += 1
                 return self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
@@ -82,6 +87,7 @@ class Lookup:
         hooks: Hooks, now: float,
     ) -> Reply:  # fmt: skip
         """Answer from an in-flight fill: its body as it streams, a refreshed or stale copy."""
+        v = viewer
         try:
             head = await fill.wait_head()
         except StreamingError as exc:
@@ -94,8 +100,9 @@ class Lookup:
         if head.status >= 500 and entry is not None and entry.within_sie(now):
             failed = OriginError(f"origin answered {head.status}")
             return self._stale_on_error(viewer, classified, entry, failed, now)
-        if joined and not head.shareable:
-            # A private answer is never shared: this viewer fetches for itself.
+        varied = vary.names(head.headers)
+        if joined and (not head.shareable or not vary.matches(varied, fill.selecting, v.headers)):
+            # A private answer, or another variant, is never shared: this viewer fetches itself.
             request = for_fill(viewer, classified)
             return await relay(self.origins, self.pop, viewer, request, None, hooks)
         result = Result.HIT if joined else Result.MISS
@@ -107,7 +114,7 @@ class Lookup:
             if fill.entry is not None:
                 now = self.clock()
                 return self._from_entry(viewer, classified, fill.entry, result, result.value, now)
-        ours = edge_headers(self.pop, result, viewer, head.origin_region, 0)
+        ours = edge_headers(self.pop, result, viewer, head.origin_region, int(head.age))
         headers = {**head.headers, **ours}
         if self.compression.varies(behavior, head.headers):
             headers["vary"] = vary_with(headers.get("vary"), "Accept-Encoding")
@@ -116,6 +123,8 @@ class Lookup:
         except RangeNotSatisfiable as exc:
             reply = error_reply(self.pop, viewer, exc)
         reply.result, reply.detail = result, result.value
+        reply.cached_path, reply.collapsed = True, joined
+        reply.fwd_status = None if joined else head.status
         return reply
 
     def _start_fill(
@@ -126,8 +135,15 @@ class Lookup:
         plan = Plan(
             key, viewer.path, classified.kind, classified.behavior, request, previous,
             self.invalidator.generation, hooks.origin_request(), hooks.origin_response(),
+            selecting=viewer.headers, authorization="authorization" in viewer.headers,
+            no_store="no-store" in cache_control.parse(viewer.headers.get("cache-control")),
         )  # fmt: skip
-        return self.collapser.join(key, viewer.path, lambda fill: self.filler.produce(fill, plan))
+        fill, joined = self.collapser.join(
+            key, viewer.path, lambda fill: self.filler.produce(fill, plan)
+        )
+        if not joined:
+            fill.selecting = viewer.headers  # whom its answer fits, if it varies
+        return fill, joined
 
     def _from_entry(
         self, viewer: Viewer, classified: Classified, entry: Entry, result: Result, detail: str,
@@ -146,6 +162,9 @@ class Lookup:
             reply = error_reply(self.pop, viewer, exc)
             reply.headers.update(extra)
         reply.result, reply.detail = result, detail
+        reply.cached_path, reply.ttl_left = True, entry.ttl - entry.current_age(now)
+        if detail in ("Miss", "RefreshHit"):  # this request's fetch stored or updated it
+            reply.stored, reply.fwd_status = True, entry.status if detail == "Miss" else 304
         return reply
 
     def _stale_on_error(
@@ -156,6 +175,14 @@ class Lookup:
         backoff(entry, now, classified.behavior.ttl.error_ttl)  # CloudFront retries after this
         self.metrics.stale.labels("if-error").inc()
         return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleIfError", now)
+
+
+def revalidates(headers: Mapping[str, str]) -> bool:
+    """A viewer's `Cache-Control: no-cache` (or HTTP/1.0 `Pragma: no-cache`): a stored copy is
+    validated with the origin before it is used (RFC 9111 §5.2.1.4)."""
+    if (value := headers.get("cache-control")) is not None:
+        return "no-cache" in cache_control.parse(value)
+    return "no-cache" in headers.get("pragma", "").lower()
 
 
 def reads(reply: Reply, fill: Fill) -> bool:

@@ -26,17 +26,13 @@ from edge.classify import Route
 from streaming.config import EdgeSettings, Origin, OriginGroup
 from streaming.errors import OriginError, OriginTimeout
 
-# What a cached object keeps of the origin's headers; Set-Cookie and hop-by-hop never.
-KEPT_HEADERS = frozenset({
-    "content-type", "cache-control", "expires", "etag", "last-modified", "content-encoding",
-    "content-language", "content-disposition", "access-control-allow-origin", "vary",
-    "content-digest", "repr-digest", "digest",
-})  # fmt: skip
+# Never passed on (RFC 9110 §7.6.1), nor is any header the response's Connection names.
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
     "upgrade", "host", "content-length",
 })  # fmt: skip
 CHUNK = 64 * 1024
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -85,7 +81,7 @@ class OriginResponse:
     """An opened origin response whose body has not been read yet."""
 
     status: int
-    headers: dict[str, str]  # every non-hop-by-hop header but Set-Cookie, lower-case
+    headers: dict[str, str]  # every end-to-end header but Set-Cookie, lower-case
     cookies: list[str]  # Set-Cookie values, only ever relayed on pass-through behaviors
     length: int | None
     origin: Origin
@@ -94,9 +90,6 @@ class OriginResponse:
     body: OriginBody = field(repr=False)
     on_close: Callable[[], None] | None = field(default=None, repr=False)
     _closed: bool = False
-
-    def kept_headers(self) -> dict[str, str]:
-        return {k: v for k, v in self.headers.items() if k in KEPT_HEADERS}
 
     def chunks(self) -> AsyncIterator[bytes]:
         """The raw body as it arrives (no decoding); a break raises OriginError."""
@@ -168,25 +161,13 @@ class OriginClient:
             + (f"?{request.query}" if request.query else "")
         )
         started = time.monotonic()
-        attempts = timeouts.attempts if request.body is None else 1
-        for attempt in range(1, attempts + 1):
-            outgoing = self._client.build_request(
-                request.method,
-                url,
-                headers=self.origin_headers(origin, request),
-                content=request.body,
-                timeout=httpx.Timeout(timeouts.response, connect=timeouts.connect),
-            )
-            with _translate(origin):
-                try:
-                    response = await self._client.send(outgoing, stream=True)
-                    break
-                except (httpx.ConnectError, httpx.ConnectTimeout):
-                    if attempt == attempts:
-                        raise
+        response = await self._send(origin, request, url, timeouts)
+        hop = HOP_BY_HOP | {
+            t.strip().lower() for t in response.headers.get("connection", "").split(",")
+        }
         headers = {
             k.lower(): v for k, v in response.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
+            if k.lower() not in hop and k.lower() != "set-cookie"
         }  # fmt: skip
         cookies = response.headers.get_list("set-cookie")
         length = response.headers.get("content-length")
@@ -196,6 +177,33 @@ class OriginClient:
             response.status_code, headers, cookies, size, origin, started,
             MemberBody(origin, response),
         )  # fmt: skip
+
+    async def _send(
+        self, origin: Origin, request: OriginRequest, url: str, timeouts: Timeouts
+    ) -> httpx.Response:
+        """Connection failures are retried `attempts` times (a request with a body is sent
+        once). An idempotent request that breaks on a reused connection (its previous answer
+        overran its length, the origin closed it idle) is sent once more on a fresh one."""
+        attempts = timeouts.attempts if request.body is None else 1
+        reused_retry = request.body is None and request.method in IDEMPOTENT
+        attempt = 0
+        while True:
+            attempt += 1
+            outgoing = self._client.build_request(
+                request.method, url, headers=self.origin_headers(origin, request),
+                content=request.body,
+                timeout=httpx.Timeout(timeouts.response, connect=timeouts.connect),
+            )  # fmt: skip
+            with _translate(origin):
+                try:
+                    return await self._client.send(outgoing, stream=True)
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    if attempt >= attempts:
+                        raise
+                except (httpx.RemoteProtocolError, httpx.ReadError):
+                    if not reused_retry:
+                        raise
+                    reused_retry = False  # once: the pool hands out a fresh connection now
 
     async def probe(self, url: str, path: str, timeout: float) -> str | None:
         """One active health check (edge.health.Checker): None when healthy, else why not."""

@@ -26,6 +26,7 @@ class Head:
     length: int | None
     origin_region: str
     shareable: bool  # False for private/no-store answers: waiters fetch for themselves
+    age: float = 0.0  # its corrected initial age (upstream Age and Date; RFC 9111 §4.2.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +73,9 @@ class Reply:
     sent: int = field(default=0)
     origin_region: str = ""  # the region that answered (X-Origin-Region)
     age: int | None = None  # seconds the answer spent in a cache (Age)
+    # For Cache-Status (edge.cache_status): what the cache did.
+    cached_path: bool = False  # looked up in the cache (not a pass-through or a refusal)
+    collapsed: bool = False  # joined another viewer's fill
+    stored: bool = False  # the answer was stored by this request
+    fwd_status: int | None = None  # the status the origin answered, when it was asked
+    ttl_left: float | None = None  # freshness left (negative: served stale)

@@ -1,32 +1,92 @@
-"""Parsing and writing of Cache-Control, Expires and HTTP dates."""
+"""Parsing and writing of Cache-Control, Age, Expires and HTTP dates, strictly (RFC 9111, 9110).
+
+Strict because a cache that reads a malformed value generously stores what the origin did not
+mean to share: a directive value is a token or a quoted string (a `max-age` inside a quoted
+string is no directive), delta-seconds are digits only, the first occurrence of a directive
+wins (RFC 9111 §4.2.1), and an HTTP date is one of the three formats of RFC 9110 §5.6.7 — any
+other date means "already expired".
+"""
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
+
+_MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_TIME = r"(\d{2}):(\d{2}):(\d{2})"
+_MONTH = r"([A-Z][a-z]{2})"
+_IMF = re.compile(rf"({'|'.join(_DAYS)}), (\d{{2}}) {_MONTH} (\d{{4}}) {_TIME} GMT")
+_RFC850 = re.compile(rf"({'|'.join(_LONG_DAYS)}), (\d{{2}})-{_MONTH}-(\d{{2}}) {_TIME} GMT")
+_ASCTIME = re.compile(rf"({'|'.join(_DAYS)}) {_MONTH} ([ \d]\d) {_TIME} (\d{{4}})")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS = re.compile(r"\d+")
+MAX_DELTA = 2**31  # RFC 9111 §1.2.2: larger delta-seconds are taken as this
 
 
 def parse(header: str | None) -> dict[str, str | None]:
-    """Split a Cache-Control value into lower-case directives (value or None)."""
+    """Cache-Control directives by lower-case name: their value (unquoted) or None.
+
+    The first occurrence of a directive wins; a malformed member is skipped, and so is a
+    directive whose value is neither a token nor a quoted string (`max-age='1'`)."""
     directives: dict[str, str | None] = {}
     if not header:
         return directives
-    for item in header.split(","):
-        name, _, value = item.strip().partition("=")
-        if name:
-            directives[name.lower()] = value.strip('"') if value else None
+    for member in _members(header):
+        name, eq, value = member.partition("=")
+        name = name.lower()
+        if not name or not _TOKEN.fullmatch(name) or name in directives:
+            continue
+        if not eq:
+            directives[name] = None
+        elif _TOKEN.fullmatch(value):
+            directives[name] = value
+        elif len(value) >= 2 and value[0] == value[-1] == '"':
+            directives[name] = re.sub(r"\\(.)", r"\1", value[1:-1])
     return directives
 
 
+def _members(header: str) -> list[str]:
+    """Split a list header on commas outside quoted strings."""
+    members: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for ch in header:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            members.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    members.append("".join(current).strip())
+    return [m for m in members if m]
+
+
 def seconds(directives: dict[str, str | None], name: str) -> float | None:
-    """A directive's delta-seconds, or None when absent or malformed."""
+    """A directive's delta-seconds (digits only), or None when absent or malformed."""
     raw = directives.get(name)
-    if raw is None:
+    if raw is None or not _DIGITS.fullmatch(raw):
         return None
-    try:
-        return max(0.0, float(int(raw)))
-    except ValueError:
+    return float(min(int(raw), MAX_DELTA))
+
+
+def parse_age(value: str | None) -> float | None:
+    """The Age in seconds; None when absent. Raises ValueError for a malformed value (the
+    response is then taken as stale). A list keeps its first member (RFC 9111 §5.1)."""
+    if value is None:
         return None
+    first = value.split(",", 1)[0].strip()
+    if not _DIGITS.fullmatch(first):
+        raise ValueError(f"invalid Age {value[:40]!r}")
+    return float(min(int(first), MAX_DELTA))
 
 
 def http_date(timestamp: float) -> str:
@@ -35,10 +95,31 @@ def http_date(timestamp: float) -> str:
 
 
 def parse_http_date(value: str | None) -> float | None:
-    """A POSIX timestamp from an HTTP date, or None when absent or malformed."""
+    """A POSIX timestamp from an IMF-fixdate, rfc850 or asctime date; None when absent or
+    malformed (callers treat a malformed Expires as a time in the past)."""
     if not value:
         return None
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
+    value = value.strip()
+    if match := _IMF.fullmatch(value):
+        _, day, month, year, hh, mm, ss = match.groups()
+    elif match := _RFC850.fullmatch(value):
+        _, day, month, yy, hh, mm, ss = match.groups()
+        year = _rfc850_year(int(yy))
+    elif match := _ASCTIME.fullmatch(value):
+        _, month, day, hh, mm, ss, year = match.groups()
+    else:
         return None
+    if month not in _MONTHS:
+        return None
+    try:
+        when = datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+    except ValueError:
+        return None
+    return when.timestamp()
+
+
+def _rfc850_year(yy: int) -> str:
+    """RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past."""
+    now = datetime.now(UTC).year
+    year = now - now % 100 + yy
+    return str(year - 100 if year > now + 50 else year)

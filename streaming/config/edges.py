@@ -148,6 +148,10 @@ class EdgeSettings(_Model):
     compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
     compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000
     access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
+    # RFC 9213 targeted cache directives this edge obeys before Cache-Control (first present
+    # wins); stripped from responses to viewers unless forward_cdn_cache_control.
+    cdn_cache_control: tuple[str, ...] = ("streaming-cdn-cache-control", "cdn-cache-control")
+    forward_cdn_cache_control: bool = False
     # As large as the origin's default upload limit, so uploads through `/videos*` still fit.
     max_request_body_bytes: Annotated[
         int, Field(gt=0, description="bound on a viewer request body forwarded to an origin")
