@@ -19,7 +19,7 @@ PUBLISHED = ("nginx", "Varnish", "Squid", "httpd", "ATS", "Fastly")
 
 
 @dataclass(frozen=True)
-class Test:
+class SuiteTest:
     """One test of the suite as a shared cache runs it."""
 
     id: str
@@ -66,7 +66,7 @@ class Scored:
     implementation's outcomes."""
 
     version: str
-    tests: tuple[Test, ...]
+    tests: tuple[SuiteTest, ...]
     runs: dict[str, dict[str, Outcome]]
     published: list[Column] = field(default_factory=list)
 
@@ -74,7 +74,9 @@ class Scored:
 def parse_scored(doc: Mapping[str, Any]) -> Scored:
     """score.mjs's JSON as typed values."""
     tests = tuple(
-        Test(t["id"], t["suite"], t["suite_name"], t["name"], t["kind"], tuple(t["depends_on"]))
+        SuiteTest(
+            t["id"], t["suite"], t["suite_name"], t["name"], t["kind"], tuple(t["depends_on"])
+        )
         for t in doc["tests"]
     )
     runs = {name: _outcomes(r) for name, r in doc["runs"].items()}
@@ -93,7 +95,7 @@ def passed(results: Results, test_id: str) -> bool:
     return test_id in results and results[test_id].outcome == "pass"
 
 
-def counts(tests: Sequence[Test], results: Results) -> Counts:
+def counts(tests: Sequence[SuiteTest], results: Results) -> Counts:
     """Passes among required and optimal tests, as the suite's summary counts them."""
     required = [t for t in tests if t.kind == "required"]
     optimal = [t for t in tests if t.kind == "optimal"]
@@ -104,7 +106,9 @@ def counts(tests: Sequence[Test], results: Results) -> Counts:
     )  # fmt: skip
 
 
-def required_failures(tests: Sequence[Test], results: Results) -> list[tuple[Test, Outcome]]:
+def required_failures(
+    tests: Sequence[SuiteTest], results: Results
+) -> list[tuple[SuiteTest, Outcome]]:
     """Every required test that did not pass (failed, setup, dependency, retry, untested)."""
     missing = Outcome("untested")
     return [
@@ -114,7 +118,7 @@ def required_failures(tests: Sequence[Test], results: Results) -> list[tuple[Tes
     ]
 
 
-def message(test: Test, outcome: Outcome) -> str:
+def message(test: SuiteTest, outcome: Outcome) -> str:
     """The suite's message for a failure; for a dependency failure, the tests it waits on."""
     if outcome.outcome == "dependency_fail":
         return "depends on " + ", ".join(f"`{d}`" for d in test.depends_on)
@@ -124,7 +128,7 @@ def message(test: Test, outcome: Outcome) -> str:
 
 
 def common_messages(
-    tests: Sequence[Test], results: Results, top: int = 20
+    tests: Sequence[SuiteTest], results: Results, top: int = 20
 ) -> list[tuple[str, int]]:
     """The most frequent failure messages with quoted values and numbers made generic, so
     `Response 2 header Foo is "a", not "b"` counts with every such header mismatch."""
@@ -156,7 +160,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").strip()
 
 
-def _count(tests: Sequence[Test], results: Results, kind: str) -> str:
+def _count(tests: Sequence[SuiteTest], results: Results, kind: str) -> str:
     kind_tests = [t for t in tests if t.kind == kind]
     passed = sum(results.get(t.id, Outcome("untested")).outcome == "pass" for t in kind_tests)
     return f"{passed}/{len(kind_tests)}" if kind_tests else "–"
@@ -205,7 +209,7 @@ def render(
         "| suite | " + " | ".join(_heading(c) for c in columns) + " |",
         "|---" * (len(columns) + 1) + "|",
     ]
-    suites: dict[str, list[Test]] = {}
+    suites: dict[str, list[SuiteTest]] = {}
     for t in tests:
         suites.setdefault(t.suite_name, []).append(t)
     for name, members in suites.items():
