@@ -90,19 +90,35 @@ class Ledger:
         self, component: str, x: Exchange, anonymous: bool = True, requests: int = 1
     ) -> list[Finding]:
         """Count one exchange (of `requests` requests) and return what was wrong with it."""
-        problems = []
-        for response in x.responses:
-            problems += [
-                Finding("leak", component, x.describe(), response.status, what)
-                for what in self.leaks_in(response, anonymous)
-            ]
-            if response.status >= 500:
-                detail = response.body[:160].decode("latin-1")
-                problems.append(Finding("5xx", component, x.describe(), response.status, detail))
+        problems = [
+            p for r in x.responses for p in self.judge(component, x.describe(), r, anonymous)
+        ]
         with self._lock:
             self.requests += requests
             self.connections += 1
             self.findings += problems
+        return problems
+
+    def check_answer(
+        self, component: str, sent: str, response: RawResponse | None, anonymous: bool = True
+    ) -> list[Finding]:
+        """Count one request answered on a shared connection (an HTTP/2 stream)."""
+        problems = self.judge(component, sent, response, anonymous) if response else []
+        with self._lock:
+            self.requests += 1
+            self.findings += problems
+        return problems
+
+    def judge(
+        self, component: str, sent: str, response: RawResponse, anonymous: bool
+    ) -> list[Finding]:
+        problems = [
+            Finding("leak", component, sent, response.status, what)
+            for what in self.leaks_in(response, anonymous)
+        ]
+        if response.status >= 500:
+            detail = response.body[:160].decode("latin-1")
+            problems.append(Finding("5xx", component, sent, response.status, detail))
         return problems
 
     def add(self, kind: str, component: str, x: Exchange, what: str) -> Finding:

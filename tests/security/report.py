@@ -48,9 +48,11 @@ def run_suite(basetemp: Path) -> tuple[str, float]:
     argv = [sys.executable, "-m", "pytest", "tests/security", "-q", "-p", "no:cacheprovider",
             "--basetemp", str(basetemp)]  # fmt: skip
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
-    tail = [line for line in done.stdout.splitlines() if line.strip()]
+    lines = done.stdout.splitlines()
+    tail = [line for line in lines if line.strip()]
     outcome = tail[-1].strip("= ") if tail else f"pytest exited {done.returncode}"
-    return outcome, time.monotonic() - started
+    failed = [line.split(" - ")[0] for line in lines if line.startswith(("FAILED", "ERROR"))]
+    return "; ".join([outcome, *failed]), time.monotonic() - started
 
 
 def render(summary: dict[str, object], outcome: str, seconds: float) -> str:

@@ -102,3 +102,21 @@ def test_malformed_cookies_are_refused_without_a_5xx(
         )
         assert not problems, report(problems)
         assert x.status in (400, 403), x.describe()
+
+
+def test_a_signed_url_for_another_video_does_not_climb_into_the_target(
+    prober: Prober, stack: SecureStack
+) -> None:
+    """A custom-policy URL for `*/<other>/*` (the demo login's shape, as a query) with `..`
+    detours to the target: refused, like the same detours with cookies."""
+    policy = Policy(f"*://*/*/{stack.other}/*", int(time.time()) + 600)
+    query = signer(VIEWERS).signed_url("http://x/", policy=policy).split("?", 1)[1]
+    own = f"/hls/{stack.other}/master.m3u8?{query}"  # the control: it opens the other video
+    assert prober.legitimate("edge", request(own, prober.host("edge"))).status == 200
+    problems = []
+    for path in stack.paths():
+        for dd, sep in (("..", "/"), ("%2e%2e", "/"), ("..", "%2f"), ("%2e%2e", "%2f")):
+            target = f"/hls/{stack.other}/{dd}{sep}{dd}{sep}{path[1:]}?{query}"
+            _, found = prober.send("edge", request(target, prober.host("edge")), anonymous=False)
+            problems += found
+    assert not problems, report(problems)
