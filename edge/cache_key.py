@@ -12,9 +12,12 @@ from streaming.config import CacheKeyPolicy
 
 
 def forwarded_query(query: str, policy: CacheKeyPolicy) -> str:
-    """The allow-listed query strings, sorted by name so `?a&b` and `?b&a` share an entry."""
+    """The allow-listed query strings, sorted by name so `?a&b` and `?b&a` share an entry;
+    with `query_strings = "all"` the whole query string as the viewer sent it."""
     if not policy.query_strings or not query:
         return ""
+    if policy.query_strings == ("*",):
+        return query
     allowed = set(policy.query_strings)
     kept = sorted((k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in allowed)
     return urlencode(kept)

@@ -3,7 +3,8 @@
 The control plane numbers every batch. An edge remembers (in its cache directory) the last
 sequence it applied and pulls everything after it: on start, every `poll_interval`, and at
 once when control pushes a nudge. An edge that was down therefore catches up when it returns.
-Fills that were running when a matching batch arrived are not committed.
+Fills that were running when a matching batch arrived are not committed. A successful POST,
+PUT, PATCH or DELETE through the edge drops what it changed at once (RFC 9111 §4.4).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import contextlib
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -72,6 +74,31 @@ class Invalidator:
     def invalidated_since(self, generation: int, path: str) -> bool:
         """True when a batch applied after `generation` matches `path` (do not commit it)."""
         return any(gen > generation and matches(path) for gen, matches in self._recent)
+
+
+    def forget(self, key: str, path: str) -> None:
+        """An unsafe request changed `path` (RFC 9111 §4.4): drop its stored answer (a Vary
+        marker's variants go unreachable with it), and fills of it under way do not commit."""
+        self.generation += 1
+        self._recent.append((self.generation, lambda candidate: candidate == path))
+        self.cache.delete(key)
+
+
+def unsafe_targets(
+    path: str, query: str, host: str, headers: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """(path, query) of what a successful unsafe request invalidates: its own URI, and the
+    Location and Content-Location of its answer when they name this same host."""
+    targets = [(path, query)]
+    for name in ("location", "content-location"):
+        if not (value := headers.get(name)):
+            continue
+        uri = urlsplit(value)
+        if uri.netloc and uri.netloc.lower() != host.lower():
+            continue  # another host's object: not ours to drop (RFC 9111 §4.4)
+        if uri.path.startswith("/"):
+            targets.append((unquote(uri.path), uri.query))
+    return targets
 
 
 def _entry_matches(entry: Entry, matches: Callable[[str], bool]) -> bool:

@@ -138,8 +138,11 @@ class Lookup:
             selecting=viewer.headers, authorization="authorization" in viewer.headers,
             no_store="no-store" in cache_control.parse(viewer.headers.get("cache-control")),
         )  # fmt: skip
+        # A request with credentials the origin sees fetches on its own: another viewer's
+        # answer may be for them only (RFC 9111 §3.5 decides whether it is stored).
+        together = key if "authorization" not in request.headers else f"{key}|{viewer.request_id}"
         fill, joined = self.collapser.join(
-            key, viewer.path, lambda fill: self.filler.produce(fill, plan)
+            together, viewer.path, lambda fill: self.filler.produce(fill, plan)
         )
         if not joined:
             fill.selecting = viewer.headers  # whom its answer fits, if it varies

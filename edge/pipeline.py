@@ -6,8 +6,10 @@
         cacheable: cache key → lookup → fresh / stale / collapsed fill (edge.lookup; edge.fill
                    runs the origin functions → cacheability → store)
         otherwise: pass-through to the origin (edge.relay)
-    → viewer-response function → custom error page (edge.error_pages) → CORS → send
-    (edge.deliver) → log and count.
+            → a successful unsafe method drops what it changed (edge.invalidation)
+    → viewer-response function → custom error page (edge.error_pages) → response headers policy
+    (edge.response_headers) → CORS → Cache-Status (edge.cache_status) → send (edge.deliver)
+    → log and count.
 
 Every path the request reaches after the one it was authorized for passes `edge.boundary`: a
 rewritten lookup here, every origin request in `Origins.open`, an error page in its stage.
@@ -21,11 +23,12 @@ from collections.abc import Callable
 
 from starlette.types import Receive, Scope, Send
 
-from edge import shield
+from edge import cache_status, shield
 from edge.access_log import AccessLog, line
 from edge.authorize import Authorizer, ViewerFacts
 from edge.boundary import Boundary, check_path
 from edge.cache.tiers import TieredCache
+from edge.cache_key import cache_key
 from edge.classify import Classified, classify, routes
 from edge.compress import Compression
 from edge.cors import Cors
@@ -35,11 +38,12 @@ from edge.failover import Origins
 from edge.fill import Filler
 from edge.functions import FunctionResponse, load
 from edge.functions.hooks import Hooks, Where, country_source
-from edge.invalidation import Invalidator
+from edge.invalidation import Invalidator, unsafe_targets
 from edge.lookup import Lookup
 from edge.metrics import EdgeMetrics
 from edge.origin_request import for_relay
 from edge.relay import relay
+from edge.response_headers import ViewerHeaders
 from edge.types import Reply, Result
 from edge.viewer import Viewer
 from streaming.config import Distribution, Edge
@@ -48,6 +52,7 @@ from streaming.errors import MethodNotAllowed, StreamingError
 log = logging.getLogger("edge.pipeline")
 
 CACHED_METHODS = frozenset({"GET", "HEAD"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CLASSIFY_MEMO = 16384  # paths whose classification is remembered
 
 
@@ -83,6 +88,8 @@ class Pipeline:
             dist.custom_error_responses, self.boundary, self.lookup, self.where, metrics
         )
         self.cors = Cors(dist.cors)
+        self.viewer_headers = ViewerHeaders(dist.edge)
+        self.cache_name = f"{edge.pop}.streaming-cdn"  # this cache in Cache-Status
         self.authorizer = Authorizer(dist, edge, clock)
         self.countries = self.authorizer.countries or country_source(dist.geo_restriction)
 
@@ -156,6 +163,8 @@ class Pipeline:
         else:
             request = for_relay(viewer, classified)
             reply = await relay(self.origins, self.edge.pop, viewer, request, receive, hooks)
+            if viewer.method not in SAFE_METHODS and 200 <= reply.status < 400:
+                self._forget(viewer, reply)
         if reply.status < 400:
             hooks.viewer_response(reply)
         return reply
@@ -173,8 +182,17 @@ class Pipeline:
         headers["x-cache"] = f"Redirect from {self.edge.pop}"
         return Reply(status, headers, b"", Result.MISS, "Redirect")
 
+    def _forget(self, viewer: Viewer, reply: Reply) -> None:
+        """RFC 9111 §4.4: the answers stored for what an unsafe request changed."""
+        host = viewer.headers.get("host", "")
+        for path, query in unsafe_targets(viewer.path, viewer.query, host, reply.headers):
+            policy = self._classify(path).behavior.cache_key
+            self.invalidator.forget(cache_key("GET", path, query, viewer.headers, policy), path)
+
     def _decorate(self, viewer: Viewer, classified: Classified, reply: Reply) -> None:
-        """CORS on every response (errors too), and X-Cache: Error for any status >= 400."""
+        """The response headers policy, CORS on every response (errors too), X-Cache: Error for
+        any status >= 400, and Cache-Status."""
+        self.viewer_headers.apply(reply.headers, classified.behavior.response_headers)
         if self.cors.enabled:
             vary = vary_with(reply.headers.get("vary"), "Origin")
             reply.headers.update(self.cors.headers(viewer.origin, classified.behavior))
@@ -182,6 +200,8 @@ class Pipeline:
         if reply.status >= 400 and reply.result is not Result.FUNCTION:
             reply.result = Result.ERROR
             reply.headers["x-cache"] = f"{Result.ERROR.value} from {self.edge.pop}"
+        upstream = reply.headers.get("cache-status")
+        reply.headers["cache-status"] = cache_status.header(upstream, self.cache_name, reply)
 
     def _account(
         self, viewer: Viewer, classified: Classified, reply: Reply, first_byte: float

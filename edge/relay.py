@@ -49,11 +49,15 @@ async def relay(
         except BaseException:
             await response.aclose()
             raise
-    headers.update(edge_headers(pop, Result.MISS, viewer, response.origin.region, 0))
+    # The origin's own Age stays: nothing here adds to how long the answer was cached upstream.
+    headers.update(edge_headers(pop, Result.MISS, viewer, response.origin.region, None))
     if response.length is not None:
         headers["content-length"] = str(response.length)
+    answer: bytes | Stream = b""
     if viewer.method == "HEAD":
         await response.aclose()
-        return Reply(status, headers, b"", Result.MISS, "Miss", cookies=response.cookies)
-    stream = Stream(response.chunks(), response.aclose)
-    return Reply(status, headers, stream, Result.MISS, "Miss", cookies=response.cookies)
+    else:
+        answer = Stream(response.chunks(), response.aclose)
+    reply = Reply(status, headers, answer, Result.MISS, "Miss", cookies=response.cookies)
+    reply.fwd_status = response.status
+    return reply

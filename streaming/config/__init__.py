@@ -22,6 +22,7 @@ from streaming.config.edges import (
     Method,
     OptionValue,
     RateLimit,
+    ResponseHeadersPolicy,
     TTLPolicy,
 )
 from streaming.config.origins import (
@@ -65,6 +66,7 @@ __all__ = [
     "Pricing",
     "PublicKey",
     "RateLimit",
+    "ResponseHeadersPolicy",
     "Secret",
     "SecretStr",
     "SteeringSettings",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from streaming.config._base import GiB, Identifier, MiB, _Model
 
@@ -55,10 +55,21 @@ class TTLPolicy(_Model):
         return self
 
 
-class CacheKeyPolicy(_Model):
-    """What besides the path goes into the cache key: an allow-list, never identity."""
+def _all(value: object) -> object:
+    """`"all"` is written as a string; inside, it is the one-element list `("*",)`."""
+    return ("*",) if value == "all" else value
 
-    query_strings: tuple[str, ...] = ()
+
+AllOrNames = Annotated[tuple[str, ...], BeforeValidator(_all)]
+
+
+class CacheKeyPolicy(_Model):
+    """What besides the path goes into the cache key: an allow-list, never identity.
+
+    `query_strings = "all"` keys on the whole query string as sent (signing parameters removed).
+    """
+
+    query_strings: AllOrNames = ()
     headers: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -70,6 +81,8 @@ class CacheKeyPolicy(_Model):
 
 
 Method = Literal["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+# Any RFC 9110 token (extension methods such as M-SEARCH); only GET and HEAD are ever cached.
+MethodToken = Annotated[str, Field(pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}$")]
 FunctionEvent = Literal["viewer-request", "origin-request", "origin-response", "viewer-response"]
 OptionValue = str | int | float | bool | list[str] | dict[str, str]
 
@@ -89,6 +102,35 @@ class RateLimit(_Model):
     burst: Annotated[int, Field(ge=1)] = 10
 
 
+class ResponseHeadersPolicy(_Model):
+    """CloudFront's response headers policy: what viewers get besides the origin's headers.
+
+    Applied to every response of the behavior, errors too, after the origin's headers and
+    before the edge's own (X-Cache, Via, Age, Cache-Status), which it cannot change.
+    """
+
+    remove: tuple[str, ...] = ()  # origin headers viewers never see (e.g. "server")
+    add: dict[str, str] = {}  # set only when the origin did not send the header
+    override: dict[str, str] = {}  # set whatever the origin sent
+    security_headers: bool = False  # HSTS, nosniff, frame, referrer policies (if absent)
+
+    @model_validator(mode="after")
+    def _names(self) -> ResponseHeadersPolicy:
+        for name in (*self.remove, *self.add, *self.override):
+            if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name):
+                raise ValueError(f"{name[:40]!r} is not a header name")
+            if name.lower() in EDGE_OWNED:
+                raise ValueError(f"{name!r} is set by the edge itself")
+        return self
+
+
+# Headers the edge sets on every response; a policy cannot change them.
+EDGE_OWNED = frozenset({
+    "x-cache", "via", "age", "cache-status", "x-edge-location", "x-request-id",
+    "x-origin-region", "content-length", "content-range", "transfer-encoding", "connection",
+})  # fmt: skip
+
+
 class Behavior(_Model):
     """An ordered cache behavior: a path pattern routed to an origin or group with a TTL policy."""
 
@@ -96,24 +138,30 @@ class Behavior(_Model):
     target: Identifier
     ttl: TTLPolicy = TTLPolicy()
     cache_key: CacheKeyPolicy = CacheKeyPolicy()
-    allowed_methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    allowed_methods: tuple[MethodToken, ...] = ("GET", "HEAD", "OPTIONS")
     trusted_key_groups: tuple[Identifier, ...] = ()
     jwt_bearer: bool = False  # also accept `Authorization: Bearer <JWT>` signed by a trusted key
     rate_limit: RateLimit | None = None
     viewer_protocol_policy: Literal["allow-all", "redirect-to-https", "https-only"] = "allow-all"
     compress: bool = True
     # Origin request policy: viewer headers sent to the origin but never part of the cache key.
-    forward_headers: tuple[str, ...] = ()
+    # "all": every viewer header; on a caching behavior every one but Cookie, conditionals and
+    # Range (the edge's own), Authorization only ever sharing answers RFC 9111 §3.5 allows.
+    forward_headers: AllOrNames = ()
     functions: tuple[EdgeFunctionRef, ...] = ()
+    response_headers: ResponseHeadersPolicy = ResponseHeadersPolicy()
 
     @model_validator(mode="after")
     def _forwarding(self) -> Behavior:
         forwarded = {h.lower() for h in self.forward_headers}
-        if self.ttl.caching and forwarded & {"authorization", "cookie", "*"}:
+        if self.ttl.caching and forwarded & {"authorization", "cookie"}:
             raise ValueError(
-                "forward_headers: a caching behavior may not forward Authorization, Cookie or '*' "
-                "(one viewer's response would be served to others); set max_ttl = 0"
+                "forward_headers: a caching behavior may not name Authorization or Cookie "
+                "(one viewer's response would be served to others); set max_ttl = 0, or "
+                '"all" for Authorization under RFC 9111 §3.5'
             )
+        if "*" in forwarded and len(forwarded) > 1:
+            raise ValueError('forward_headers: "all" stands alone')
         events = [f.event for f in self.functions]
         if len(events) != len(set(events)):
             raise ValueError("functions: at most one function per event, as in CloudFront")
