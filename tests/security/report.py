@@ -84,6 +84,8 @@ def render(summary: dict[str, object], outcome: str, seconds: float) -> str:
         f"| tracebacks in the process logs | {summary.get('tracebacks_in_logs', '?')} |",
         f"| ambiguous framings: 400 / answered then closed / other | {refused} / {closed} / "
         f"{len(smuggling) - refused - closed} |",
+        f"| HTTP/2 cleartext answered on the edge's plain port | "
+        f"{'yes' if summary.get('edge_answers_h2c_on_its_plain_port') else 'no'} |",
     ]
     lines += ["", "Slow and idle connections:", ""]
     lines += [f"* {value}" for value in section("slow_connections").values()]

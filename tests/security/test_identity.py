@@ -120,3 +120,21 @@ def test_a_signed_url_for_another_video_does_not_climb_into_the_target(
             _, found = prober.send("edge", request(target, prober.host("edge")), anonymous=False)
             problems += found
     assert not problems, report(problems)
+
+
+def test_a_canned_url_for_one_object_opens_no_sibling(prober: Prober, stack: SecureStack) -> None:
+    """A canned policy covers exactly one URL: its query moved to any other object is refused."""
+    authority = prober.host("edge")
+    master = f"/hls/{stack.target}/master.m3u8"
+    url = signer(VIEWERS).signed_url(f"http://{authority}{master}", expires=int(time.time()) + 600)
+    query = url.split("?", 1)[1]
+    assert prober.legitimate("edge", request(f"{master}?{query}", authority)).status == 200
+    problems = []
+    for path in stack.paths():
+        if path == master:
+            continue
+        x, found = prober.send("edge", request(f"{path}?{query}", authority))
+        problems += found
+        if x.status != 403:
+            problems.append(prober.ledger.add("leak", "edge", x, "a canned URL opened a sibling"))
+    assert not problems, report(problems)
