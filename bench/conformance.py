@@ -122,7 +122,7 @@ class Suite:
     @property
     def label(self) -> str:
         version = json.loads((self.root / "package.json").read_text()).get("version", "?")
-        if self.root == SUITE:
+        if self.root == SUITE.resolve():
             return f"`http-cache-tests` {version} from npm (pinned in `package-lock.json`)"
         return f"a copy of the suite at `{self.root}` (its package.json says {version})"
 
@@ -329,7 +329,7 @@ def _about(suite: Suite, ours: Cache, label: str, seconds: float) -> dict[str, s
         "`--suite DIR` runs from a checkout."
     )
     return {
-        "suite": suite.label + (lag if suite.root == SUITE else ""),
+        "suite": suite.label + (lag if suite.root == SUITE.resolve() else ""),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": _machine(),
         "command": f"`make conformance` (`.venv/bin/python -m bench.conformance`), {seconds:.0f} s",

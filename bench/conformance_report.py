@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,10 +128,11 @@ def message(test: SuiteTest, outcome: Outcome) -> str:
 
 def common_messages(
     tests: Sequence[SuiteTest], results: Results, top: int = 20
-) -> list[tuple[str, int]]:
+) -> list[tuple[str, list[str]]]:
     """The most frequent failure messages with quoted values and numbers made generic, so
-    `Response 2 header Foo is "a", not "b"` counts with every such header mismatch."""
-    found: Counter[str] = Counter()
+    `Response 2 header Foo is "a", not "b"` counts with every such header mismatch; each with
+    the ids of the tests that fail with it."""
+    found: dict[str, list[str]] = {}
     for test, outcome in required_failures(tests, results):
         text = message(test, outcome)
         if outcome.outcome != "dependency_fail":
@@ -140,8 +140,9 @@ def common_messages(
             text = re.sub(r"\b\d+\b", "N", text)
         else:
             text = "depends on a test that did not pass"
-        found[text] += 1
-    return found.most_common(top)
+        found.setdefault(text, []).append(test.id)
+    ranked = sorted(found.items(), key=lambda item: -len(item[1]))  # stable: first seen first
+    return ranked[:top]
 
 
 def load_reasons(path: Path) -> dict[str, str]:
@@ -247,6 +248,9 @@ def _failures(scored: Scored, ours: str, reasons: Mapping[str, str]) -> list[str
 def _messages(scored: Scored, ours: str) -> list[str]:
     common = common_messages(scored.tests, scored.runs[ours])
     out = ["", f"## Most common failure messages ({ours}, required tests)", "",
-           "| tests | message (values and numbers made generic) |", "|---|---|"]  # fmt: skip
-    out += [f"| {n} | {_cell(text)} |" for text, n in common]
+           "| tests | message (values and numbers made generic) | for example |",
+           "|---|---|---|"]  # fmt: skip
+    for text, ids in common:
+        examples = ", ".join(f"`{i}`" for i in ids[:4]) + (", …" if len(ids) > 4 else "")
+        out.append(f"| {len(ids)} | {_cell(text)} | {examples} |")
     return out

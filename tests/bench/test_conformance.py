@@ -60,5 +60,5 @@ def test_required_passes_never_drop_below_the_committed_floor(tmp_path: Path) ->
     common = report.common_messages(scored.tests, scored.runs["ours"], top=5)
     assert counts.required_pass >= floor, (
         f"{counts.required_pass}/{counts.required} required tests pass, the floor is {floor}; "
-        "most common failures: " + "; ".join(f"{n}× {text}" for text, n in common)
+        "most common failures: " + "; ".join(f"{len(ids)}× {text}" for text, ids in common)
     )

@@ -60,8 +60,8 @@ def test_common_messages_make_values_and_numbers_generic() -> None:
         "fresh-age": OURS["fresh-age"],
     }
     assert common_messages(TESTS, results) == [
-        ('Assertion: Response N header Foo is "…", not "…"', 2),
-        ("depends on a test that did not pass", 1),
+        ('Assertion: Response N header Foo is "…", not "…"', ["fresh", "vary-1"]),
+        ("depends on a test that did not pass", ["fresh-age"]),
     ]
 
 
