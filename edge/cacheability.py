@@ -33,7 +33,13 @@ HEURISTIC_STATUS = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 
 ERROR_STATUS = frozenset({404, 414, 500, 501, 502, 503, 504})
 ERROR_STATUS_IF_TOLD = frozenset({400, 403, 405, 412, 415})
 NO_STALE = ("must-revalidate", "proxy-revalidate", "s-maxage")
-UNCACHEABLE = frozenset({"no-cache", "no-store", "private"})
+# RFC 9110 §15: the statuses this cache understands (for `must-understand`, RFC 9111 §5.2.2.3).
+UNDERSTOOD_STATUS = frozenset({
+    200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 307, 308, 400, 401, 402, 403,
+    404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500,
+    501, 502, 503, 504, 505,
+})  # fmt: skip
+UNCACHEABLE_ALWAYS = frozenset({"no-store", "private"})
 SHARED_WITH_AUTHORIZATION = frozenset({"public", "s-maxage", "must-revalidate"})
 HEURISTIC_FRACTION = 0.1
 HEURISTIC_MAX = 86400.0  # a day, as common caches bound it
@@ -131,9 +137,11 @@ def storable(
     no-store (behind the edge's own access control)."""
     if status < 200 or status == 206 or exchange.no_store:
         return False
+    if "must-understand" in found:  # it replaces no-store for a cache that knows the status
+        return status in UNDERSTOOD_STATUS
     if "*" in {v.strip() for v in headers.get("vary", "").split(",")}:
         return False  # Vary: * never matches a later request
-    if policy.min_ttl <= 0 and ("no-store" in found or "private" in found):
+    if policy.min_ttl <= 0 and ("no-store" in found or _unqualified(found, "private")):
         return False
     # §3.5: a response to an authenticated request is not shared unless it says so.
     return not exchange.authorization or bool(
@@ -225,7 +233,7 @@ def decide(
         return Freshness(ttl, age=age or 0.0) if ttl > 0 else NOT_STORED
     if explicit is None and "public" not in found and status not in HEURISTIC_STATUS:
         return NOT_STORED  # a status not heuristically cacheable, with no explicit freshness
-    if UNCACHEABLE & found.keys():
+    if _unqualified(found, "no-cache") or UNCACHEABLE_ALWAYS & found.keys():
         ttl = policy.min_ttl  # CloudFront: MinTTL, which is 0 (revalidate each time) by default
     else:
         if explicit is not None:
@@ -243,6 +251,23 @@ def decide(
     if ttl <= 0 and not _has_validator(headers):
         return NOT_STORED  # never fresh and nothing to revalidate with: it could not be reused
     return Freshness(ttl, swr, sie, age)
+
+
+def _unqualified(found: Mapping[str, str | None], name: str) -> bool:
+    """`no-cache` / `private` on the whole response; with field names (`no-cache="Set-Cookie"`)
+    they only keep those fields from being stored (edge.cacheability.withheld)."""
+    return name in found and not found[name]
+
+
+def withheld(headers: Mapping[str, str], targeted: tuple[str, ...] = ()) -> frozenset[str]:
+    """Header fields a shared cache must not store: those named by qualified `no-cache` and
+    `private` (RFC 9111 §5.2.2.4, §5.2.2.7)."""
+    found = directives(headers, targeted)
+    names: set[str] = set()
+    for directive in ("no-cache", "private"):
+        if value := found.get(directive):
+            names |= {n.strip().lower() for n in value.split(",") if n.strip()}
+    return frozenset(names)
 
 
 def _has_validator(headers: Mapping[str, str]) -> bool:

@@ -84,9 +84,16 @@ class Compression:
     def __init__(self, settings: EdgeSettings, memory: MemoryCache) -> None:
         self.settings, self.memory = settings, memory
 
-    def varies(self, behavior: Behavior, headers: Mapping[str, str]) -> bool:
-        """Whether the response must say `Vary: Accept-Encoding`."""
-        return behavior.compress and compressible_type(headers.get("content-type"))
+    def varies(
+        self, behavior: Behavior, status: int, headers: Mapping[str, str], size: int | None
+    ) -> bool:
+        """Whether the response must say `Vary: Accept-Encoding`: only one the edge may serve
+        compressed to some viewers (its size known and in range, its type and status right)."""
+        s = self.settings
+        return (
+            behavior.compress and size is not None
+            and qualifies(status, headers, size, s.compress_min_bytes, s.compress_max_bytes)
+        )  # fmt: skip
 
     def applies(
         self, viewer: Viewer, behavior: Behavior, status: int, headers: Mapping[str, str],

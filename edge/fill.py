@@ -27,7 +27,7 @@ from pathlib import Path
 from edge import vary
 from edge.cache import Entry
 from edge.cache.tiers import TieredCache
-from edge.cacheability import Exchange, decide, initial_age, live_target, shareable
+from edge.cacheability import Exchange, decide, initial_age, live_target, shareable, withheld
 from edge.failover import Origins
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, OriginResponse
@@ -45,7 +45,9 @@ ResponseHook = Callable[[int, dict[str, str]], tuple[int, dict[str, str]]]
 # The origin-request edge function: a new request, or a generated (status, headers, body).
 RequestHook = Callable[[OriginRequest], OriginRequest | tuple[int, dict[str, str], bytes]]
 # RFC 9111 §3.2: a 304 updates every stored header it carries, but these.
-NOT_REFRESHED = frozenset({"content-length", "content-encoding", "content-range"})
+NOT_REFRESHED = frozenset({
+    "content-length", "content-encoding", "content-range", "content-md5", "etag",
+})  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -355,6 +357,8 @@ class Filler:
             key = vary.secondary_key(primary, varied, plan.selecting)
             lifetime = freshness.ttl + max(freshness.swr, freshness.sie)
             self.cache.commit(vary.marker(primary, plan.path, varied, now, lifetime), None)
+        if hidden := withheld(headers, self.settings.cdn_cache_control):
+            headers = {k: v for k, v in headers.items() if k not in hidden}
         entry = Entry(
             key, plan.path, status, headers, fill.received, now, freshness.ttl,
             freshness.swr, freshness.sie, region, body=body, initial_age=freshness.age,

@@ -116,7 +116,7 @@ class Lookup:
                 return self._from_entry(viewer, classified, fill.entry, result, result.value, now)
         ours = edge_headers(self.pop, result, viewer, head.origin_region, int(head.age))
         headers = {**head.headers, **ours}
-        if self.compression.varies(behavior, head.headers):
+        if self.compression.varies(behavior, head.status, head.headers, head.length):
             headers["vary"] = vary_with(headers.get("vary"), "Accept-Encoding")
         try:
             reply = from_fill(viewer, fill, head, headers)
@@ -155,7 +155,7 @@ class Lookup:
         extra = edge_headers(self.pop, result, viewer, entry.origin_region, entry.age(now))
         encoded: tuple[str, bytes] | None = None
         behavior = classified.behavior
-        if self.compression.varies(behavior, entry.headers):
+        if self.compression.varies(behavior, entry.status, entry.headers, entry.size):
             extra["vary"] = vary_with(entry.headers.get("vary"), "Accept-Encoding")
             if self.compression.applies(viewer, behavior, entry.status, entry.headers, entry.size):
                 encoded = self.compression.variant(entry, viewer)

@@ -79,14 +79,14 @@ def seconds(directives: dict[str, str | None], name: str) -> float | None:
 
 
 def parse_age(value: str | None) -> float | None:
-    """The Age in seconds; None when absent. Raises ValueError for a malformed value (the
-    response is then taken as stale). A list keeps its first member (RFC 9111 §5.1)."""
+    """The Age in seconds; None when absent. Raises ValueError for anything but one
+    non-negative integer (the response is then taken as stale)."""
     if value is None:
         return None
-    first = value.split(",", 1)[0].strip()
-    if not _DIGITS.fullmatch(first):
+    value = value.strip()
+    if not _DIGITS.fullmatch(value):  # a list (two Age lines, `0, 0`) is no single age either
         raise ValueError(f"invalid Age {value[:40]!r}")
-    return float(min(int(first), MAX_DELTA))
+    return float(min(int(value), MAX_DELTA))
 
 
 def http_date(timestamp: float) -> str:

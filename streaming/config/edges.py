@@ -198,7 +198,9 @@ class EdgeSettings(_Model):
     access_log: str = ""  # "" off, "-" stdout, else a file path (JSON lines)
     # RFC 9213 targeted cache directives this edge obeys before Cache-Control (first present
     # wins); stripped from responses to viewers unless forward_cdn_cache_control.
-    cdn_cache_control: tuple[str, ...] = ("streaming-cdn-cache-control", "cdn-cache-control")
+    cdn_cache_control: tuple[str, ...] = (
+        "streaming-cdn-cache-control", "cdn-cache-control", "surrogate-control",
+    )  # fmt: skip
     forward_cdn_cache_control: bool = False
     # As large as the origin's default upload limit, so uploads through `/videos*` still fit.
     max_request_body_bytes: Annotated[
