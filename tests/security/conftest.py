@@ -8,11 +8,13 @@ are written to `<pytest basetemp>/security-summary.json` and printed at the end 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from media.samples import make_clip
 from tests.security import slow
 from tests.security.ledger import Ledger, fingerprints
 from tests.security.probe import Prober
@@ -23,8 +25,12 @@ _written: list[Path] = []
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[SecureStack]:
-    with secure_stack(tmp_path_factory.mktemp("security"), clip) as s:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, clip: Path, ffmpeg: str
+) -> Iterator[SecureStack]:
+    tmp = tmp_path_factory.mktemp("security")
+    other = asyncio.run(make_clip(ffmpeg, tmp / "other.mp4", seconds=3, width=256, height=144))
+    with secure_stack(tmp, clip, other) as s:
         yield s
 
 
@@ -44,15 +50,18 @@ def ledger(stack: SecureStack, tmp_path_factory: pytest.TempPathFactory) -> Iter
     _written.append(path)
 
 
-@pytest.fixture(scope="package", autouse=True)
-def holds(stack: SecureStack) -> list[slow.Hold]:
-    """Slow and idle connections, started first so their wait overlaps the other tests."""
-    return slow.start({c: stack.address(c) for c in ("edge", "origin")})
+@pytest.fixture(scope="package")
+def prober(stack: SecureStack, ledger: Ledger) -> Prober:
+    """The suite's client; creating it starts the slow and idle connections (slow.py), so their
+    wait overlaps every test that sends anything."""
+    found = Prober(stack, ledger)
+    found.holds = slow.start({c: stack.address(c) for c in ("edge", "origin")})
+    return found
 
 
 @pytest.fixture(scope="package")
-def prober(stack: SecureStack, ledger: Ledger) -> Prober:
-    return Prober(stack, ledger)
+def holds(prober: Prober) -> list[slow.Hold]:
+    return prober.holds
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,9 +1,10 @@
 """Leak detection by content, and the suite's tally of requests, leaks and 5xx answers.
 
 A refusal is not proved by its status: a 403 page could carry a segment, a 200 poster could be
-a playlist. Each answer is checked against the private objects' real bytes (windows that occur
-in no object a hostile viewer may legitimately read), the target's original file name and its
-job record, and, for viewers without any credentials, anything that looks like HLS content.
+a playlist. Each answer is checked against the private objects' real bytes (any run of 47 bytes
+of them that occurs in no object a hostile viewer may legitimately read), the target's original
+file name and its job record, and, for viewers without any credentials, anything that looks
+like HLS content.
 """
 
 from __future__ import annotations
@@ -16,26 +17,43 @@ from pathlib import Path
 from tests.security.rawhttp import Exchange, RawResponse
 
 WINDOW = 32
+STRIDE = 16  # a leaked run of WINDOW + STRIDE - 1 bytes always holds one whole indexed window
 
 
 @dataclass(frozen=True)
-class Fingerprint:
-    name: str  # the private object's path
-    needles: tuple[bytes, ...]
+class Fingerprints:
+    """Windows of the private bodies (every STRIDE bytes) that no readable body contains, and the
+    bodies too small, or too like a readable one, to have such windows (matched whole)."""
+
+    windows: dict[bytes, str]  # window -> the private object's path
+    whole: dict[str, bytes]
+    readable: frozenset[bytes]  # whole bodies a hostile viewer may read (posters): no scan
+
+    def found_in(self, body: bytes) -> list[str]:
+        """The private objects any part of which `body` carries (runs of 47 bytes or more)."""
+        if body in self.readable:
+            return []
+        found = {name for name, needle in self.whole.items() if needle in body}
+        windows = self.windows
+        for i in range(len(body) - WINDOW + 1):
+            name = windows.get(body[i : i + WINDOW])
+            if name is not None:
+                found.add(name)
+        return sorted(found)
 
 
-def fingerprints(private: dict[str, bytes], readable: list[bytes]) -> list[Fingerprint]:
-    """For each private body, byte windows that no legitimately readable body contains."""
-    found = []
+def fingerprints(private: dict[str, bytes], readable: list[bytes]) -> Fingerprints:
+    """Index the private bodies, leaving out every window a legitimately readable body holds."""
+    seen = {r[i : i + WINDOW] for r in readable for i in range(len(r) - WINDOW + 1)}
+    windows: dict[bytes, str] = {}
+    whole: dict[str, bytes] = {}
     for name, body in private.items():
-        if len(body) <= WINDOW:
-            found.append(Fingerprint(name, (body,)))
-            continue
-        offsets = {0, len(body) // 4, len(body) // 2, 3 * len(body) // 4, len(body) - WINDOW}
-        windows = [body[o : o + WINDOW] for o in sorted(offsets)]
-        unique = tuple(w for w in windows if not any(w in r for r in readable))
-        found.append(Fingerprint(name, unique or (body,)))
-    return found
+        own = [body[i : i + WINDOW] for i in range(0, len(body) - WINDOW + 1, STRIDE)]
+        unique = [w for w in own if w not in seen]
+        if len(body) < WINDOW + STRIDE or not unique:
+            whole[name] = body
+        windows.update((w, name) for w in unique)
+    return Fingerprints(windows, whole, frozenset(readable))
 
 
 def looks_like_hls(body: bytes) -> str | None:
@@ -65,7 +83,7 @@ class Finding:
 class Ledger:
     """Every hostile request the suite sent, and what came back wrong."""
 
-    prints: list[Fingerprint]
+    prints: Fingerprints
     markers: dict[str, bytes]  # name -> bytes that must never appear in any answer
     target_id: str
     requests: int = 0
@@ -77,7 +95,7 @@ class Ledger:
     def leaks_in(self, response: RawResponse, anonymous: bool) -> list[str]:
         """Which private objects (or metadata) this answer carries."""
         body = response.body
-        found = [p.name for p in self.prints if any(n in body for n in p.needles)]
+        found = self.prints.found_in(body)
         found += [name for name, marker in self.markers.items() if marker in body]
         ok = 200 <= response.status < 300
         if ok and self.target_id.encode() in body and b"{" in body[:1]:

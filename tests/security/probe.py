@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from tests.security.ledger import Finding, Ledger
 from tests.security.rawhttp import Exchange, exchange, request
 from tests.security.shapes import Shape
+from tests.security.slow import Hold
 from tests.security.stack import SecureStack, video_cookies
 
 Component = Literal["edge", "origin"]
@@ -19,6 +20,7 @@ PARALLEL = 4  # connections in flight at once: enough to overlap latency on two 
 class Prober:
     stack: SecureStack
     ledger: Ledger
+    holds: list[Hold] = field(default_factory=list)  # slow and idle connections in flight
 
     def host(self, component: Component) -> str:
         host, port = self.stack.address(component)

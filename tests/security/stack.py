@@ -201,13 +201,17 @@ def collect_live(stack: SecureStack, timeout: float = 30) -> list[PrivateObject]
 
 
 @contextmanager
-def secure_stack(tmp: Path, clip: Path) -> Iterator[SecureStack]:
-    """Start the topology, package two videos, collect the private bytes; always reap."""
+def secure_stack(tmp: Path, clip: Path, other_clip: Path) -> Iterator[SecureStack]:
+    """Start the topology, package two videos, collect the private bytes; always reap.
+
+    The other video is another clip: identical bytes in both would be readable with the other
+    video's cookies, so they could not tell a leak of the target from a legitimate answer.
+    """
     with running_topology(tmp, security_doc()) as topo:
         origin = topo.origin_url("us-east")
         filename = f"private-original-{secrets.token_hex(6)}.mp4"
         target = upload_named(origin, clip, filename)
-        other = upload_named(origin, clip, "other.mp4")
+        other = upload_named(origin, other_clip, "other.mp4")
         for video_id in (target, other):
             wait_ready(origin, video_id)
         stack = SecureStack(topo, target, other, filename)
