@@ -175,7 +175,9 @@ def distribution(origin_url: str, edge_port: int, overrides: dict[str, Any]) -> 
         "edges": [{"pop": "conformance", "region": "local", "port": edge_port}],
         "behaviors": [{
             "path_pattern": "*", "target": "suite",
-            "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 31536000},
+            # No default caching (the suite's rule), for errors too: CloudFront's 10 s error
+            # caching minimum is operator policy over RFC 9111, like its Default TTL.
+            "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 31536000, "error_ttl": 0},
             **overrides,
         }],
         "portal": {"port": free_port()},
@@ -324,7 +326,7 @@ def measure(suite: Suite, work: Path, with_nginx: bool) -> tuple[list[Cache], st
 
 def _about(suite: Suite, ours: Cache, label: str, seconds: float) -> dict[str, str]:
     lag = (
-        " It lags the suite's repository (more tests, newer published results); issue 13's "
+        ". It lags the suite's repository (more tests, newer published results); issue 13's "
         "counts (of 160 required tests) and its goal are on the repository's version, which "
         "`--suite DIR` runs from a checkout."
     )

@@ -45,7 +45,10 @@ def test_the_suites_origin_listens_on_loopback_only(tmp_path: Path) -> None:
 @pytest.mark.timeout(120)
 def test_required_passes_never_drop_below_the_committed_floor(tmp_path: Path) -> None:
     """Our edge passes at least bench/conformance/floor.txt of the suite's required tests; the
-    message names what fails most, so a drop says where to look."""
+    message names what fails most, so a drop says where to look.
+
+    A test the suite scores `retry` (the origin saw one request twice: it cannot judge) counts
+    as undecided, not failed, so a retried origin request does not make the gate flaky."""
     suite = conformance.Suite.at(conformance.SUITE)
     raw = tmp_path / "ours.json"
     with Supervisor(tmp_path / "logs") as sup:
@@ -56,9 +59,12 @@ def test_required_passes_never_drop_below_the_committed_floor(tmp_path: Path) ->
     assert len(results) > 300  # a full run, not one suite
     scored = conformance.score(suite, {"ours": raw}, published=False)
     counts = report.counts(scored.tests, scored.runs["ours"])
+    failing = report.required_failures(scored.tests, scored.runs["ours"])
+    undecided = sum(outcome.outcome == "retry" for _, outcome in failing)
     floor = conformance.floor()
     common = report.common_messages(scored.tests, scored.runs["ours"], top=5)
-    assert counts.required_pass >= floor, (
-        f"{counts.required_pass}/{counts.required} required tests pass, the floor is {floor}; "
+    assert counts.required_pass + undecided >= floor, (
+        f"{counts.required_pass}/{counts.required} required tests pass ({undecided} undecided), "
+        f"the floor is {floor}; "
         "most common failures: " + "; ".join(f"{len(ids)}× {text}" for text, ids in common)
     )
