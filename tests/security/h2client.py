@@ -105,8 +105,8 @@ def _apply(
     elif isinstance(event, h2.events.DataReceived) and stream_id in by_id:
         bodies[stream_id] += event.data
         conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
-    elif isinstance(event, h2.events.StreamEnded):
-        open_ids.discard(stream_id)  # type: ignore[arg-type]
+    elif isinstance(event, h2.events.StreamEnded) and stream_id is not None:
+        open_ids.discard(stream_id)
     elif isinstance(event, h2.events.StreamReset) and stream_id in by_id:
         by_id[stream_id].reset = True
         open_ids.discard(stream_id)

@@ -90,9 +90,10 @@ def _recv(sock: socket.socket) -> bytes:
 def start(targets: dict[str, tuple[str, int]]) -> list[Hold]:
     """A slow-header, an idle and a keep-alive hold against each component, in daemon threads."""
     holds = []
+    kinds: tuple[Kind, ...] = ("slow-headers", "idle", "keep-alive")
     for component, address in targets.items():
-        for kind in ("slow-headers", "idle", "keep-alive"):
-            hold = Hold(component, kind, address, f"{address[0]}:{address[1]}")  # type: ignore[arg-type]
+        for kind in kinds:
+            hold = Hold(component, kind, address, f"{address[0]}:{address[1]}")
             threading.Thread(target=hold.run, daemon=True, name=f"hold-{component}").start()
             holds.append(hold)
     return holds

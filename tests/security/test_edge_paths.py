@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.security.ledger import Ledger, report
 from tests.security.probe import Prober
 from tests.security.rawhttp import exchange, request
-from tests.security.shapes import FAMILIES, compositions, every_shape
+from tests.security.shapes import FAMILIES, Shape, compositions, every_shape
 from tests.security.stack import DOMAIN, SecureStack, cookie_header, video_cookies
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def test_the_detector_recognises_each_private_object_served_with_valid_cookies(
         assert obj.path in ledger.leaks_in(x.first, anonymous=True), obj.path
 
 
-def shapes_of(stack: SecureStack, family: str, prober: Prober) -> list:  # type: ignore[type-arg]
+def shapes_of(stack: SecureStack, family: str, prober: Prober) -> list[Shape]:
     return [
         shape
         for path in stack.paths()
