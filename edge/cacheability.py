@@ -65,7 +65,8 @@ class Exchange:
     """What the storage rules need of the request and the timing of one origin exchange."""
 
     authorization: bool = False  # the viewer's request carried Authorization
-    no_store: bool = False  # the viewer's request said Cache-Control: no-store
+    # A viewer's own Cache-Control (no-cache, no-store, max-age) is not obeyed, as CloudFront and
+    # other CDNs do: no viewer can make the edge skip its cache and load the origin at will.
     request_time: float = 0.0
     response_time: float = 0.0
 
@@ -135,7 +136,7 @@ def storable(
 ) -> bool:  # fmt: skip
     """RFC 9111 §3 for a shared cache, with CloudFront's MinTTL > 0 override of private and
     no-store (behind the edge's own access control)."""
-    if status < 200 or status == 206 or exchange.no_store:
+    if status < 200 or status == 206:
         return False
     if "must-understand" in found:  # it replaces no-store for a cache that knows the status
         return status in UNDERSTOOD_STATUS

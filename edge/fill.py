@@ -65,7 +65,6 @@ class Plan:
     on_response: ResponseHook | None = None
     selecting: dict[str, str] = field(default_factory=dict)  # the viewer's headers (Vary)
     authorization: bool = False  # the viewer's request carried Authorization (RFC 9111 §3.5)
-    no_store: bool = False  # the viewer's request said Cache-Control: no-store
 
 
 class Fill:
@@ -295,7 +294,7 @@ class Filler:
         elapsed = time.monotonic() - response.started
         self.metrics.origin_latency.labels(response.origin.id).observe(elapsed)
         self.metrics.origin_fetches.labels(response.origin.id, str(response.status)).inc()
-        exchange = Exchange(plan.authorization, plan.no_store, now - elapsed, now)
+        exchange = Exchange(plan.authorization, now - elapsed, now)
         previous = plan.previous
         if response.status == 304 and previous is not None:
             self._refresh(previous, response.headers, plan, exchange)

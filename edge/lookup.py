@@ -9,7 +9,7 @@ for the key and stream its body as it arrives.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from edge import vary
 from edge.cache import Entry
@@ -28,7 +28,6 @@ from edge.origin_request import for_fill
 from edge.relay import relay
 from edge.types import Refreshed, Reply, Result
 from edge.viewer import Viewer
-from streaming import cache_control
 from streaming.errors import OriginError, RangeNotSatisfiable, StreamingError
 
 log = logging.getLogger("edge.lookup")
@@ -58,7 +57,7 @@ class Lookup:
         if entry is not None and vary.is_marker(entry):  # the variant this viewer selects
             key = vary.secondary_key(key, vary.names(entry.headers), viewer.headers)
             entry = self.cache.get(key)
-        if entry is not None and not revalidates(viewer.headers):
+        if entry is not None:
             if entry.fresh(now):
                 entry.hits += 1
                 return self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
@@ -136,7 +135,6 @@ class Lookup:
             key, viewer.path, classified.kind, classified.behavior, request, previous,
             self.invalidator.generation, hooks.origin_request(), hooks.origin_response(),
             selecting=viewer.headers, authorization="authorization" in viewer.headers,
-            no_store="no-store" in cache_control.parse(viewer.headers.get("cache-control")),
         )  # fmt: skip
         # A request with credentials the origin sees fetches on its own: another viewer's
         # answer may be for them only (RFC 9111 §3.5 decides whether it is stored).
@@ -178,14 +176,6 @@ class Lookup:
         backoff(entry, now, classified.behavior.ttl.error_ttl)  # CloudFront retries after this
         self.metrics.stale.labels("if-error").inc()
         return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleIfError", now)
-
-
-def revalidates(headers: Mapping[str, str]) -> bool:
-    """A viewer's `Cache-Control: no-cache` (or HTTP/1.0 `Pragma: no-cache`): a stored copy is
-    validated with the origin before it is used (RFC 9111 §5.2.1.4)."""
-    if (value := headers.get("cache-control")) is not None:
-        return "no-cache" in cache_control.parse(value)
-    return "no-cache" in headers.get("pragma", "").lower()
 
 
 def reads(reply: Reply, fill: Fill) -> bool:
