@@ -180,6 +180,9 @@ def distribution(origin_url: str, edge_port: int, overrides: dict[str, Any]) -> 
             "ttl": {"min_ttl": 0, "default_ttl": 0, "max_ttl": 31536000, "error_ttl": 0},
             **overrides,
         }],
+        # The suite checks that CDN-Cache-Control reaches the client (RFC 9213 lets a CDN keep
+        # or remove it); the default removes it before viewers.
+        "edge": {"forward_cdn_cache_control": True},
         "portal": {"port": free_port()},
     }  # fmt: skip
 

@@ -4,8 +4,8 @@ Each rule is a small function; `decide` combines them into a `Freshness`:
 1. storage (RFC 9111 §3): `no-store`, `private`, a request with `Authorization` (§3.5), `Vary: *`,
    statuses: any final status with explicit freshness, else only the heuristically cacheable
    ones and CloudFront's error statuses;
-2. the directives the edge obeys: `<pop>-Cache-Control`, then `CDN-Cache-Control` (RFC 9213),
-   then `Cache-Control`;
+2. the directives the edge obeys: the first valid targeted field (our own, `CDN-Cache-Control`
+   (RFC 9213), `Surrogate-Control`), else `Cache-Control`;
 3. freshness lifetime (§4.2.1): s-maxage, max-age, Expires − Date, else the behavior's default
    TTL, else a heuristic 10 % of the time since Last-Modified (§4.2.2);
 4. age (§4.2.3): apparent and corrected age from `Date` and upstream `Age`;
@@ -18,6 +18,7 @@ Each rule is a small function; `decide` combines them into a `Freshness`:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,10 +78,8 @@ def directives(headers: Mapping[str, str], targeted: tuple[str, ...] = ()) -> di
     Cache-Control."""
     for name in targeted:
         value = headers.get(name)
-        if value is not None:
-            parsed = cache_control.parse(value)
-            if parsed:
-                return parsed
+        if value is not None and (parsed := cache_control.parse_targeted(value)) is not None:
+            return parsed  # an invalid targeted field is ignored as a whole (RFC 9213 §2.1)
     return cache_control.parse(headers.get("cache-control"))
 
 
@@ -89,14 +88,13 @@ def shareable(headers: Mapping[str, str], targeted: tuple[str, ...] = ()) -> boo
     return not ({"private", "no-store"} & directives(headers, targeted).keys())
 
 
-def initial_age(headers: Mapping[str, str], exchange: Exchange) -> float | None:
-    """RFC 9111 §4.2.3 corrected initial age; None when the Age field is malformed."""
-    try:
-        age_value = cache_control.parse_age(headers.get("age")) or 0.0
-    except ValueError:
-        return None
+def initial_age(headers: Mapping[str, str], exchange: Exchange) -> float:
+    """RFC 9111 §4.2.3 corrected initial age (a malformed Age is ignored, §5.1)."""
+    age_value = cache_control.parse_age(headers.get("age")) or 0.0
     date = cache_control.parse_http_date(headers.get("date"))
-    apparent = max(0.0, exchange.response_time - date) if date is not None else 0.0
+    # HTTP dates count whole seconds: so does the response time here, or a Date written a
+    # fraction of a second ago would add a second of apparent age.
+    apparent = max(0.0, math.floor(exchange.response_time) - date) if date is not None else 0.0
     delay = max(0.0, exchange.response_time - exchange.request_time)
     return max(apparent, age_value + delay)
 
@@ -192,18 +190,14 @@ def stale_windows(
 
 
 def error_ttl(
-    status: int, found: Mapping[str, str | None], minimum: float, kind: Kind,
-    target: float | None,
-) -> float | None:  # fmt: skip
-    """max(error minimum, origin max-age); a live segment's 404 at most one target duration;
-    None when CloudFront would not cache this error (no max-age for a 400-class it only keeps
-    when told)."""
-    told = cache_control.seconds(dict(found), "s-maxage")
-    if told is None:
-        told = cache_control.seconds(dict(found), "max-age")
-    if status in ERROR_STATUS_IF_TOLD and told is None:
+    status: int, explicit: float | None, minimum: float, kind: Kind, target: float | None
+) -> float | None:
+    """max(error minimum, the origin's explicit lifetime); a live segment's 404 at most one
+    target duration; None when CloudFront would not cache this error (a 400-class it keeps only
+    when the origin gives a lifetime)."""
+    if status in ERROR_STATUS_IF_TOLD and explicit is None:
         return None
-    ttl = max(minimum, told or 0.0)
+    ttl = max(minimum, explicit or 0.0)
     if status == 404 and kind is Kind.SEGMENT and target is not None:
         ttl = min(ttl, target)  # it may be published within the next target duration
     return ttl
@@ -228,10 +222,10 @@ def decide(
     explicit = explicit_lifetime(found, headers, exchange)
     if status in ERROR_STATUS or status in ERROR_STATUS_IF_TOLD:
         minimum = policy.error_ttl if error_minimum is None else error_minimum
-        ttl = error_ttl(status, found, minimum, kind, target)
+        ttl = error_ttl(status, explicit, minimum, kind, target)
         if ttl is None:
             return NOT_STORED
-        return Freshness(ttl, age=age or 0.0) if ttl > 0 else NOT_STORED
+        return Freshness(ttl, age=age) if ttl > 0 else NOT_STORED
     if explicit is None and "public" not in found and status not in HEURISTIC_STATUS:
         return NOT_STORED  # a status not heuristically cacheable, with no explicit freshness
     if _unqualified(found, "no-cache") or UNCACHEABLE_ALWAYS & found.keys():
@@ -246,8 +240,6 @@ def decide(
         ttl = min(max(lifetime, policy.min_ttl), policy.max_ttl)
     live = live_target(body) if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST) else None
     ttl = hls_override(kind, live, policy, ttl)
-    if age is None:
-        age = ttl  # a malformed Age: the response counts as stale on arrival
     swr, sie = stale_windows(found, policy, ttl, live is not None, max_stale)
     if ttl <= 0 and not _has_validator(headers):
         return NOT_STORED  # never fresh and nothing to revalidate with: it could not be reused

@@ -309,7 +309,7 @@ class Filler:
         # CloudFront caches even private/no-store answers for a MinTTL > 0 (behind access control).
         targeted = self.settings.cdn_cache_control
         shared = shareable(headers, targeted) or plan.behavior.ttl.min_ttl > 0
-        age = initial_age(headers, exchange) or 0.0
+        age = initial_age(headers, exchange)
         head = Head(status, headers, length, response.origin.region, shared, age)
         fill.begin(head, in_memory, spool)
         digest = Digest(headers)

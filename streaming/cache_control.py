@@ -79,14 +79,46 @@ def seconds(directives: dict[str, str | None], name: str) -> float | None:
 
 
 def parse_age(value: str | None) -> float | None:
-    """The Age in seconds; None when absent. Raises ValueError for anything but one
-    non-negative integer (the response is then taken as stale)."""
+    """The Age in seconds, None when absent or malformed: RFC 9111 §5.1 keeps the first member
+    of a list and ignores a field that is not a non-negative integer."""
     if value is None:
         return None
-    value = value.strip()
-    if not _DIGITS.fullmatch(value):  # a list (two Age lines, `0, 0`) is no single age either
-        raise ValueError(f"invalid Age {value[:40]!r}")
-    return float(min(int(value), MAX_DELTA))
+    first = value.split(",", 1)[0].strip()
+    if not _DIGITS.fullmatch(first):
+        return None
+    return float(min(int(first), MAX_DELTA))
+
+
+_SF_KEY = r"[a-z*][a-z0-9_\-.*]*"
+_SF_ITEM = "|".join((  # RFC 8941 bare items: integer/decimal, string, token, bytes, boolean
+    r"-?\d{1,15}(?:\.\d{1,3})?",
+    r'"(?:[^"\\\x00-\x1f\x7f]|\\["\\])*"',
+    r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*",
+    r":[A-Za-z0-9+/=]*:",
+    r"\?[01]",
+))
+_SF_ITEM = f"(?:{_SF_ITEM})"
+_SF_MEMBER = re.compile(rf"({_SF_KEY})(?:=({_SF_ITEM}))?((?:;\s*{_SF_KEY}(?:={_SF_ITEM})?)*)")
+_INTEGER_DIRECTIVES = ("max-age", "s-maxage", "stale-while-revalidate", "stale-if-error")
+
+
+def parse_targeted(value: str) -> dict[str, str | None] | None:
+    """A targeted cache field (`CDN-Cache-Control`, RFC 9213) as directives, or None when it is
+    not a valid Structured Field Dictionary (RFC 8941) or gives a known directive a value of the
+    wrong type: such a field is ignored as a whole. Parameters are dropped."""
+    directives: dict[str, str | None] = {}
+    for member in value.split(","):  # SF strings in cache directives hold no commas in practice
+        member = member.strip(" \t")
+        match = _SF_MEMBER.fullmatch(member)
+        if match is None:
+            return None
+        name, item = match.group(1), match.group(2)
+        if name in _INTEGER_DIRECTIVES and (item is None or not re.fullmatch(r"\d{1,15}", item)):
+            return None
+        if item is not None and item.startswith('"'):
+            item = item[1:-1]
+        directives.setdefault(name, None if item in (None, "?1") else item)
+    return directives
 
 
 def http_date(timestamp: float) -> str:
