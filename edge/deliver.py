@@ -196,7 +196,6 @@ def error_reply(pop: str, viewer: Viewer, exc: StreamingError) -> Reply:
     """The edge's answer for a refusal or failure: the JSON error body with its status."""
     response = error_response(exc)
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in response.raw_headers}
-    headers.update(edge_headers(pop, Result.ERROR, viewer, "", None))
     function_failed = isinstance(exc, EdgeFunctionError)
     detail = "FunctionExecutionError" if function_failed else type(exc).__name__
     body = b"" if viewer.method == "HEAD" else bytes(response.body)

@@ -66,6 +66,5 @@ class ErrorPages:
             return reply
         await discard(reply)
         page_reply.status = page.response_code or reply.status
-        page_reply.headers["x-cache"] = reply.headers["x-cache"]
         page_reply.result, page_reply.detail = reply.result, reply.detail
         return page_reply

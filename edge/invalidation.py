@@ -75,7 +75,6 @@ class Invalidator:
         """True when a batch applied after `generation` matches `path` (do not commit it)."""
         return any(gen > generation and matches(path) for gen, matches in self._recent)
 
-
     def forget(self, key: str, path: str) -> None:
         """An unsafe request changed `path` (RFC 9111 §4.4): drop its stored answer (a Vary
         marker's variants go unreachable with it), and fills of it under way do not commit."""

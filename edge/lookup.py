@@ -18,7 +18,7 @@ from edge.cache_key import cache_key
 from edge.classify import Classified
 from edge.collapse import Collapser
 from edge.compress import Compression
-from edge.deliver import edge_headers, error_reply, from_entry, from_fill, vary_with
+from edge.deliver import error_reply, from_entry, from_fill, vary_with
 from edge.failover import Origins
 from edge.fill import Fill, Filler, Plan, backoff, conditional
 from edge.functions.hooks import Hooks
@@ -103,7 +103,7 @@ class Lookup:
         if joined and (not head.shareable or not vary.matches(varied, fill.selecting, v.headers)):
             # A private answer, or another variant, is never shared: this viewer fetches itself.
             request = for_fill(viewer, classified)
-            return await relay(self.origins, self.pop, viewer, request, None, hooks)
+            return await relay(self.origins, viewer, request, None, hooks)
         result = Result.HIT if joined else Result.MISS
         behavior = classified.behavior
         if self.compression.applies(viewer, behavior, head.status, head.headers, head.length):
@@ -113,8 +113,7 @@ class Lookup:
             if fill.entry is not None:
                 now = self.clock()
                 return self._from_entry(viewer, classified, fill.entry, result, result.value, now)
-        ours = edge_headers(self.pop, result, viewer, head.origin_region, int(head.age))
-        headers = {**head.headers, **ours}
+        headers = dict(head.headers)
         if self.compression.varies(behavior, head.status, head.headers, head.length):
             headers["vary"] = vary_with(headers.get("vary"), "Accept-Encoding")
         try:
@@ -122,6 +121,7 @@ class Lookup:
         except RangeNotSatisfiable as exc:
             reply = error_reply(self.pop, viewer, exc)
         reply.result, reply.detail = result, result.value
+        reply.origin_region, reply.age = head.origin_region, int(head.age)
         reply.cached_path, reply.collapsed = True, joined
         reply.fwd_status = None if joined else head.status
         return reply
@@ -150,7 +150,7 @@ class Lookup:
         self, viewer: Viewer, classified: Classified, entry: Entry, result: Result, detail: str,
         now: float,
     ) -> Reply:  # fmt: skip
-        extra = edge_headers(self.pop, result, viewer, entry.origin_region, entry.age(now))
+        extra: dict[str, str] = {}
         encoded: tuple[str, bytes] | None = None
         behavior = classified.behavior
         if self.compression.varies(behavior, entry.status, entry.headers, entry.size):
@@ -163,6 +163,7 @@ class Lookup:
             reply = error_reply(self.pop, viewer, exc)
             reply.headers.update(extra)
         reply.result, reply.detail = result, detail
+        reply.origin_region, reply.age = entry.origin_region, entry.age(now)
         reply.cached_path, reply.ttl_left = True, entry.ttl - entry.current_age(now)
         if detail in ("Miss", "RefreshHit"):  # this request's fetch stored or updated it
             reply.stored, reply.fwd_status = True, entry.status if detail == "Miss" else 304

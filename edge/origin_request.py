@@ -24,7 +24,7 @@ NOT_FORWARDED = frozenset({
 NOT_IN_FILLS = NOT_FORWARDED | {
     "cookie", "range", "if-range", "if-none-match", "if-modified-since", "if-match",
     "if-unmodified-since", "cache-control", "pragma", "accept-encoding",
-}
+}  # fmt: skip
 
 
 def for_fill(viewer: Viewer, classified: Classified) -> OriginRequest:

@@ -138,7 +138,6 @@ class Pipeline:
         asked = viewer.headers.get("access-control-request-method")
         if self.cors.is_preflight(viewer.method, viewer.origin, asked):
             headers = {**self.cors.preflight(viewer.origin, behavior), "content-length": "0"}
-            headers.update(edge_headers(self.edge.pop, Result.HIT, viewer, "", None))
             return Reply(204, headers, b"", Result.HIT, "Preflight")
         # authorize (preflights carry no credentials): before functions, cache and origin.
         if self.edge.role == "shield":  # only POPs talk to the shield, and they already checked
@@ -162,7 +161,7 @@ class Pipeline:
             reply = await self.lookup.serve(viewer, classified, hooks)
         else:
             request = for_relay(viewer, classified)
-            reply = await relay(self.origins, self.edge.pop, viewer, request, receive, hooks)
+            reply = await relay(self.origins, viewer, request, receive, hooks)
             if viewer.method not in SAFE_METHODS and 200 <= reply.status < 400:
                 self._forget(viewer, reply)
         if reply.status < 400:
@@ -171,15 +170,12 @@ class Pipeline:
 
     def _generated(self, viewer: Viewer, response: FunctionResponse) -> Reply:
         headers = {**response.headers, "content-length": str(len(response.body))}
-        headers.update(edge_headers(self.edge.pop, Result.FUNCTION, viewer, "", None))
         body = b"" if viewer.method == "HEAD" else response.body
         return Reply(response.status, headers, body, Result.FUNCTION, "FunctionGeneratedResponse")
 
     def _redirect(self, viewer: Viewer, status: int, location: str) -> Reply:
         """The viewer protocol policy's redirect to HTTPS (a `Redirect` in CloudFront's logs)."""
-        headers = edge_headers(self.edge.pop, Result.MISS, viewer, "", None)
-        headers.update({"location": location, "content-length": "0"})
-        headers["x-cache"] = f"Redirect from {self.edge.pop}"
+        headers = {"location": location, "content-length": "0"}
         return Reply(status, headers, b"", Result.MISS, "Redirect")
 
     def _forget(self, viewer: Viewer, reply: Reply) -> None:
@@ -190,8 +186,8 @@ class Pipeline:
             self.invalidator.forget(cache_key("GET", path, query, viewer.headers, policy), path)
 
     def _decorate(self, viewer: Viewer, classified: Classified, reply: Reply) -> None:
-        """The response headers policy, CORS on every response (errors too), X-Cache: Error for
-        any status >= 400, and Cache-Status."""
+        """The response headers policy, CORS on every response (errors too), the edge's headers
+        (X-Cache: Error for any status >= 400) and Cache-Status."""
         self.viewer_headers.apply(reply.headers, classified.behavior.response_headers)
         if self.cors.enabled:
             vary = vary_with(reply.headers.get("vary"), "Origin")
@@ -199,7 +195,13 @@ class Pipeline:
             reply.headers["vary"] = vary
         if reply.status >= 400 and reply.result is not Result.FUNCTION:
             reply.result = Result.ERROR
-            reply.headers["x-cache"] = f"{Result.ERROR.value} from {self.edge.pop}"
+        # The edge's own headers, set once from what the reply carries.
+        pop = self.edge.pop
+        reply.headers.update(
+            edge_headers(pop, reply.result, viewer, reply.origin_region, reply.age)
+        )
+        if reply.detail == "Redirect":  # CloudFront logs it as a Miss, shows it as a Redirect
+            reply.headers["x-cache"] = f"Redirect from {pop}"
         upstream = reply.headers.get("cache-status")
         reply.headers["cache-status"] = cache_status.header(upstream, self.cache_name, reply)
 

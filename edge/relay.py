@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from starlette.types import Receive
 
-from edge.deliver import edge_headers
 from edge.failover import Origins
 from edge.functions.hooks import Hooks
 from edge.origins import OriginRequest
@@ -21,7 +20,7 @@ BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def relay(
-    origins: Origins, pop: str, viewer: Viewer, request: OriginRequest, receive: Receive | None,
+    origins: Origins, viewer: Viewer, request: OriginRequest, receive: Receive | None,
     hooks: Hooks,
 ) -> Reply:  # fmt: skip
     """Forward one request and stream the answer back, Set-Cookie included; nothing is stored."""
@@ -34,7 +33,7 @@ async def relay(
         outcome = hook(request)
         if isinstance(outcome, tuple):
             status, headers, body = outcome
-            headers = {**headers, **edge_headers(pop, Result.MISS, viewer, "", 0)}
+            headers = dict(headers)
             headers["content-length"] = str(len(body))
             return Reply(
                 status, headers, b"" if viewer.method == "HEAD" else body, Result.MISS, "Miss"
@@ -49,8 +48,6 @@ async def relay(
         except BaseException:
             await response.aclose()
             raise
-    # The origin's own Age stays: nothing here adds to how long the answer was cached upstream.
-    headers.update(edge_headers(pop, Result.MISS, viewer, response.origin.region, None))
     if response.length is not None:
         headers["content-length"] = str(response.length)
     answer: bytes | Stream = b""
@@ -59,5 +56,6 @@ async def relay(
     else:
         answer = Stream(response.chunks(), response.aclose)
     reply = Reply(status, headers, answer, Result.MISS, "Miss", cookies=response.cookies)
-    reply.fwd_status = response.status
+    # The origin's own Age stays (reply.age None): nothing here adds to its time in a cache.
+    reply.origin_region, reply.fwd_status = response.origin.region, response.status
     return reply
