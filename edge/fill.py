@@ -44,6 +44,31 @@ log = logging.getLogger("edge.fill")
 ResponseHook = Callable[[int, dict[str, str]], tuple[int, dict[str, str]]]
 # The origin-request edge function: a new request, or a generated (status, headers, body).
 RequestHook = Callable[[OriginRequest], OriginRequest | tuple[int, dict[str, str], bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """The origin-request function answered itself: this goes to the viewer, never the cache."""
+
+    status: int
+    headers: dict[str, str]  # with its Content-Length
+    body: bytes
+
+
+async def open_origin(
+    origins: Origins, request: OriginRequest, hook: RequestHook | None
+) -> OriginResponse | Generated:
+    """The origin-request function (if any), then the origin: the one place its result is read,
+    for fills and pass-through alike."""
+    if hook is not None:
+        outcome = hook(request)
+        if isinstance(outcome, tuple):
+            status, headers, body = outcome
+            return Generated(status, {**headers, "content-length": str(len(body))}, body)
+        request = outcome
+    return await origins.open(request)
+
+
 # RFC 9111 §3.2: a 304 updates every stored header it carries, but these.
 NOT_REFRESHED = frozenset({
     "content-length", "content-encoding", "content-range", "content-md5", "etag",
@@ -255,17 +280,13 @@ class Filler:
 
     async def produce(self, fill: Fill, plan: Plan) -> None:
         """Fetch the object, stream it into `fill`, and commit it when complete and cacheable."""
-        request = plan.request
         try:
-            if plan.on_request is not None:
-                outcome = plan.on_request(request)
-                if isinstance(outcome, tuple):
-                    self._generated(fill, *outcome)
-                    return
-                request = outcome
-            response = await self.origins.open(request)
+            response = await open_origin(self.origins, plan.request, plan.on_request)
         except StreamingError as exc:
             fill.finish(exc)
+            return
+        if isinstance(response, Generated):
+            self._generated(fill, response)
             return
         try:
             await self._receive(fill, plan, response)
@@ -279,14 +300,12 @@ class Filler:
         finally:
             await response.aclose()
 
-    def _generated(self, fill: Fill, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _generated(self, fill: Fill, answer: Generated) -> None:
         """An origin-request function answered: stream its response, never cache it."""
-        headers = {**headers, "content-length": str(len(body))}
-        fill.begin(
-            Head(status, headers, len(body), "", shareable=False), in_memory=True, spool=None
-        )
-        if body:
-            fill.append(body)
+        head = Head(answer.status, answer.headers, len(answer.body), "", shareable=False)
+        fill.begin(head, in_memory=True, spool=None)
+        if answer.body:
+            fill.append(answer.body)
         fill.finish()
 
     async def _receive(self, fill: Fill, plan: Plan, response: OriginResponse) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.types import Receive
 
 from edge.failover import Origins
+from edge.fill import Generated, open_origin
 from edge.functions.hooks import Hooks
 from edge.origins import OriginRequest
 from edge.types import Reply, Result, Stream
@@ -28,18 +29,10 @@ async def relay(
         request.body = request_body(receive)
         if length := viewer.headers.get("content-length"):  # else the origin gets it chunked
             request.headers["content-length"] = length
-    hook = hooks.origin_request()
-    if hook is not None:
-        outcome = hook(request)
-        if isinstance(outcome, tuple):
-            status, headers, body = outcome
-            headers = dict(headers)
-            headers["content-length"] = str(len(body))
-            return Reply(
-                status, headers, b"" if viewer.method == "HEAD" else body, Result.MISS, "Miss"
-            )
-        request = outcome
-    response = await origins.open(request)
+    response = await open_origin(origins, request, hooks.origin_request())
+    if isinstance(response, Generated):
+        body = b"" if viewer.method == "HEAD" else response.body
+        return Reply(response.status, dict(response.headers), body, Result.MISS, "Miss")
     status, headers = response.status, dict(response.headers)
     respond = hooks.origin_response()
     if respond is not None:
