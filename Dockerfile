@@ -6,7 +6,7 @@ RUN apt-get update \
 WORKDIR /app
 # hls.js for the portal, pinned by the lock file and served from node_modules.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 COPY pyproject.toml README.md ./
 COPY streaming ./streaming
 COPY cli ./cli
