@@ -36,7 +36,13 @@ from streaming import origin_access
 from streaming.admin import require_admin
 from streaming.bodies import check_length, read_body
 from streaming.config import OriginSettings, Secret
-from streaming.errors import AccessDenied, PayloadTooLarge, StreamingError
+from streaming.errors import (
+    AccessDenied,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    StreamingError,
+    URITooLong,
+)
 from streaming.http import error_response
 
 log = logging.getLogger("origin.access")
@@ -133,6 +139,23 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+MAX_HEADER_FIELDS = 200
+
+
+def check_size(scope: Scope, settings: OriginSettings) -> None:
+    """414 for an oversized request target, 431 for an oversized header block: first, so that
+    nothing of an oversized request is looked at (signatures, cookies, routes)."""
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+    if target > settings.max_url_bytes:
+        raise URITooLong(f"the request target is longer than {settings.max_url_bytes} bytes")
+    headers = scope["headers"]
+    size = sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > settings.max_header_bytes or len(headers) > MAX_HEADER_FIELDS:
+        raise HeadersTooLarge(
+            f"the headers exceed {settings.max_header_bytes} bytes or {MAX_HEADER_FIELDS} fields"
+        )
+
+
 def route_matcher(routes: Sequence[BaseRoute]) -> Callable[[Scope], bool]:
     """True for a request whose path is one of `routes` (whatever its method)."""
     return lambda scope: any(route.matches(scope)[0] is not Match.NONE for route in routes)
@@ -165,6 +188,7 @@ class OriginAccess:
 
     async def _gate(self, scope: Scope, receive: Receive) -> Receive:
         """The receive channel the route gets, once the caller and the body's size passed."""
+        check_size(scope, self.settings)
         request = Request(scope)
         method = scope["method"]
         caller = admit(request, self.content(scope), self.secret, self.token, self.clock())

@@ -129,6 +129,14 @@ class OriginSettings(_Model):
     max_api_body_bytes: Annotated[
         int, Field(gt=0, description="bound on API bodies other than uploads and replica files")
     ] = 8 * MiB
+    # The server (uvicorn + httptools) sets no bound of its own; above the edge's CloudFront
+    # limits (8 KiB URL, 20 KiB headers), which forwarded requests already meet.
+    max_url_bytes: Annotated[
+        int, Field(ge=1024, description="414 past this many bytes of request target")
+    ] = 16 * 1024
+    max_header_bytes: Annotated[
+        int, Field(ge=4096, description="431 past this many bytes or 200 header fields")
+    ] = 32 * 1024
     workers: Annotated[int, Field(ge=1, le=16)] = 1
     ffmpeg: str = ""
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
