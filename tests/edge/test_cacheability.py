@@ -143,10 +143,15 @@ def test_age_from_upstream_and_date_make_the_initial_age() -> None:
     )
 
 
-@pytest.mark.parametrize("age", ["abc", "-7200", "7200.0", "7200;foo=bar"])
-def test_a_malformed_age_makes_the_response_stale(age: str) -> None:
+@pytest.mark.parametrize(("age", "initial"), [
+    ("abc", 0), ("-7200", 0), ("7200.0", 0), ("7200;foo=bar", 0),  # malformed: ignored
+    ("0,7200", 0), ("7200, 0", 7200),  # a list keeps its first member (RFC 9111 §5.1)
+])  # fmt: skip
+def test_a_malformed_age_is_ignored_and_a_list_keeps_its_first_member(
+    age: str, initial: float
+) -> None:
     found = decide(200, at(cache_control="max-age=3600", age=age), b"", Kind.OTHER, RFC, AT)
-    assert found.age >= found.ttl
+    assert found.age == initial
 
 
 def test_expires_counts_from_the_response_date_and_bad_dates_mean_expired() -> None:
@@ -198,5 +203,6 @@ def test_targeted_cache_control_wins_for_the_edge() -> None:
     assert decide(200, ours, b"", Kind.OTHER, RFC, AT, targeted=targeted).ttl == 7
     no_store = at(cache_control="max-age=100", cdn_cache_control="no-store")
     assert decide(200, no_store, b"", Kind.OTHER, RFC, AT, targeted=targeted) == NOT_STORED
-    invalid = at(cache_control="max-age=10", cdn_cache_control=", ,")
-    assert decide(200, invalid, b"", Kind.OTHER, RFC, AT, targeted=targeted).ttl == 10
+    for invalid in (", ,", "max-age=10000, &&&&&", 'max-age="10000"', "MAX-AGE=1"):
+        headers = at(cache_control="max-age=10", cdn_cache_control=invalid)
+        assert decide(200, headers, b"", Kind.OTHER, RFC, AT, targeted=targeted).ttl == 10, invalid
