@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import typer
 from rich.console import Console
 from rich.live import Live
 
 from loadtest import report as report_module
 from loadtest.abr import parse_rendition
-from loadtest.credentials import headers_for
+from loadtest.credentials import headers_for, signer_for
+from loadtest.diagnosis import diagnose
 from loadtest.player import Pace, Target
 from loadtest.run import Plan, Progress, run
 from loadtest.targets import base_url, check_targets
 from streaming.errors import ConfigError
+from streaming.viewer_access import signer_from_state
 
 console = Console()
 
 
-def demo_targets(state_path: Path) -> tuple[list[str], list[str]]:
-    """Master URLs on every edge and the /metrics bases of every server of a running demo."""
+def read_state(state_path: Path) -> dict[str, Any]:
+    """The state file `streaming demo` writes."""
     try:
         state = json.loads(state_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--demo: cannot read a demo state from {state_path} ({exc})") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"--demo: {state_path} is not a demo state")
+    return state
+
+
+def demo_targets(state: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Master URLs on every edge and the /metrics bases of every server of a running demo."""
+    try:
         edges = [e["url"] for e in state["edges"]]
         origins = [o["url"] for o in state["origins"]]
         master = state["videos"][0]["master_path"]
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ConfigError(f"--demo: cannot read a demo state from {state_path} ({exc})") from None
+        raise ConfigError(f"--demo: the demo state lacks its edges or video ({exc})") from None
     return [f"{edge}{master}" for edge in edges], edges + origins
 
 
@@ -48,19 +62,22 @@ def run_loadtest(
 ) -> dict[str, object]:  # fmt: skip
     """Run the load test described by the CLI options and print its report."""
     scraped = list(metrics_urls)
+    signer = signer_for(sign_key, key_pair_id)
     if demo is not None:
-        demo_urls, demo_metrics = demo_targets(demo)
+        state = read_state(demo)
+        demo_urls, demo_metrics = demo_targets(state)
         urls = list(urls) + demo_urls
         scraped += demo_metrics
+        if signer is None and cookie is None:
+            # Private demo content: viewers sign in with the demo's key, as the portal's login.
+            signer = signer_from_state(state)
     checked = check_targets(urls, allow_remote)
     if mode not in ("realtime", "stress"):
         raise ConfigError(f"--mode: expected realtime or stress, not {mode!r}")
     if scraped:
         check_targets([f"{u}/metrics" for u in scraped], allow_remote)
     lifetime = duration + 3600
-    targets = tuple(
-        Target(u, headers_for(u, cookie, sign_key, key_pair_id, lifetime)) for u in checked
-    )
+    targets = tuple(Target(u, headers_for(u, cookie, signer, lifetime)) for u in checked)
     plan = Plan(
         targets=targets, viewers=viewers, duration=duration, max_requests=max_requests,
         ramp_up=ramp_up, pace=Pace(realtime=mode == "realtime", buffer_goal=buffer_goal),
@@ -77,4 +94,8 @@ def run_loadtest(
     if plot_path is not None:
         report_module.plot(report, plot_path)
         console.print(f"plot: {plot_path}")
+    if (why := diagnose(report)) is not None:
+        # One unwrapped line, so a terminal, CI log or grep sees the whole cause.
+        console.print(f"load test failed: {why}", soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(1)
     return report

@@ -3,6 +3,7 @@ why not httpx: about 20x more requests per second per core on loopback)."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,10 +22,25 @@ class Fetch:
     size: int  # body bytes received
     body: bytes  # kept for playlists only
     x_cache: str  # "Hit", "Miss", "RefreshHit", "Error" ... or "" when the header is absent
+    reason: str = ""  # an error body's `reason` (or `error` code): "missing", "expired", ...
 
     @property
     def ok(self) -> bool:
         return self.status == "200"
+
+
+MAX_ERROR_BODY = 4096  # error bodies are small JSON; read no more of anything else
+
+
+def error_reason(body: bytes) -> str:
+    """`{"error": "access_denied", "reason": "missing", ...}` → "missing"; "" if not such JSON."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    return str(parsed.get("reason") or parsed.get("error") or "")[:64]
 
 
 def cache_result(header: str | None) -> str:
@@ -57,12 +73,17 @@ class Client:
         ttfb = 0.0
         size = 0
         body = b""
+        reason = ""
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 ttfb = time.monotonic() - started
                 status = str(response.status)
                 x_cache = cache_result(response.headers.get("x-cache"))
-                if keep_body:
+                if response.status >= 400:
+                    head = await response.content.read(MAX_ERROR_BODY)
+                    size = len(head)
+                    reason = error_reason(head)
+                elif keep_body:
                     body = await response.read()
                     size = len(body)
                 else:
@@ -76,7 +97,8 @@ class Client:
             status, x_cache = "truncated", ""
         except aiohttp.ClientError as exc:
             status, x_cache = type(exc).__name__, ""
-        return Fetch(status, started, ttfb, time.monotonic() - started, size, body, x_cache)
+        elapsed = time.monotonic() - started
+        return Fetch(status, started, ttfb, elapsed, size, body, x_cache, reason)
 
     async def text(self, url: str) -> str | None:
         """GET a small text resource (a /metrics page); None when it is absent or unreachable."""

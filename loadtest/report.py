@@ -47,6 +47,7 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
         "ttfb_ms": {k: distribution_ms(v) for k, v in sorted(snap["ttfb"].items())},
         "status": dict(sorted(snap["status"].items())),
         "errors": sum(n for s, n in snap["status"].items() if not s.startswith(("2", "3"))),
+        "failures": dict(sorted(snap["failures"].items(), key=lambda kv: -kv[1])),
         "x_cache": dict(sorted(snap["x_cache"].items())),
         "hit_ratio": round(hits / marked, 4) if marked else None,
         "objects": {
@@ -98,6 +99,8 @@ def render(report: Report, console: Console) -> None:
         "errors",
         f"{report['errors']}  " + " ".join(f"{s}:{n}" for s, n in report["status"].items()),
     )
+    if report["failures"]:
+        head.add_row("failures", " ".join(f"{k}:{n}" for k, n in report["failures"].items()))
     ratio = report["hit_ratio"]
     head.add_row("X-Cache", " ".join(f"{r}:{n}" for r, n in report["x_cache"].items()) +
                  (f"  (hit ratio {ratio:.1%})" if ratio is not None else ""))  # fmt: skip

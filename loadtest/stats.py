@@ -25,6 +25,7 @@ class Recorder:
         self.bytes: Counter[str] = Counter()
         self.status: Counter[str] = Counter()
         self.x_cache: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()  # "403 missing", "connect" ... → count
         self.fills: Counter[str] = Counter()  # "edge path" → responses marked Miss
         self.objects: set[str] = set()  # unique paths requested
         self.seconds: dict[int, list[float]] = {}  # second → [requests, bytes, errors, latency sum]
@@ -47,6 +48,8 @@ class Recorder:
         """Record one request of object `kind` for `path` on the edge at base URL `edge`."""
         self.status[fetch.status] += 1
         ok = fetch.status.startswith(("2", "3"))
+        if not ok:
+            self.failures[f"{fetch.status} {fetch.reason}".strip()] += 1
         if ok:
             self.latency[kind].append(fetch.elapsed)
             self.ttfb[kind].append(fetch.ttfb)
@@ -75,7 +78,8 @@ class Recorder:
     def snapshot(self) -> Snapshot:
         return {
             "latency": dict(self.latency), "ttfb": dict(self.ttfb), "bytes": dict(self.bytes),
-            "status": dict(self.status), "x_cache": dict(self.x_cache), "fills": dict(self.fills),
+            "status": dict(self.status), "x_cache": dict(self.x_cache),
+            "failures": dict(self.failures), "fills": dict(self.fills),
             "objects": sorted(self.objects),
             "seconds": {str(k): v for k, v in self.seconds.items()},
             "startup": self.startup, "stalls": self.stalls, "stall_time": self.stall_time,
@@ -87,7 +91,8 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
     """Combine the snapshots of several workers into one."""
     out: Snapshot = {
         "latency": defaultdict(list), "ttfb": defaultdict(list), "bytes": Counter(),
-        "status": Counter(), "x_cache": Counter(), "fills": Counter(), "objects": set(),
+        "status": Counter(), "x_cache": Counter(), "failures": Counter(), "fills": Counter(),
+        "objects": set(),
         "seconds": {}, "startup": [], "stalls": 0, "stall_time": 0.0, "played": 0.0,
         "sessions": 0, "switches": 0,
     }  # fmt: skip
@@ -95,8 +100,8 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
         for name in ("latency", "ttfb"):
             for kind, values in snap[name].items():
                 out[name][kind].extend(values)
-        for name in ("bytes", "status", "x_cache", "fills"):
-            out[name].update(snap[name])
+        for name in ("bytes", "status", "x_cache", "failures", "fills"):
+            out[name].update(snap.get(name, {}))
         out["objects"].update(snap["objects"])
         for second, bucket in snap["seconds"].items():
             into = out["seconds"].setdefault(second, [0, 0, 0, 0.0])
@@ -106,7 +111,7 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
         for name in ("stalls", "stall_time", "played", "sessions", "switches"):
             out[name] += snap[name]
     out["objects"] = sorted(out["objects"])
-    for name in ("latency", "ttfb", "bytes", "status", "x_cache", "fills"):
+    for name in ("latency", "ttfb", "bytes", "status", "x_cache", "failures", "fills"):
         out[name] = dict(out[name])
     return out
 

@@ -4,7 +4,8 @@ Like a paid-content site behind CloudFront: the viewer's entitlement is checked 
 portal sets custom-policy `CloudFront-*` cookies that every edge verifies with the key group's
 public key. A video's policy covers `/<anything>/<id>/*` (playlists, segments, thumbnails under
 /hls/<id>/ and the AES key under /drm/<id>/); a live channel's covers `/live/<channel>/*`.
-The portal mounts `login_router`; `signer_from_state` reads the demo state's `signing` section.
+The portal mounts `login_router`; `signer_from_state` (streaming.viewer_access, shared with the
+load generator) reads the demo state's `signing` section.
 Both routes are public (a visitor logs in before it has anything), so their bodies are small and
 bounded, and a malformed one is a 400 with the reason.
 """
@@ -13,8 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -24,9 +24,11 @@ from starlette.responses import JSONResponse, Response
 from streaming import keys, paths
 from streaming.bodies import NO_BODY, read_body, read_json
 from streaming.config import Distribution
-from streaming.errors import AccessDenied, BadRequest, ConfigError, NotFound
+from streaming.errors import AccessDenied, BadRequest, NotFound
 from streaming.policy import Policy
 from streaming.signing import Signer
+from streaming.viewer_access import live_resource, video_resource
+from streaming.viewer_access import signer_from_state as signer_from_state  # re-exported
 
 MAX_TTL = 24 * 3600
 MAX_LOGIN_BYTES = 4 * 1024  # {"video": <id>, "ttl": <seconds>} is a few dozen bytes
@@ -51,18 +53,6 @@ class LoginRequest(BaseModel):
     ttl: Annotated[int, Field(le=MAX_TTL * 365)] | None = None
 
 
-def signer_from_state(state: dict[str, Any]) -> Signer | None:
-    """The Signer described by the demo state's `signing` {key_pair_id, private_key, hash}."""
-    signing = state.get("signing")
-    if not isinstance(signing, dict):
-        return None
-    try:
-        private = keys.load_private_key(Path(str(signing["private_key"])))
-        return Signer(str(signing["key_pair_id"]), private, signing.get("hash", "SHA1"))
-    except KeyError as exc:
-        raise ConfigError(f"demo state: signing.{exc.args[0]} is missing") from None
-
-
 def signer_from_key_groups(dist: Distribution) -> Signer | None:
     """Without a demo state (docker-compose): the viewers' private key beside its public one."""
     found = keys.private_beside(dist.key_groups)
@@ -75,11 +65,11 @@ def resource_for(dist: Distribution, video: str | None, live: str | None) -> tup
         raise BadRequest('log in to exactly one stream: {"video": <id>} or {"live": <channel>}')
     if video is not None:
         paths.video_id(video)
-        return video, f"*://*/*/{video}/*"
+        return video, video_resource(video)
     channels = {c.name for c in dist.live_channels}
     if live not in channels:
         raise NotFound(f"no live channel {live!r}")
-    return f"live/{live}", f"*://*/live/{live}/*"
+    return f"live/{live}", live_resource(str(live))
 
 
 def login_router(
