@@ -183,4 +183,18 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
             f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
             f"--config {state['config']} --control-data {state_path.parent}/data/control"
         )
+    console.print("\n[bold]try it[/] (copy-paste, from this directory):")
+    for use, command in try_it(state, state_path):
+        console.print(f"  {use:<22} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print("\nCtrl-C stops everything.")
+
+
+def try_it(state: Mapping[str, Any], state_path: Path) -> list[tuple[str, str]]:
+    """One command per use of the demo, each runnable as printed while the demo runs."""
+    return [
+        ("open the player:", f"python -m webbrowser -t {state['player_url']}"),
+        # --demo signs the viewers' cookies with the demo's key when the content is private.
+        ("run a load test:", f"streaming loadtest --demo {state_path} --viewers 20 --duration 30"),
+        # Its own topology on free ports: the running demo is left alone.
+        ("run a failover test:", "streaming experiment primary-dies"),
+    ]
