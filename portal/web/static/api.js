@@ -76,3 +76,35 @@ export async function signIn(login, stream, name = 'viewer') {
   sessionStorage.setItem(`signed:${stream.cid}`, String(expires));
   return answer;
 }
+
+// Why an edge refused a viewer, in the viewer's words (the edge's 403 `reason`).
+const DENIED = {
+  missing: 'Sign in to play: this browser holds no signed cookies for this stream.',
+  expired: 'Your cookies have expired — sign in again.',
+  not_yet_valid: 'Your cookies are not valid yet — sign in again.',
+  resource_not_covered: 'Your cookies are for another video — sign in to play this one.',
+  bad_signature: 'Your cookies are not valid (bad signature) — sign in again.',
+  unknown_key: 'Your cookies were signed with a key this distribution does not trust — sign in again.',
+  malformed: 'Your cookies are malformed — sign in again.',
+  ip_not_allowed: 'Your cookies do not allow this network address — sign in again.',
+};
+
+export function deniedText(reason) {
+  return DENIED[reason] || `The edge refused playback${reason ? ` (${reason})` : ''} — sign in to play.`;
+}
+
+/**
+ * Ask the edge whether this browser may play `url` with the cookies it already holds (HttpOnly,
+ * so only the edge can tell): {status, reason}. A GET, not a HEAD, because only a body carries
+ * the 403's reason; the master playlist is small. status 0 when the edge could not be reached.
+ */
+export async function edgeAccess(url) {
+  try {
+    const response = await fetch(url, { credentials: 'include', cache: 'no-store' });
+    if (response.ok) return { status: response.status, reason: null };
+    const body = await response.json().catch(() => ({}));
+    return { status: response.status, reason: body.reason || null };
+  } catch {
+    return { status: 0, reason: null };
+  }
+}

@@ -1,5 +1,7 @@
 // The player page: deep links (?video=<id>&pop=<pop> or ?live=<channel>), sign-in, overlay, charts.
-import { el, fmtRate, getConfig, getJSON, markNav, signedIn, signIn } from '/static/api.js';
+import {
+  deniedText, edgeAccess, el, fmtRate, getConfig, getJSON, markNav, signedIn, signIn,
+} from '/static/api.js';
 import { LineChart } from '/static/charts.js';
 import { DemoControls } from '/static/controls.js';
 import { DeliveryOverlay } from '/static/overlay.js';
@@ -7,7 +9,7 @@ import { DeliveryPlayer } from '/static/player.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { denied: false, fatal: null, startupMs: null, rebuffers: 0 };
+const state = { denied: false, fatal: null, startupMs: null, rebuffers: 0, access: null };
 window.portalPlayer = state; // read by the browser tests and handy in the console
 
 function banner(id, text) {
@@ -139,7 +141,18 @@ async function main() {
     banner('info', `Signed cookies are per host name: open this page on ${edgeHost} (the edges' host), ` +
       `e.g. ${location.protocol}//${edgeHost}:${location.port}${location.pathname}${location.search}`);
   }
-  if (stream.private && config.login && !signedIn(stream.cid)) {
+  // Cookies are HttpOnly and may come from elsewhere (`streaming sign cookies`, another tab, an
+  // SDK), so the edge, not sessionStorage, says whether this browser may play before sign-in.
+  const access = stream.private ? await edgeAccess(new URL(stream.path, player.edge.url).href) : null;
+  state.access = access;
+  const refused = access ? access.status === 403 : false;
+  const unknown = access ? access.status === 0 : false; // edge unreachable: trust the last sign-in
+  if (stream.private && config.login && (refused || (unknown && !signedIn(stream.cid)))) {
+    if (refused) {
+      sessionStorage.removeItem(`signed:${stream.cid}`);
+      $('signin-text').textContent = deniedText(access.reason);
+      overlay.note(`edge ${player.pop} refused the cookies: ${access.reason || 'no reason'}`);
+    }
     $('signin').classList.add('show');
     $('status').textContent = 'sign in to play';
   } else {
