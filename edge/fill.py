@@ -380,7 +380,6 @@ class Filler:
         entry = Entry(
             key, plan.path, status, headers, fill.received, now, freshness.ttl,
             freshness.swr, freshness.sie, region, body=body, initial_age=freshness.age,
-            vary=vary.selected(varied, plan.selecting) if varied else None,
         )  # fmt: skip
         if self.cache.commit(entry, None if body is not None else fill.spool):
             fill.entry = entry

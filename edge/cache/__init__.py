@@ -32,7 +32,6 @@ class Entry:
     backoff_until: float = 0.0  # after a failed refresh: serve stale without asking the origin
     variants: dict[str, bytes] = field(default_factory=dict)  # compressed copies by encoding
     initial_age: float = 0.0  # the age it had on arrival (upstream Age, Date; RFC 9111 §4.2.3)
-    vary: dict[str, str] | None = None  # the request header values it was selected by (Vary)
 
     def current_age(self, now: float) -> float:
         return self.initial_age + max(0.0, now - self.stored_at)
@@ -70,7 +69,6 @@ class Entry:
             "key": self.key, "path": self.path, "status": self.status, "headers": self.headers,
             "size": self.size, "stored_at": self.stored_at, "ttl": self.ttl, "swr": self.swr,
             "sie": self.sie, "origin_region": self.origin_region, "initial_age": self.initial_age,
-            "vary": self.vary,
         }  # fmt: skip
 
     @classmethod
@@ -82,5 +80,4 @@ class Entry:
             swr=float(meta["swr"]), sie=float(meta["sie"]),
             origin_region=str(meta["origin_region"]), file=file,
             initial_age=float(meta.get("initial_age", 0.0)),
-            vary=dict(meta["vary"]) if meta.get("vary") is not None else None,
         )  # fmt: skip
