@@ -371,7 +371,7 @@ class Filler:
             return
         key, varied = plan.key, vary.names(headers)
         if varied:  # stored under a secondary key; a marker under the primary one names it
-            primary = key.split("|vary:", 1)[0]
+            primary = vary.primary_key(key)
             key = vary.secondary_key(primary, varied, plan.selecting)
             lifetime = freshness.ttl + max(freshness.swr, freshness.sie)
             self.cache.commit(vary.marker(primary, plan.path, varied, now, lifetime), None)

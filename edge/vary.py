@@ -31,9 +31,17 @@ def selected(varied: tuple[str, ...], request: Mapping[str, str]) -> dict[str, s
     return {n: _SPACE.sub(" ", request[n].strip()) for n in varied if n in request}
 
 
+SEPARATOR = "|vary:"
+
+
 def secondary_key(key: str, varied: tuple[str, ...], request: Mapping[str, str]) -> str:
     values = selected(varied, request)
-    return key + "|vary:" + "&".join(f"{n}={values.get(n, '')!r}" for n in varied)
+    return key + SEPARATOR + "&".join(f"{n}={values.get(n, '')!r}" for n in varied)
+
+
+def primary_key(key: str) -> str:
+    """The primary key of a primary or secondary key."""
+    return key.split(SEPARATOR, 1)[0]
 
 
 def matches(varied: tuple[str, ...], a: Mapping[str, str], b: Mapping[str, str]) -> bool:
