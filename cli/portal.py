@@ -11,6 +11,7 @@ from streaming.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 HLS_DIST = ROOT / "node_modules" / "hls.js" / "dist"
+KEEP_PLAIN = frozenset({"/healthz"})  # the supervisor's health check stays on plain HTTP
 
 
 class SupervisorRestarter:
@@ -45,4 +46,11 @@ def serve_portal(path: Path, state: Path | None, host: str | None, port: int | N
     logs = (state.parent if state is not None else Path(".demo")) / "logs"
     with Supervisor(logs) as supervisor:
         app = create_app(dist, hls_dist(), state, SupervisorRestarter(supervisor))
-        _run(app, host or dist.portal.host, port or dist.portal.port)
+        if dist.portal.https_port is None:
+            _run(app, host or dist.portal.host, port or dist.portal.port)
+            return
+        from cli.https import https_redirect, serve_tls
+
+        https = https_redirect(app, dist.portal.https_port, dist.portal.host, KEEP_PLAIN)
+        serve_tls(https, dist.tls, host or dist.portal.host, port or dist.portal.port,
+                  dist.portal.https_port)  # fmt: skip

@@ -94,11 +94,11 @@ def serve_edge(
     dist = config_module.load(path)
     check_exposure(dist, host)
     edge = dist.edge_by_pop(pop)
-    if edge.https_port is not None:  # HTTPS with HTTP/2 beside plain HTTP, one app: hypercorn
-        from cli.https import serve_tls
+    if edge.https_port is not None:  # HTTPS (HTTP/2, HTTP/3) beside plain HTTP, one app
+        from cli.https import serve_edge_tls
 
         app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
-        serve_tls(app, dist.tls, host, port or edge.port, edge.https_port)
+        serve_edge_tls(app, dist, edge, host, port or edge.port)
         return
     app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
     _run(app, host, port or edge.port, server)

@@ -22,7 +22,7 @@ from edge.geo import CountryLookup, check_country, lookup_for
 from edge.ratelimit import RateLimiter
 from streaming import bearer
 from streaming.config import Distribution, Edge
-from streaming.errors import AccessDenied
+from streaming.errors import AccessDenied, Misdirected
 from streaming.keys import KeyRing
 from streaming.signing import URL_PARAMS, Grant, SignedRequest, Verifier, credentials, split_query
 
@@ -148,7 +148,7 @@ class Authorizer:
         for domain in self._domains:
             if host == domain or (domain.startswith("*.") and host.endswith(domain[1:])):
                 return
-        raise AccessDenied("unknown_host", f"this distribution does not serve {host_header[:64]!r}")
+        raise Misdirected("unknown_host", f"this distribution does not serve {host_header[:64]!r}")
 
     def _https_url(self, facts: ViewerFacts) -> str:
         host = facts.host.rsplit(":", 1)[0] if not facts.host.endswith("]") else facts.host

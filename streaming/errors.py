@@ -8,6 +8,7 @@ StreamingError (500 internal)
 ├── Unauthorized (401 unauthorized)         missing admin token
 ├── Forbidden (403 forbidden)               wrong admin token, access denied
 │   └── AccessDenied (403 access_denied)    a viewer/edge failed an access check; `reason`
+│       └── Misdirected (421 misdirected_request) a Host the distribution does not serve
 ├── URITooLong (414 uri_too_long)
 ├── TooManyRequests (429 too_many_requests) rate limited; `retry_after` seconds
 ├── HeadersTooLarge (431 headers_too_large)
@@ -81,6 +82,14 @@ class AccessDenied(Forbidden):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
+
+
+class Misdirected(AccessDenied):
+    """A request for a Host this distribution does not serve (RFC 9110 §15.5.20): the viewer
+    may retry on a connection to the right server. An AccessDenied for its `reason`."""
+
+    status_code = 421
+    code = "misdirected_request"
 
 
 class URITooLong(StreamingError):

@@ -51,12 +51,32 @@ class GeoRestriction(_Model):
         return self
 
 
-class TlsSettings(_Model):
-    """Certificates from `streaming certs` (paths relative to the config file)."""
+class Certificate(_Model):
+    """Another certificate for the edges' HTTPS port, served to viewers whose SNI it covers."""
 
-    cert_file: str = ""  # served by edges with an https_port, and by https:// origins
+    cert_file: Annotated[str, Field(min_length=1)]
+    key_file: Annotated[str, Field(min_length=1)]
+
+
+# CloudFront's security policies (minimum protocol and ciphers) that OpenSSL 3 still offers.
+SecurityPolicyName = Literal[
+    "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"
+]
+
+
+class TlsSettings(_Model):
+    """Certificates from `streaming certs` (paths relative to the config file), and how the
+    HTTPS ports speak: CloudFront's security policy and HTTP versions."""
+
+    cert_file: str = ""  # the default certificate: edges' https_port, https:// origins, portal
     key_file: str = ""
     ca_file: str = ""  # the CA edges trust for https:// origins (else the system's)
+    # More certificates by SNI: each is served for the names in its SANs; other names and
+    # clients without SNI get cert_file.
+    certificates: tuple[Certificate, ...] = ()
+    security_policy: SecurityPolicyName = "TLSv1.2_2021"
+    # "http2and3" adds HTTP/3 (QUIC) on each edge's https_port number over UDP (Alt-Svc: h3).
+    http_version: Literal["http1.1", "http2", "http2and3"] = "http2and3"
 
 
 class Firewall(_Model):

@@ -47,6 +47,8 @@ class Distribution(_Model):
         https = [e.pop for e in self.edges if e.https_port] + [
             o.id for o in self.origins if o.url.startswith("https:")
         ]
+        if self.portal.https_port is not None:
+            https.append("the portal")
         if https and not (self.tls.cert_file and self.tls.key_file):
             raise ValueError(
                 f"tls: cert_file and key_file are needed for HTTPS on {', '.join(https)};"
@@ -221,9 +223,12 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
                 key["public_key"] = str((base / value).resolve())
     tls = data.get("tls")
     if isinstance(tls, dict):
-        for field in ("cert_file", "key_file", "ca_file"):
-            if isinstance(tls.get(field), str) and tls[field]:
-                tls[field] = str((base / tls[field]).resolve())
+        extra = tls.get("certificates")
+        sni = [c for c in extra if isinstance(c, dict)] if isinstance(extra, list) else []
+        for holder in (tls, *sni):
+            for field in ("cert_file", "key_file", "ca_file"):
+                if isinstance(holder.get(field), str) and holder[field]:
+                    holder[field] = str((base / holder[field]).resolve())
     steering = data.get("steering")
     database = steering.get("geoip_database") if isinstance(steering, dict) else None
     if isinstance(steering, dict) and isinstance(database, str) and database:

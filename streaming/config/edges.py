@@ -19,11 +19,20 @@ class Edge(_Model):
     host: str = "127.0.0.1"
     # A `shield` is the Origin Shield tier: POPs send their misses to it instead of the origins.
     role: Literal["pop", "shield"] = "pop"
-    https_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # HTTPS + HTTP/2 (needs [tls])
+    # HTTPS + HTTP/2 on TCP, HTTP/3 on UDP with the same number (needs [tls]).
+    https_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @property
     def url(self) -> str:
+        """The plain-HTTP listener: health checks, /metrics, the edge's own callers."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def viewer_url(self) -> str:
+        """Where viewers are sent: the HTTPS port when there is one."""
+        if self.https_port is None:
+            return self.url
+        return f"https://{self.host}:{self.https_port}"
 
 
 class TTLPolicy(_Model):

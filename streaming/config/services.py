@@ -55,7 +55,17 @@ class PortalSettings(_Model):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8300
+    # HTTPS with the [tls] default certificate; `port` then only redirects (and answers /healthz).
+    https_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @property
     def url(self) -> str:
+        """The plain-HTTP listener (health checks)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def viewer_url(self) -> str:
+        """Where browsers open the portal: the HTTPS port when there is one."""
+        if self.https_port is None:
+            return self.url
+        return f"https://{self.host}:{self.https_port}"

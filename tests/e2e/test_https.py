@@ -122,11 +122,11 @@ def test_viewer_protocol_policies_on_the_plain_port(tls: dict[str, str]) -> None
 
 
 def test_unknown_host_is_refused_and_the_origin_wants_the_edge(tls: dict[str, str]) -> None:
-    """A Host outside domain_names gets 403; the TLS origin still refuses unsigned viewers."""
+    """A Host outside domain_names gets 421; the TLS origin still refuses unsigned viewers."""
     with httpx.Client(http2=True, verify=trust(tls["ca"]), timeout=10) as client:
         foreign = client.get(
             f"{tls['https']}/hls/{tls['video']}/master.m3u8", headers={"host": "evil.test"}
         )
         direct = client.get(f"{tls['origin']}/hls/{tls['video']}/master.m3u8")
-    assert (foreign.status_code, foreign.json()["reason"]) == (403, "unknown_host")
+    assert (foreign.status_code, foreign.json()["reason"]) == (421, "unknown_host")
     assert (direct.status_code, direct.json()["reason"]) == (403, "unsigned")

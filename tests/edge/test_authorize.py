@@ -176,11 +176,12 @@ async def test_public_behaviors_need_no_credentials(client: httpx.AsyncClient) -
 
 
 async def test_host_outside_the_domain_names_is_refused(origin: Origin) -> None:
-    """Configured domain names (and wildcards) and the edge's own address are served; others 403."""
+    """Configured domain names (and wildcards) and the edge's own address are served; others get
+    421 Misdirected Request (the viewer's connection reached a server not serving that name)."""
     doc = private_doc()
     for base, status in [
         ("http://cdn.test", 200), ("http://eu.cdn.test", 200), ("http://127.0.0.1:8201", 200),
-        ("http://localhost", 200), ("http://evil.test", 403), ("http://cdn.test.evil", 403),
+        ("http://localhost", 200), ("http://evil.test", 421), ("http://cdn.test.evil", 421),
     ]:  # fmt: skip
         async with await edge_client(doc, origin, base) as c:
             response = await c.get("/thumbnails/x.jpg")
