@@ -125,11 +125,14 @@ def demo(
     exit_when_ready: Annotated[
         bool, typer.Option(help="Stop everything once ready (for smoke tests).")
     ] = False,
+    plain_http: Annotated[
+        bool, typer.Option(help="Serve edges and the portal over plain HTTP only (no TLS).")
+    ] = False,
 ) -> None:
     """Start the whole local topology, publish a video, print every URL, run until Ctrl-C."""
     from cli.demo import run_demo
 
-    run_demo(config, media, state, exit_when_ready)
+    run_demo(config, media, state, exit_when_ready, plain_http)
 
 
 @app.command()
@@ -175,6 +178,9 @@ def loadtest(
         Path | None, typer.Option("--json", help="Write the report as JSON here.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG timeline here.")] = None,
+    cacert: Annotated[
+        Path | None, typer.Option(help="CA file for https:// targets (--demo: the demo's CA).")
+    ] = None,
 ) -> None:
     """Emulate HLS viewers against edges and report throughput, latency, hits and QoE."""
     from cli.loadtest import run_loadtest
@@ -182,7 +188,7 @@ def loadtest(
     run_loadtest(
         urls or [], demo, viewers, duration, max_requests, ramp_up, mode, rendition, buffer_goal,
         timeout, workers, cookie, sign_key, key_pair_id, allow_remote, metrics or [], json_out,
-        plot,
+        plot, cacert,
     )  # fmt: skip
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from cli.demo_tls import check_https_ports, prepare, serves_https, trust_lines
 from cli.keys import demo_signing_key
 from cli.upload import upload_file
 from procs.supervisor import Supervisor, cli_argv, port_free
 from procs.topology import start_topology
-from streaming import config as config_module
 from streaming.config import Distribution
 from streaming.errors import ConfigError, MediaError
 from streaming.secret_files import write_private
@@ -77,13 +77,17 @@ def _wait_ready_everywhere(
         raise MediaError(f"video {video_id} not ready in every region after {timeout:.0f}s")
 
 
-def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready: bool) -> None:
+def run_demo(
+    config: Path, media: Path | None, state_path: Path, exit_when_ready: bool,
+    plain_http: bool = False,
+) -> None:  # fmt: skip
     """Start origins and edges, publish a video, print and save every URL, run until a signal."""
     started = time.monotonic()
-    dist = config_module.load(config)
     if media is not None and not media.is_file():
         raise ConfigError(f"--media: no such file {media}")
+    config, dist = prepare(config, state_path.parent, plain_http)  # HTTPS: certificates issued
     _check_ports(dist)
+    check_https_ports(dist)
     signing = demo_signing_key(dist)  # before the edges start: they load the public key
     work = state_path.parent
     data = work / "data"
@@ -109,11 +113,15 @@ def run_demo(config: Path, media: Path | None, state_path: Path, exit_when_ready
                     {"region": o.region, "url": o.url, "pid": c.pid, "argv": c.argv}
                     for o, c in origins
                 ],
+                # url: where viewers go (HTTPS when served); http_url: health and /metrics.
                 "edges": [
-                    {"pop": e.pop, "region": e.region, "url": e.url, "pid": c.pid, "argv": c.argv}
+                    {"pop": e.pop, "region": e.region, "url": e.viewer_url, "http_url": e.url,
+                     "pid": c.pid, "argv": c.argv}
                     for e, c in edges
-                ],
-                "player_url": f"{dist.portal.url}/player",
+                ],  # fmt: skip
+                "player_url": f"{dist.portal.viewer_url}/player",
+                # The CA that signs the HTTPS certificates: loadtest and experiment trust it.
+                "ca_file": dist.tls.ca_file if serves_https(dist) else "",
                 "admin_token": dist.admin_token.reveal(),
                 "config": str(config.resolve()),
                 "videos": [{"id": video_id, "master_path": master}],
@@ -153,7 +161,10 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
     for o in state["origins"]:
         console.print(f"  origin {o['region']:<12} {o['url']}  (pid {o['pid']})")
     for e in state["edges"]:
-        console.print(f"  edge   {e['pop']:<12} {e['url']}  (pid {e['pid']}, {e['region']})")
+        plain = f", plain HTTP {e['http_url']}" if e.get("http_url", e["url"]) != e["url"] else ""
+        console.print(
+            f"  edge   {e['pop']:<12} {e['url']}  (pid {e['pid']}, {e['region']}{plain})"
+        )
     for v in state["videos"]:
         for e in state["edges"]:
             console.print(f"  play via {e['pop']}: {e['url']}{v['master_path']}")
@@ -183,6 +194,14 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
             f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
             f"--config {state['config']} --control-data {state_path.parent}/data/control"
         )
+    if state.get("ca_file"):
+        example = f"{state['edges'][0]['url']}/healthz"
+        console.print(
+            f"\n[bold]HTTPS[/] by the local CA {state['ca_file']} (plain HTTP redirects; "
+            "`streaming demo --plain-http` runs without TLS). Trust it:"
+        )
+        for tool, command in trust_lines(state["ca_file"], example):
+            console.print(f"  {tool:<14} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print("\n[bold]try it[/] (copy-paste, from this directory):")
     for use, command in try_it(state, state_path):
         console.print(f"  {use:<22} {command}", soft_wrap=True, highlight=False, markup=False)

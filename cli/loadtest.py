@@ -38,11 +38,25 @@ def demo_targets(state: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Master URLs on every edge and the /metrics bases of every server of a running demo."""
     try:
         edges = [e["url"] for e in state["edges"]]
+        # /metrics on each edge's plain-HTTP listener (a demo over HTTPS names it `http_url`).
+        plain = [e.get("http_url", e["url"]) for e in state["edges"]]
         origins = [o["url"] for o in state["origins"]]
         master = state["videos"][0]["master_path"]
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise ConfigError(f"--demo: the demo state lacks its edges or video ({exc})") from None
-    return [f"{edge}{master}" for edge in edges], edges + origins
+    return [f"{edge}{master}" for edge in edges], plain + origins
+
+
+def trusted_ca(cacert: Path | None, state: dict[str, Any] | None) -> str:
+    """The CA file HTTPS targets are verified against: --cacert, else the demo's, else none
+    (the system's CAs)."""
+    if cacert is None and state is not None and state.get("ca_file"):
+        cacert = Path(state["ca_file"])
+    if cacert is None:
+        return ""
+    if not cacert.is_file():
+        raise ConfigError(f"--cacert: no such CA file {cacert}")
+    return str(cacert)
 
 
 def _line(p: Progress) -> str:
@@ -59,10 +73,12 @@ def run_loadtest(
     ramp_up: float, mode: str, rendition: str, buffer_goal: float, timeout: float, workers: int,
     cookie: str | None, sign_key: Path | None, key_pair_id: str | None, allow_remote: bool,
     metrics_urls: list[str], json_path: Path | None, plot_path: Path | None,
+    cacert: Path | None = None,
 ) -> dict[str, object]:  # fmt: skip
     """Run the load test described by the CLI options and print its report."""
     scraped = list(metrics_urls)
     signer = signer_for(sign_key, key_pair_id)
+    state = None
     if demo is not None:
         state = read_state(demo)
         demo_urls, demo_metrics = demo_targets(state)
@@ -83,6 +99,7 @@ def run_loadtest(
         ramp_up=ramp_up, pace=Pace(realtime=mode == "realtime", buffer_goal=buffer_goal),
         rendition=parse_rendition(rendition), timeout=timeout,
         metrics=tuple(dict.fromkeys(scraped or [base_url(u) for u in checked])),
+        ca_file=trusted_ca(cacert, state),
     )  # fmt: skip
     with Live(console=console, refresh_per_second=4, transient=True) as live:
         outcome = run(plan, workers, lambda p: live.update(_line(p)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,13 @@ async def against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[
             raise ConfigError(f"faults: the demo has no {child}")
     controls = Controls(None, pids)
     edges = [(e["pop"], e["url"]) for e in state["edges"]]
+    # A demo over HTTPS: viewers verify its CA; health is watched on the plain listeners.
+    verify = ssl.create_default_context(cafile=state["ca_file"]) if state.get("ca_file") else True
+    watched = {e["pop"]: e.get("http_url", e["url"]) for e in state["edges"]}
     master_path = state["videos"][0]["master_path"]
     headers = _demo_cookies(state, master_path)
     # Through an edge: the demo's origins may only answer signed edge requests.
-    references = await _references(edges[0][1], master_path, headers.get(edges[0][1]))
+    references = await _references(edges[0][1], master_path, headers.get(edges[0][1]), verify)
     try:
         origin_ids = [o["region"] for o in state["origins"]]
         return await _play(
@@ -137,11 +141,12 @@ async def against_demo(scenario: Scenario, state_path: Path, out: Path) -> dict[
             StaticPathways(edges),
             references,
             controls,
-            dict(edges),
+            watched,
             lambda: {},
             origin_ids,
             headers,
             state.get("steering_url"),
+            verify,
         )
     finally:
         controls.resume_all()
@@ -158,6 +163,7 @@ async def _play(
     origin_ids: list[str],
     headers: dict[str, dict[str, str]] | None = None,
     steering: str | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> dict[str, Any]:
     """Viewers, fault timeline and health observer on one clock; then the report data."""
     v = scenario.viewers
@@ -172,7 +178,7 @@ async def _play(
         v.retries,
         v.buffer_segments,
     )
-    player = Player(load, master_path, pathways, references, headers)
+    player = Player(load, master_path, pathways, references, headers, verify)
     t0 = (time.time(), time.monotonic())
     observer = Observer(watched, t0[0], steering=steering)
     stop = asyncio.Event()
@@ -286,13 +292,14 @@ def _demo_cookies(state: dict[str, Any], master_path: str) -> dict[str, dict[str
 
 
 async def _references(
-    base_url: str, master_path: str, headers: dict[str, str] | None = None
-) -> dict[str, str]:
+    base_url: str, master_path: str, headers: dict[str, str] | None = None,
+    verify: ssl.SSLContext | bool = True,
+) -> dict[str, str]:  # fmt: skip
     """sha256 of every VOD object, fetched before any fault, to catch a corrupt or short body."""
     import m3u8
 
     refs: dict[str, str] = {}
-    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+    async with httpx.AsyncClient(timeout=10, headers=headers, verify=verify) as client:
 
         async def get(path: str) -> bytes:
             body = (await client.get(base_url + path)).content

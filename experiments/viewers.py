@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -138,8 +139,10 @@ class Player:
         pathways: Pathways,
         references: dict[str, str] | None = None,
         headers: dict[str, dict[str, str]] | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.load, self.master_path, self.pathways = load, master_path, pathways
+        self.verify = verify  # a demo over HTTPS: a context trusting its CA
         self.references = references or {}
         self.headers = headers or {}  # per edge base URL, e.g. signed cookies for private content
         self.audience = Audience()
@@ -163,7 +166,7 @@ class Player:
         timeout = httpx.Timeout(
             self.load.request_timeout, connect=min(2.0, self.load.request_timeout)
         )
-        async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=self.verify) as client:
             viewers = [asyncio.create_task(self._viewer(client, i)) for i in range(self.load.count)]
             await asyncio.gather(*viewers)
         return self.audience

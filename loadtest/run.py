@@ -37,6 +37,7 @@ class Plan:
     rendition: str | int = "abr"
     timeout: float = 10.0
     metrics: tuple[str, ...] = ()  # base URLs whose /metrics are scraped before and after
+    ca_file: str = ""  # the only CA trusted for https:// targets (else the system's)
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -81,7 +82,7 @@ async def run_viewers(
         target = plan.targets[index % len(plan.targets)]
         await Viewer(client, target, plan.pace, plan.rendition, budget, recorder).run()
 
-    async with Client(connections=count, timeout=plan.timeout) as client:
+    async with Client(connections=count, timeout=plan.timeout, ca_file=plan.ca_file) as client:
         tasks = {asyncio.ensure_future(viewer(offset + i, client)) for i in range(count)}
         hard_stop = started + plan.duration + plan.timeout + SHUTDOWN_GRACE
         pending = tasks
@@ -159,7 +160,7 @@ def _in_processes(plan: Plan, workers: int, on_progress: Callable[[Progress], No
 
 
 async def _scrape(plan: Plan) -> dict[str, metrics.Scrape]:
-    async with Client(connections=4, timeout=5.0) as client:
+    async with Client(connections=4, timeout=5.0, ca_file=plan.ca_file) as client:
         return await metrics.scrape_all(client.text, plan.metrics)
 
 

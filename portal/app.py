@@ -90,7 +90,7 @@ def create_app(
     async def config() -> dict[str, Any]:
         return {
             "name": dist.name,
-            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.pops],
+            "edges": [{"pop": e.pop, "region": e.region, "url": e.viewer_url} for e in dist.pops],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
             "live": [
                 {"channel": c.name, "path": f"/live/{c.name}/master.m3u8"}

@@ -49,6 +49,10 @@ class Process:
     url: str
     pid: int
     argv: list[str]
+    health_url: str = ""  # /healthz, on the plain-HTTP listener of an HTTPS edge
+
+    def health(self) -> str:
+        return self.health_url or f"{self.url}/healthz"
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -74,7 +78,10 @@ def read_state(path: Path) -> list[Process]:
         for o in state.get("origins", [])
     ]
     found += [
-        Process(f"edge-{e['pop']}", "edge", e["pop"], e["url"], e["pid"], e.get("argv", []))
+        Process(
+            f"edge-{e['pop']}", "edge", e["pop"], e["url"], e["pid"], e.get("argv", []),
+            f"{e['http_url']}/healthz" if e.get("http_url") else "",
+        )
         for e in state.get("edges", [])
     ]
     return found
@@ -188,7 +195,7 @@ class DemoProcesses:
             )
         restarter, argv = self.restarter, list(process.argv)
         pid = await anyio.to_thread.run_sync(
-            lambda: restarter.restart(process.name, argv, f"{process.url}/healthz")
+            lambda: restarter.restart(process.name, argv, process.health())
         )
         process.pid = pid
         return Status.RUNNING

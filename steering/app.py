@@ -7,6 +7,7 @@ Every response carries the edges' CORS headers (steering.cors).
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -38,7 +39,11 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
     settings = dist.steering
     if settings is None:
         raise ConfigError("steering: the distribution has no [steering] section")
-    client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0, connect=0.5))
+    # POPs over HTTPS are verified against the distribution's CA (the demo's local one).
+    verify = ssl.create_default_context(cafile=dist.tls.ca_file) if dist.tls.ca_file else True
+    client = httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(2.0, connect=0.5), verify=verify
+    )
     monitor = Monitor(dist.pops, settings, client)
     geoip = (
         MaxMindCountries(settings.geoip_database, "steering.geoip_database")
@@ -80,7 +85,7 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         region, found = candidates(request)
         return {
             "region": region,
-            "edges": [{"pop": e.pop, "region": e.region, "url": e.url} for e in found],
+            "edges": [{"pop": e.pop, "region": e.region, "url": e.viewer_url} for e in found],
         }
 
     @app.get("/steer/{path:path}")
@@ -88,7 +93,7 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         """302 to the same path on the nearest healthy POP; 503 when every POP is down."""
         _, edge = nearest(request)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "region"])
-        location = f"{edge.url}/{path}" + (f"?{query}" if query else "")
+        location = f"{edge.viewer_url}/{path}" + (f"?{query}" if query else "")
         return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
     @app.get("/steering.json")
@@ -107,7 +112,7 @@ def create_app(dist: Distribution, transport: httpx.AsyncBaseTransport | None = 
         path = f"/hls/{paths.video_id(video_id)}/master.m3u8"
         peer = request.client.host if request.client else None
         viewer = upstream(dist, path, request.headers, request.url.query, peer)
-        url = found[0].url + path + (f"?{viewer.query}" if viewer.query else "")
+        url = found[0].viewer_url + path + (f"?{viewer.query}" if viewer.query else "")
         try:
             answer = await client.get(url, headers=viewer.headers)
         except httpx.HTTPError as exc:

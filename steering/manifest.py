@@ -47,7 +47,7 @@ def steered_master(master: str, master_path: str, pathways: list[Edge], server_u
     first = pathways[0].pop if pathways else ""
     out = [*head, f'#EXT-X-CONTENT-STEERING:SERVER-URI="{server_uri}",PATHWAY-ID="{first}"']
     for edge in pathways:
-        base = f"{edge.url}{master_path}"
+        base = f"{edge.viewer_url}{master_path}"
         for line in media:
             line = _ATTR_GROUP.sub(_group_renamer(edge.pop), line)
             out.append(_ATTR_URI.sub(lambda m: f'URI="{urljoin(base, m.group(1))}"', line))  # noqa: B023

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from streaming.config._base import GiB, Identifier, MiB, Secret, SecretStr
 from streaming.config.access import Firewall, GeoRestriction, KeyGroup, PublicKey, TlsSettings
-from streaming.config.distribution import Distribution, first_error, load, parse
+from streaming.config.distribution import Distribution, first_error, load, parse, read_document
 from streaming.config.edges import (
     Behavior,
     CacheKeyPolicy,
@@ -75,4 +75,5 @@ __all__ = [
     "TlsSettings",
     "load",
     "parse",
+    "read_document",
 ]

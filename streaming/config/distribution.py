@@ -169,6 +169,12 @@ def parse(data: dict[str, object]) -> Distribution:
 
 def load(path: str | Path) -> Distribution:
     """Read and validate the distribution file at `path`."""
+    return parse(read_document(path))
+
+
+def read_document(path: str | Path) -> dict[str, object]:
+    """The distribution file as a TOML document with its file references resolved (paths
+    made absolute, secret files read), so a derived document can be written anywhere."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -180,7 +186,7 @@ def load(path: str | Path) -> Distribution:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse(_resolve_files(data, file.parent))
+    return _resolve_files(data, file.parent)
 
 
 def _read_secret(holder: object, field: str, base: Path, where: str) -> None:
