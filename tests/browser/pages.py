@@ -29,3 +29,20 @@ def player_state(page: Page) -> dict[str, Any]:
 def sign_in_and_play(page: Page, url: str) -> None:
     page.goto(url)
     page.locator("#signin-button").click()
+
+
+def watch_responses(page: Page) -> list[dict[str, str]]:
+    """Every response the page receives from now on, as Chromium's DevTools reports it: URL,
+    protocol (http/1.1, h2, h3) and security state. Resource Timing hides the protocol of
+    cross-origin fetches (the edges send no Timing-Allow-Origin); DevTools does not."""
+    seen: list[dict[str, str]] = []
+    cdp = page.context.new_cdp_session(page)
+
+    def received(event: dict[str, Any]) -> None:
+        response = event["response"]
+        seen.append({"url": response["url"], "protocol": response.get("protocol", ""),
+                     "security": response.get("securityState", "")})  # fmt: skip
+
+    cdp.on("Network.responseReceived", received)
+    cdp.send("Network.enable")
+    return seen

@@ -16,9 +16,10 @@ from playwright.sync_api import sync_playwright
 
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, trusting
 from tests.browser.stack import portal_stack
 from tests.helpers import upload, wait_state
+from tests.tls import make_ca
 
 
 def capture(out: Path) -> None:
@@ -26,13 +27,15 @@ def capture(out: Path) -> None:
         tmp = Path(tmp_dir)
         clip = tmp / "demo.mp4"
         asyncio.run(make_clip(ffmpeg_binary(), clip, seconds=30, width=1280, height=720))
-        with portal_stack(tmp) as stack:
+        (tmp / "pki").mkdir()
+        make_ca(tmp / "pki")
+        with portal_stack(tmp, tmp / "pki") as stack:
             topology = stack.topology
             video = upload(topology.origin_url("us-east"), clip)
             wait_state(topology.origin_url("us-east"), video, timeout=240)
             with sync_playwright() as playwright:
                 chromium = playwright.chromium
-                browser = chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                browser = chromium.launch(executable_path=str(CHROMIUM), args=trusting(tmp / "pki"))
                 page = browser.new_page(viewport={"width": 1360, "height": 800})
                 page.goto(stack.player(f"video={video}&pop=iad"))
                 page.locator("#signin-button").click()

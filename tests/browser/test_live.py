@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import m3u8
@@ -30,8 +31,9 @@ def published(origin: str, segments: int = 3) -> bool:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with portal_stack(tmp_path_factory.mktemp("live"), live_channels=[CHANNEL]) as stack:
+def stack(tmp_path_factory: pytest.TempPathFactory, browser_ca: Path) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("live")
+    with portal_stack(tmp, browser_ca, live_channels=[CHANNEL]) as stack:
         for origin in stack.topology.dist.origins:
             url = origin.url
             wait_for(lambda: published(url), 40, f"the channel on origin {origin.region}")  # noqa: B023

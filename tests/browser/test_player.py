@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import wait_for
-from tests.browser.pages import current_time, overlay, player_state, sign_in_and_play
+from tests.browser.pages import (
+    current_time,
+    overlay,
+    player_state,
+    sign_in_and_play,
+    watch_responses,
+)
 from tests.browser.stack import Stack, portal_stack
 from tests.factories import TOKEN
 from tests.helpers import upload, wait_state
@@ -21,9 +27,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, long_clip: Path) -> Iterator[tuple[Stack, str]]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, long_clip: Path, browser_ca: Path
+) -> Iterator[tuple[Stack, str]]:
     """One topology for the module, with a 20 s video ready in both regions."""
-    with portal_stack(tmp_path_factory.mktemp("player")) as stack:
+    with portal_stack(tmp_path_factory.mktemp("player"), browser_ca) as stack:
         topology = stack.topology
         video = upload(topology.origin_url("us-east"), long_clip)
         wait_state(topology.origin_url("us-east"), video)
@@ -36,10 +44,19 @@ def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(
 ) -> None:
     """After sign-in the video plays through the deep link's POP: Misses first, Hits on replay."""
     portal, video = stack
+    responses = watch_responses(page)
     sign_in_and_play(page, portal.player(f"video={video}&pop=iad"))
     start = wait_for(lambda: current_time(page) > 0 and current_time(page), 20, "playback to start")
     wait_for(lambda: current_time(page) > float(start) + 3, 15, "currentTime to advance 3 s")  # type: ignore[arg-type]
     assert player_state(page)["fatal"] is None and player_state(page)["denied"] is False
+    # Over HTTPS with the CA trusted by its pin: the page, every playlist and segment from the
+    # edge over HTTP/2, and the portal's cookies are Secure.
+    edge = portal.topology.dist.edge_by_pop("iad").viewer_url
+    media = [r for r in responses if "/hls/" in r["url"] and "/vendor/" not in r["url"]]
+    assert page.url.startswith("https://") and len(media) >= 3
+    assert {(r["url"].startswith(edge + "/hls/"), r["protocol"]) for r in media} == {(True, "h2")}
+    cookies = [c for c in page.context.cookies() if c["name"].startswith("CloudFront-")]
+    assert cookies and all(c["secure"] and c["sameSite"] == "None" for c in cookies)
     first = overlay(page)
     assert {row["pop"] for row in first} == {"iad"}
     assert {row["kind"] for row in first} >= {"master", "playlist", "segment"}
@@ -75,7 +92,10 @@ def test_signed_in_viewer_plays_and_the_overlay_shows_miss_then_hit(
     page.close()  # pagehide sends the last telemetry beacon
     series = 'player_sessions_total{pop="iad",stream="vod"}'
     metrics = f"{portal.portal}/metrics"
-    wait_for(lambda: series in httpx.get(metrics).text, 10, "the startup beacon in /metrics")
+    wait_for(
+        lambda: series in httpx.get(metrics, verify=portal.verify).text, 10,
+        "the startup beacon in /metrics",
+    )  # fmt: skip
 
 
 def test_viewer_without_cookies_sees_access_denied(stack: tuple[Stack, str], page: Page) -> None:
@@ -114,7 +134,10 @@ def test_killing_the_primary_origin_mid_playback_keeps_playing(
         assert after and all(row["origin"] == "us-east" and row["pop"] == "fra" for row in after)
     finally:
         restore = f"{portal.portal}/api/demo/processes/origin-eu-west/restore"
-        httpx.post(restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30)
+        httpx.post(
+            restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30,
+            verify=portal.verify,
+        )  # fmt: skip
     assert (
         httpx.get(f"{portal.topology.origin_url('eu-west')}/healthz", timeout=5).status_code == 200
     )
@@ -181,5 +204,8 @@ def test_killing_the_edge_mid_playback_moves_the_player_to_another_pop(
         assert overlay(page)[-1]["pop"] == "iad"
     finally:
         restore = f"{portal.portal}/api/demo/processes/edge-fra/restore"
-        httpx.post(restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30)
+        httpx.post(
+            restore, headers={"authorization": f"Bearer {TOKEN}"}, timeout=30,
+            verify=portal.verify,
+        )  # fmt: skip
     assert httpx.get(f"{portal.topology.edge_url('fra')}/healthz", timeout=5).status_code == 200

@@ -24,8 +24,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, long_clip: Path) -> Iterator[tuple[Stack, str]]:
-    with portal_stack(tmp_path_factory.mktemp("player-cookies")) as stack:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, long_clip: Path, browser_ca: Path
+) -> Iterator[tuple[Stack, str]]:
+    with portal_stack(tmp_path_factory.mktemp("player-cookies"), browser_ca) as stack:
         origin = stack.topology.origin_url("us-east")
         video = upload(origin, long_clip)
         wait_state(origin, video)
@@ -42,7 +44,7 @@ def demo_signer(stack: Stack) -> Signer:
 def preset_cookies(context: BrowserContext, stack: Stack, resource: str, expires: int) -> None:
     """Cookies for the edge's host, set before the page opens, as another tool would have."""
     cookies = demo_signer(stack).cookies(Policy(resource, expires))
-    edge = stack.topology.edge_url("iad")
+    edge = stack.topology.dist.edge_by_pop("iad").viewer_url  # https, where the player goes
     context.add_cookies([{"name": n, "value": v, "url": edge} for n, v in cookies.items()])  # type: ignore[misc]
 
 
