@@ -19,7 +19,7 @@ class Viewer:
     method: str
     path: str
     query: str
-    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", " (Cookie "; ")
     client_ip: str  # the peer, or the client trusted proxies name (resolved in edge.forwarded)
     client_port: int  # 0 when the client is known only from X-Forwarded-For
     http_version: str
@@ -35,7 +35,12 @@ class Viewer:
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            if name not in headers:
+                headers[name] = value
+            elif name == "cookie":  # HTTP/2 and HTTP/3 clients send one field per cookie
+                headers[name] = f"{headers[name]}; {value}"  # RFC 9113 §8.2.3, RFC 9114 §4.2.1
+            else:
+                headers[name] = f"{headers[name]}, {value}"
         client = scope.get("client") or ("", 0)
         return cls(
             method=scope["method"], path=scope["path"],

@@ -48,13 +48,16 @@ class H3Client(QuicConnectionProtocol):
                     waiting[0].set_result(waiting[1])
 
     async def get(
-        self, authority: str, path: str, headers: dict[str, str] | None = None,
-        timeout: float = 10.0,
+        self, authority: str, path: str,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None, timeout: float = 10.0,
     ) -> H3Response:  # fmt: skip
+        """GET on a new stream; `headers` as a list may repeat a name (one field per cookie,
+        as browsers send them over HTTP/3)."""
         stream = self._quic.get_next_available_stream_id()
         request = [(b":method", b"GET"), (b":scheme", b"https"),
                    (b":authority", authority.encode()), (b":path", path.encode())]  # fmt: skip
-        request += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        fields = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        request += [(k.lower().encode(), v.encode()) for k, v in fields]
         done: asyncio.Future[list[H3Event]] = asyncio.get_running_loop().create_future()
         self._streams[stream] = (done, [])
         self._h3.send_headers(stream, request, end_stream=True)
