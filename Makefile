@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test lint bench conformance security clean
+.PHONY: demo test lint bench bench-tls conformance security clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# HTTPS hits against nginx with the same certificate, HTTP/3 against HTTP/2 (docs/performance.md).
+bench-tls: $(STAMP)
+	$(BIN)/python -m bench.tls
 
 # The HTTP caching test suite (npm http-cache-tests) against one POP of ours and Debian nginx;
 # writes docs/conformance.md (raw results in .bench/conformance/).
