@@ -144,9 +144,14 @@ async def test_a_restored_process_stops_with_the_portal(tmp_path: Path) -> None:
     """A process the controls restored belongs to the portal: SIGTERM to the portal reaps it too
     (the server re-raises the signal after shutdown, so this must happen in the app's shutdown)."""
     from tests.browser.stack import portal_stack
+    from tests.tls import make_ca
 
-    with portal_stack(tmp_path) as stack:
-        async with httpx.AsyncClient(base_url=stack.portal, headers=AUTH, timeout=60) as client:
+    (tmp_path / "pki").mkdir()
+    make_ca(tmp_path / "pki")
+    with portal_stack(tmp_path, tmp_path / "pki") as stack:
+        async with httpx.AsyncClient(
+            base_url=stack.portal, headers=AUTH, timeout=60, verify=stack.verify
+        ) as client:
             assert (await client.post("/api/demo/processes/origin-eu-west/kill")).status_code == 200
             restored = await client.post("/api/demo/processes/origin-eu-west/restore")
             assert restored.status_code == 200, restored.text
