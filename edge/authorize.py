@@ -19,7 +19,7 @@ from starlette.requests import cookie_parser
 from edge.classify import Route
 from edge.firewall import Firewall
 from edge.geo import CountryLookup, check_country, lookup_for
-from edge.ratelimit import RateLimiter
+from edge.ratelimit import RateLimiter, SharedRateLimiter
 from streaming import bearer
 from streaming.config import Distribution, Edge
 from streaming.errors import AccessDenied
@@ -104,7 +104,7 @@ class Authorizer:
         self.dist, self.edge, self.clock = dist, edge, clock
         self.firewall = Firewall(dist.firewall)
         self.countries = countries or lookup_for(dist.geo_restriction)
-        self.limiter = RateLimiter()
+        self.limiter: RateLimiter | SharedRateLimiter = RateLimiter()  # shared: edge.app
         self.ring = KeyRing.from_config(dist.key_groups)
         self.verifier = Verifier(self.ring)
         self._domains = tuple(d.lower() for d in dist.domain_names)

@@ -95,6 +95,8 @@ class Lookup:
             raise
         if isinstance(head, Refreshed):
             now = self.clock()
+            if not head.revalidated:  # a sibling worker's fill: a hit for this viewer
+                return self._from_entry(viewer, classified, head.entry, Result.HIT, "Hit", now)
             return self._from_entry(viewer, classified, head.entry, R_HIT, "RefreshHit", now)
         if head.status >= 500 and entry is not None and entry.within_sie(now):
             failed = OriginError(f"origin answered {head.status}")
@@ -104,7 +106,8 @@ class Lookup:
             # A private answer, or another variant, is never shared: this viewer fetches itself.
             request = for_fill(viewer, classified)
             return await relay(self.origins, viewer, request, None, hooks)
-        result = Result.HIT if joined else Result.MISS
+        collapsed = joined or fill.following  # another viewer's fetch, here or in a sibling
+        result = Result.HIT if collapsed else Result.MISS
         behavior = classified.behavior
         if self.compression.applies(viewer, behavior, head.status, head.headers, head.length):
             await fill.wait_done()  # a compressed copy needs the whole (small, text) body
@@ -122,8 +125,8 @@ class Lookup:
             reply = error_reply(self.pop, viewer, exc)
         reply.result, reply.detail = result, result.value
         reply.origin_region, reply.age = head.origin_region, int(head.age)
-        reply.cached_path, reply.collapsed = True, joined
-        reply.fwd_status = None if joined else head.status
+        reply.cached_path, reply.collapsed = True, collapsed
+        reply.fwd_status = None if collapsed else head.status
         return reply
 
     def _start_fill(
@@ -175,6 +178,7 @@ class Lookup:
         """stale-if-error: the origin failed and the expired copy is within its bound."""
         log.warning("serving stale %s: %s", entry.path, exc.detail)
         backoff(entry, now, classified.behavior.ttl.error_ttl)  # CloudFront retries after this
+        self.cache.refresh(entry)  # on disk, so the sibling workers back off as well
         self.metrics.stale.labels("if-error").inc()
         return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleIfError", now)
 

@@ -42,6 +42,7 @@ from edge.invalidation import Invalidator, unsafe_targets
 from edge.lookup import Lookup
 from edge.metrics import EdgeMetrics
 from edge.origin_request import for_relay
+from edge.pop_fill import PopFills
 from edge.relay import relay
 from edge.response_headers import ViewerHeaders
 from edge.types import Reply, Result
@@ -62,7 +63,7 @@ class Pipeline:
     def __init__(
         self, dist: Distribution, edge: Edge, cache: TieredCache, origins: Origins,
         metrics: EdgeMetrics, access_log: AccessLog, invalidator: Invalidator,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, pop: PopFills | None = None,
     ) -> None:  # fmt: skip
         self.dist, self.edge, self.origins = dist, edge, origins
         self.metrics, self.access_log, self.invalidator = metrics, access_log, invalidator
@@ -77,8 +78,9 @@ class Pipeline:
             c.error_code: c.error_caching_min_ttl for c in dist.custom_error_responses
         }
         filler = Filler(
-            cache, origins, dist.edge, metrics, invalidator.invalidated_since, error_ttls, clock
-        )
+            cache, origins, dist.edge, metrics, invalidator.invalidated_since, error_ttls, clock,
+            pop,
+        )  # fmt: skip
         compression = Compression(dist.edge, cache.memory)
         self.lookup = Lookup(
             edge.pop, cache, origins, filler, invalidator, compression, metrics, clock

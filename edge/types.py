@@ -31,9 +31,11 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Refreshed:
-    """The origin answered 304: the cached entry is current again."""
+    """The origin answered 304: the cached entry is current again (`revalidated`), or a sibling
+    worker stored the entry while this one waited for the key's lease (not revalidated)."""
 
     entry: Entry
+    revalidated: bool = True
 
 
 class Result(StrEnum):

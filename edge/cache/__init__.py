@@ -69,6 +69,7 @@ class Entry:
             "key": self.key, "path": self.path, "status": self.status, "headers": self.headers,
             "size": self.size, "stored_at": self.stored_at, "ttl": self.ttl, "swr": self.swr,
             "sie": self.sie, "origin_region": self.origin_region, "initial_age": self.initial_age,
+            "backoff_until": self.backoff_until,
         }  # fmt: skip
 
     @classmethod
@@ -80,4 +81,5 @@ class Entry:
             swr=float(meta["swr"]), sie=float(meta["sie"]),
             origin_region=str(meta["origin_region"]), file=file,
             initial_age=float(meta.get("initial_age", 0.0)),
+            backoff_until=float(meta.get("backoff_until", 0.0)),
         )  # fmt: skip
