@@ -35,6 +35,7 @@ from edge.types import Head
 
 POLL_MIN, POLL_MAX = 0.001, 0.01  # seconds between looks at a growing spool file
 LEASE_CHECK = 0.05  # seconds between checks that the leader is still alive
+KEEP_ENDED = 5.0  # seconds an ended fill's announcement stays for its followers
 
 
 class Leases:
@@ -118,7 +119,15 @@ class Announcements:
                 doc["head"] = _head_doc(current.head)
         doc["end"] = {"ok": ok, "committed": committed, "size": size, "error": error}
         self._write(key, doc)
-        self._ids.pop(key, None)
+        fill_id = self._ids.pop(key, "")
+        # Followers read the end within a poll or two; then the file goes, unless a later fill
+        # of the key announces in it by then.
+        asyncio.get_running_loop().call_later(KEEP_ENDED, self._remove, key, fill_id)
+
+    def _remove(self, key: str, fill_id: str) -> None:
+        found = self.read(key)
+        if found is not None and found.id == fill_id and key not in self._ids:
+            self.path(key).unlink(missing_ok=True)
 
     def read(self, key: str) -> Announcement | None:
         try:
