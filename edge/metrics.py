@@ -86,6 +86,9 @@ class EdgeMetrics:
         )
         # Hit-ratio inputs, kept as plain ints so the ratio needs no registry walk.
         self.lookups = {result: 0 for result in CACHE_RESULTS}
+        # (behavior, status, result) → its two counter children; bounded by the config's
+        # behaviors, the statuses the edge answers and the results.
+        self._children: dict[tuple[str, int, str], tuple[Any, Any]] = {}
         self.lookup_bytes = {result: 0 for result in CACHE_RESULTS}
         self._snapshot = _Snapshot(self, snapshot)
         r.register(self._snapshot)
@@ -93,8 +96,15 @@ class EdgeMetrics:
 
     def observe(self, behavior: str, status: int, result: str, sent: int, cached: bool) -> None:
         """Count one finished viewer request."""
-        self.requests.labels(behavior, str(status), result).inc()
-        self.bytes_sent.labels(behavior, result).inc(sent)
+        children = self._children.get((behavior, status, result))
+        if children is None:  # `labels()` validates and hashes its arguments on every call
+            children = (
+                self.requests.labels(behavior, str(status), result),
+                self.bytes_sent.labels(behavior, result),
+            )
+            self._children[(behavior, status, result)] = children
+        children[0].inc()
+        children[1].inc(sent)
         if cached and result in self.lookups:
             self.lookups[result] += 1
             self.lookup_bytes[result] += sent

@@ -32,6 +32,9 @@ class Entry:
     backoff_until: float = 0.0  # after a failed refresh: serve stale without asking the origin
     variants: dict[str, bytes] = field(default_factory=dict)  # compressed copies by encoding
     initial_age: float = 0.0  # the age it had on arrival (upstream Age, Date; RFC 9111 §4.2.3)
+    # Precomputed fresh-hit heads by variant (edge.types.Prepared, made by edge.deliver); each
+    # checks it still fits the entry before use. Never persisted.
+    heads: dict[Any, Any] | None = None
 
     def current_age(self, now: float) -> float:
         return self.initial_age + max(0.0, now - self.stored_at)
