@@ -59,7 +59,7 @@ def create_app(
     root = data_dir or Path(settings.data_dir) / origin.region
     binary = ffmpeg_binary(settings.ffmpeg) if package is None or dist.live_channels else ""
     if package is None:
-        package = ffmpeg_packager(binary, settings.segment_duration)
+        package = ffmpeg_packager(binary, settings.segment_duration, settings.ladder)
     jobs = JobStore(root / "jobs.sqlite3")
     storage = open_store(settings.storage, root)
     store, work, uploads = storage.store, storage.work, storage.uploads
