@@ -137,6 +137,7 @@ class Channel:
         self.filled = 0  # segments copied from peers
         self.gaps = 0  # numbers listed as gaps
         self._renditions = [_Rendition(r, Window(spec.window)) for r in spec.rungs]
+        self._aired = False  # the current run published a segment
         self._has_audio = True
         self._aspect = 16 / 9
 
@@ -189,8 +190,11 @@ class Channel:
                 self.last_error = "ffmpeg exited"
                 log.warning("live channel %s: ffmpeg exited; restarting", self.spec.name)
             self.pid = None
-            failures = 0 if time.monotonic() - started > 30 else failures + 1
-            await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
+            # A run that was on air restarts at once (the next boundary is wait enough): viewers
+            # hold about three segments. One that never got there backs off, up to 10 s.
+            failures = 0 if self._aired or time.monotonic() - started > 30 else failures + 1
+            self._aired = False
+            await asyncio.sleep(0.0 if failures == 0 else min(10.0, 0.5 * 2 ** min(failures, 5)))
 
     async def _restore(self) -> None:
         """Resume from what an earlier process published: its playlists and segments."""
@@ -272,7 +276,7 @@ class Channel:
                 await self._fill(rendition, number, run_dir)
                 await self._publish(rendition, number, listing.parent / name)
                 rendition.window.append(number, round(seconds, 3), run)
-                changed = True
+                changed = self._aired = True
                 newest = number
             if changed:
                 text = render(rendition.window, seg)
