@@ -22,7 +22,7 @@ from bench import doc, fixture, soak, targets, tools, workloads, wrk
 from bench.targets import Running
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from procs.supervisor import Supervisor
+from procs.supervisor import Supervisor, cli_argv
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def _all_cores(
 ) -> dict[str, Any] | None:  # fmt: skip
     """Ours with `--workers N` against nginx with N workers, servers and wrk on every core."""
     n = args.all_cores
-    if not targets.workers_flag():
+    if not _workers_flag():
         console.print("[yellow]streaming edge has no --workers flag yet: all-cores run skipped[/]")
         return None
     cores = ",".join(str(c) for c in range(os.cpu_count() or 1))
@@ -211,6 +211,16 @@ def _all_cores(
         out["targets"][name]["rss_mb"] = workloads.rss_mb(running.child.pid)
         sup.stop(running.child)
     return out
+
+
+def _workers_flag() -> bool:
+    """Whether `streaming edge` has `--workers` (a POP of several processes on one port)."""
+    try:
+        done = subprocess.run(cli_argv("edge", "--help"), capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--workers" in done.stdout
 
 
 def _range(f: dict[str, Any], key: str, low: str, high: str, fmt: str) -> str:

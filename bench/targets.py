@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +25,6 @@ class Running:
     hit_value: str  # prefix of that value on a hit
 
 
-def workers_flag() -> bool:
-    """Whether `streaming edge` has `--workers` (a POP of several processes on one port)."""
-    done = subprocess.run(
-        cli_argv("edge", "--help"), capture_output=True, text=True, timeout=60,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-    return "--workers" in done.stdout
-
-
 def ours(
     sup: Supervisor, work: Path, origin: Origin, cpu: str, server: str, workers: int | None = 1,
     access_log: bool = False, **extra: object,
@@ -42,7 +32,9 @@ def ours(
     """Our edge under `server` (granian, granian-rsgi or uvicorn), memory tier 256 MiB, with
     `workers` processes (None: the flag is not passed) and, if asked, its access log on."""
     port = free_port()
-    doc = distribution(origin.counter_url, port, edge={"memory_cache_bytes": MEMORY_TIER}, **extra)
+    edge: dict[str, object] = {"memory_cache_bytes": MEMORY_TIER}
+    edge.update(extra.pop("edge", None) or {})  # type: ignore[call-overload]
+    doc = distribution(origin.counter_url, port, edge=edge, **extra)
     label = f"{server}-{workers}-{port}"
     config = write_toml(work / f"edge-{label}.toml", doc)
     log = str(work / f"edge-{label}.log") if access_log else ""

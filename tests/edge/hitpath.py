@@ -1,4 +1,4 @@
-"""`python -m bench.hitpath`: our edge app's cost per cached hit, in-process, without a server.
+"""`python -m tests.edge.hitpath`: our edge app's cost per cached hit, in-process, no server.
 
 The edge's ASGI callable is driven directly (no sockets, no HTTP parsing) on a warm playlist and
 a warm 1 MB segment, in the benchmark's lean configuration and in the demo's (signed cookies
@@ -83,7 +83,7 @@ async def _measure(app: Any, scope: dict[str, Any], calls: int, repeats: int) ->
         await app(scope, receive, send)
     cache = dict(seen[-1]["headers"]).get(b"x-cache", b"")
     if not cache.startswith(b"Hit"):
-        raise SystemExit(f"bench.hitpath: {scope['path']} is not a hit ({cache!r})")
+        raise SystemExit(f"tests.edge.hitpath: {scope['path']} is not a hit ({cache!r})")
     out = []
     for _ in range(repeats):
         seen.clear()
@@ -122,7 +122,7 @@ def run(calls: int = 5000, repeats: int = 5) -> dict[str, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.hitpath", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tests.edge.hitpath", description=__doc__)
     p.add_argument("--calls", type=int, default=5000)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
