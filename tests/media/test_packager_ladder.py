@@ -18,6 +18,7 @@ from media.ladder import audio_for, plan
 from media.probe import probe
 from media.samples import make_clip
 from streaming.config import LadderRung
+from tests.media import sources
 from tests.media.readback import decrypt, first_frame_interlaced, probe_segment
 
 SEGMENT = 1.0
@@ -196,3 +197,21 @@ def test_a_portrait_source_without_audio_has_no_audio_group(ffmpeg: str, tmp_pat
     for variant in master.playlists:
         assert "mp4a" not in variant.stream_info.codecs and variant.stream_info.audio is None
         assert not probe_segment(_segments(out, variant.uri)[0]).has_audio
+
+
+def test_an_anamorphic_source_gets_square_pixels_at_its_display_size(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """240x180 with 4:3 pixels displays as 320x180: one 320x180 rung with square pixels."""
+    source = sources.anamorphic(ffmpeg, tmp_path / "anamorphic.mp4")
+    info = probe(source)
+    assert (info.width, info.sample_aspect) == (240, pytest.approx(4 / 3))
+    assert (info.display_width, info.display_height) == (320, 180)
+    out = tmp_path / "out"
+    asyncio.run(packager.package(ffmpeg, source, out, info, SEGMENT))
+    (variant,) = m3u8.load(str(out / "master.m3u8")).playlists
+    assert variant.stream_info.resolution == (320, 180)
+    with av.open(str(_segments(out, variant.uri)[0])) as container:
+        ctx = container.streams.video[0].codec_context
+        assert (ctx.width, ctx.height) == (320, 180)
+        assert ctx.sample_aspect_ratio in (None, 1)
