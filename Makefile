@@ -31,6 +31,8 @@ demo: $(STAMP) $(NODE_STAMP)
 # in the main thread, which must not leak into the asyncio tests.
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest --ignore=tests/browser
+	# The edge tests again with every edge a POP of two worker processes (--workers 2).
+	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py
 	$(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)

@@ -9,6 +9,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,29 +18,38 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import doc, fixture, soak, targets, tools, workloads
+from bench import doc, fixture, soak, targets, tools, workloads, wrk
 from bench.targets import Running
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from procs.supervisor import Supervisor
+from procs.supervisor import Supervisor, cli_argv
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
-GOALS = {"segment": 1.2, "playlist": 0.5}  # ours/nginx requests per second, from issue 8
+# Issue 14's goals, per core: ours/nginx requests per second (at least) and our server CPU per
+# request over nginx's (at most).
+GOALS = {"segment": (1.2, 1.0), "playlist": (0.5, 2.0)}
+PER_CORE = "ours-granian,ours-uvicorn,ours-signed,ours-demo,nginx,varnish"
+SIGNED = ("ours-signed", "ours-demo")
 
 
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--seconds", type=float, default=8.0, help="length of each wrk run")
-    p.add_argument("--runs", type=int, default=3, help="wrk runs per hit workload (median)")
+    p.add_argument("--runs", type=int, default=3, help="interleaved wrk rounds per hit workload")
     p.add_argument("--flash-viewers", type=int, default=200)
     p.add_argument("--mixed-viewers", type=int, default=50)
     p.add_argument("--mixed-seconds", type=float, default=8.0)
     p.add_argument(
-        "--targets",
-        default="ours-uvicorn,ours-granian,ours-signed,nginx,varnish",
-        help="comma-separated: ours-uvicorn, ours-granian, ours-signed, nginx, varnish",
-    )
+        "--targets", default=PER_CORE,
+        help="comma-separated, each one process on one core: ours-granian, ours-uvicorn, "
+        "ours-rsgi, ours-signed (cookies required), ours-demo (cookies + access log), nginx, "
+        "varnish",
+    )  # fmt: skip
+    p.add_argument(
+        "--all-cores", type=int, default=2, metavar="N",
+        help="then ours --workers N against nginx worker_processes N on every core (0: skip)",
+    )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="2 s runs, 1 run each: a smoke check")
     p.add_argument(
         "--soak", type=float, default=0.0, help="also soak our edge for this many seconds"
@@ -74,18 +84,49 @@ def _version(argv: list[str]) -> str:
     )
 
 
+Started = tuple[Running, dict[str, str] | None]  # a target and the headers its viewers send
+
+
 def _start(name: str, sup: Supervisor, work: Path, origin: fixture.Origin, cpu: str,
-           found: dict[str, str | None]) -> Running | None:  # fmt: skip
+           found: dict[str, str | None]) -> Started | None:  # fmt: skip
+    """Start one per-core target: (running, the headers its viewers send)."""
+    if name in SIGNED:
+        return targets.signed(sup, work, origin, cpu, access_log=name == "ours-demo")
     if name.startswith("ours-"):
-        return targets.ours(sup, work, origin, cpu, name.removeprefix("ours-"))
+        server = name.removeprefix("ours-").replace("rsgi", "granian-rsgi")
+        return targets.ours(sup, work, origin, cpu, server), None
     if name == "nginx":
-        return targets.nginx(sup, work, origin, cpu, str(found["nginx"]))
+        return targets.nginx(sup, work, origin, cpu, str(found["nginx"])), None
     if name == "varnish":
         if found["varnishd"] is None:
             console.print("[yellow]varnishd not installed: Varnish skipped[/]")
             return None
-        return targets.varnish(sup, work, origin, cpu, str(found["varnishd"]))
+        return targets.varnish(sup, work, origin, cpu, str(found["varnishd"])), None
     raise SystemExit(f"bench: unknown target {name!r}")
+
+
+def _hits(
+    args: argparse.Namespace, found: dict[str, str | None], started: dict[str, Any],
+    objects: dict[str, Any], cpu: str, threads: int = 1, connections: int = 16,
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Both hit workloads, every target in turn per round; {target: {workload: figures}}."""
+    out: dict[str, dict[str, Any]] = {name: {} for name in started}
+    entries = list(started.values())
+    for label in ("segment", "playlist"):
+        rounds = workloads.interleaved(
+            str(found["wrk"]), entries, objects[label], cpu, args.seconds, args.runs, threads,
+            connections,
+        )  # fmt: skip
+        for name, results in zip(started, rounds, strict=True):
+            out[name][label] = {**wrk.spread(results).as_dict(),
+                                "rounds": [r.__dict__ for r in results]}  # fmt: skip
+            f = out[name][label]
+            console.print(
+                f"  {started[name][0].name}, {label}: {f['requests_per_s']:,.0f} req/s "
+                f"({f['rps_min']:,.0f}-{f['rps_max']:,.0f}), "
+                f"{f['cpu_us_per_request']:.0f} µs server CPU/request"
+            )
+    return out
 
 
 def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) -> dict[str, Any]:
@@ -101,60 +142,38 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
         small = asyncio.run(
             make_clip(ffmpeg_binary(), work / "small.mp4", seconds=4, width=320, height=180)
         )
+        objects = {"segment": segment, "playlist": playlist}
         results["objects"] = {"segment": segment, "segment_bytes": segment_size,
                               "playlist": playlist, "playlist_bytes": playlist_size}  # fmt: skip
         console.print(
             f"segment {segment} ({segment_size} B), playlist {playlist} ({playlist_size} B)"
         )
+        started: dict[str, Started] = {}
         for name in [n for n in args.targets.split(",") if n]:
-            cold = origin.upload(small)  # a video no cache has seen, for the flash crowd
-            if name == "ours-signed":  # hits behind signed cookies: is verification cached?
-                running, cookie = targets.signed(sup, work, origin, server_cpu)
-                r = {"name": running.name}
-                for label, path in (("segment", segment), ("playlist", playlist)):
-                    result = workloads.hit(
-                        str(found["wrk"]),
-                        running,
-                        path,
-                        client_cpu,
-                        args.seconds,
-                        args.runs,
-                        cookie,
-                    )
-                    r[label] = result.__dict__
-                    console.print(
-                        f"  signed {label}: {result.requests_per_s:,.0f} req/s, "
-                        f"{result.cpu_us_per_request:.0f} µs server CPU/request"
-                    )
-                r["rss_mb"] = workloads.rss_mb(running.child.pid)
-                results["targets"][name] = r
-                sup.stop(running.child)
-                continue
-            running = _start(name, sup, work, origin, server_cpu, found)
-            if running is None:
-                continue
-            console.print(
-                f"[bold]{running.name}[/] on core {server_cpu}, clients on core {client_cpu}"
-            )
-            r: dict[str, Any] = {"name": running.name}
-            r["flash"] = workloads.flash_crowd(running, origin, cold, args.flash_viewers, 4.0)
-            for label, path in (("segment", segment), ("playlist", playlist)):
-                result = workloads.hit(
-                    str(found["wrk"]), running, path, client_cpu, args.seconds, args.runs
+            entry = _start(name, sup, work, origin, server_cpu, found)
+            if entry is not None:
+                started[name] = entry
+        console.print(f"per core: servers on core {server_cpu}, wrk on core {client_cpu}")
+        r: dict[str, dict[str, Any]] = {n: {"name": e[0].name} for n, e in started.items()}
+        for name, (running, headers) in started.items():
+            if headers is None:  # a cold video per cache; viewers of signed edges need cookies
+                cold = origin.upload(small)
+                r[name]["flash"] = workloads.flash_crowd(
+                    running, origin, cold, args.flash_viewers, 4.0
                 )
-                r[label] = result.__dict__
-                console.print(
-                    f"  {label}: {result.requests_per_s:,.0f} req/s, p99 {result.p99_ms:.2f} ms, "
-                    f"{result.cpu_us_per_request:.0f} µs server CPU/request"
+        for name, figures in _hits(args, found, started, objects, client_cpu).items():
+            r[name].update(figures)
+        for name, (running, headers) in started.items():
+            if headers is None:
+                r[name]["mixed"] = workloads.mixed(
+                    running, master, args.mixed_viewers, args.mixed_seconds
                 )
-            r["mixed"] = workloads.mixed(running, master, args.mixed_viewers, args.mixed_seconds)
-            r["rss_mb"] = workloads.rss_mb(running.child.pid)
-            console.print(
-                f"  flash: {r['flash']['max_per_object']} origin request(s) per object at most; "
-                f"mixed: {r['mixed']['requests_per_s']:,.0f} req/s; RSS {r['rss_mb']} MB"
-            )
-            results["targets"][name] = r
+            r[name]["rss_mb"] = workloads.rss_mb(running.child.pid)
+        for running, _ in started.values():
             sup.stop(running.child)
+        results["targets"] = r
+        if args.all_cores > 1:
+            results["all_cores"] = _all_cores(args, found, sup, work, origin, small, objects)
         if args.soak > 0:
             running = targets.ours(sup, work, origin, server_cpu, args.soak_server)
             console.print(f"soak: {args.soak_viewers} real-time viewers for {args.soak:.0f} s ...")
@@ -165,50 +184,79 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
     return results
 
 
-def _ratio(results: dict[str, Any], ours: str, workload: str) -> float | None:
-    t = results["targets"]
-    if ours not in t or "nginx" not in t:
+def _all_cores(
+    args: argparse.Namespace, found: dict[str, str | None], sup: Supervisor, work: Path,
+    origin: fixture.Origin, small: Path, objects: dict[str, Any],
+) -> dict[str, Any] | None:  # fmt: skip
+    """Ours with `--workers N` against nginx with N workers, servers and wrk on every core."""
+    n = args.all_cores
+    if not _workers_flag():
+        console.print("[yellow]streaming edge has no --workers flag yet: all-cores run skipped[/]")
         return None
-    return t[ours][workload]["requests_per_s"] / t["nginx"][workload]["requests_per_s"]
+    cores = ",".join(str(c) for c in range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
+    started: dict[str, Started] = {
+        "ours": (targets.ours(sup, work, origin, cores, "granian", workers=n), None),
+        "nginx": (targets.nginx(sup, work, origin, cores, str(found["nginx"]), workers=n), None),
+    }
+    console.print(f"all cores ({cores}): {n} workers each, wrk -t{n} -c32 on the same cores")
+    out: dict[str, Any] = {"workers": n, "cores": cores, "targets": {}}
+    figures = _hits(args, found, started, objects, cores, threads=n, connections=32)
+    for name, (running, _) in started.items():
+        out["targets"][name] = {"name": running.name, **figures[name]}
+        cold = origin.upload(small)
+        out["targets"][name]["flash"] = workloads.flash_crowd(
+            running, origin, cold, args.flash_viewers, 4.0
+        )
+        out["targets"][name]["rss_mb"] = workloads.rss_mb(running.child.pid)
+        sup.stop(running.child)
+    return out
 
 
-def render(results: dict[str, Any]) -> str:
-    """Print the side-by-side table and return the markdown for docs/performance.md."""
-    t = results["targets"]
+def _workers_flag() -> bool:
+    """Whether `streaming edge` has `--workers` (a POP of several processes on one port)."""
+    try:
+        done = subprocess.run(cli_argv("edge", "--help"), capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--workers" in done.stdout
+
+
+def _range(f: dict[str, Any], key: str, low: str, high: str, fmt: str) -> str:
+    return f"{f[key]:{fmt}} ({f[low]:{fmt}}–{f[high]:{fmt}})"
+
+
+ROWS: list[tuple[str, Any]] = [
+    ("1 MB segment hit, req/s", lambda r: _range(r["segment"], "requests_per_s", "rps_min",
+                                                  "rps_max", ",.0f")),
+    ("1 MB segment hit, p99 ms", lambda r: f"{r['segment']['p99_ms']:.2f}"),
+    ("1 MB segment hit, server CPU µs/request", lambda r: _range(
+        r["segment"], "cpu_us_per_request", "cpu_min", "cpu_max", ".0f")),
+    ("playlist hit, req/s", lambda r: _range(r["playlist"], "requests_per_s", "rps_min",
+                                              "rps_max", ",.0f")),
+    ("playlist hit, p99 ms", lambda r: f"{r['playlist']['p99_ms']:.2f}"),
+    ("playlist hit, server CPU µs/request", lambda r: _range(
+        r["playlist"], "cpu_us_per_request", "cpu_min", "cpu_max", ".0f")),
+    ("flash crowd: origin requests per object (max)", lambda r: str(r["flash"]["max_per_object"])),
+    ("flash crowd: errors", lambda r: str(r["flash"]["errors"])),
+    ("flash crowd: first segment p99 ms", lambda r: str(r["flash"]["first_segment_p99_ms"])),
+    ("mixed players: req/s", lambda r: f"{r['mixed']['requests_per_s']:,.0f}"),
+    ("mixed players: MB/s", lambda r: f"{r['mixed']['mb_per_s']:,.0f}"),
+    ("mixed players: segment p99 ms", lambda r: str(r["mixed"]["p99_ms"].get("segment"))),
+    ("RSS after the run, MB", lambda r: str(r["rss_mb"])),
+]  # fmt: skip
+
+
+def _table(title: str, t: dict[str, Any]) -> list[str]:
+    """One markdown table (and the same on the console) of `ROWS` for the targets `t`."""
     names = list(t)
-    if not names:  # a soak-only run rewrites only its own section
-        return "\n".join(_soak(results["soak"])) + "\n" if "soak" in results else ""
-    table = Table(title="edge benchmark (requests/s, median of runs)")
+    table = Table(title=title)
     table.add_column("workload")
     for n in names:
         table.add_column(t[n]["name"], justify="right")
-    md = ["## Edge benchmark", "", *_preamble(results), "",
-          "| workload | " + " | ".join(t[n]["name"] for n in names) + " |",
+    md = ["| workload | " + " | ".join(t[n]["name"] for n in names) + " |",
           "|---|" + "---:|" * len(names)]  # fmt: skip
-    rows = [
-        ("1 MB segment hit, req/s", lambda r: f"{r['segment']['requests_per_s']:,.0f}"),
-        ("1 MB segment hit, p99 ms", lambda r: f"{r['segment']['p99_ms']:.2f}"),
-        (
-            "1 MB segment hit, server CPU µs/request",
-            lambda r: f"{r['segment']['cpu_us_per_request']:.0f}",
-        ),
-        ("playlist hit, req/s", lambda r: f"{r['playlist']['requests_per_s']:,.0f}"),
-        ("playlist hit, p99 ms", lambda r: f"{r['playlist']['p99_ms']:.2f}"),
-        (
-            "playlist hit, server CPU µs/request",
-            lambda r: f"{r['playlist']['cpu_us_per_request']:.0f}",
-        ),
-        (
-            "flash crowd: origin requests per object (max)",
-            lambda r: str(r["flash"]["max_per_object"]),
-        ),
-        ("flash crowd: errors", lambda r: str(r["flash"]["errors"])),
-        ("flash crowd: first segment p99 ms", lambda r: str(r["flash"]["first_segment_p99_ms"])),
-        ("mixed players: req/s", lambda r: f"{r['mixed']['requests_per_s']:,.0f}"),
-        ("mixed players: MB/s", lambda r: f"{r['mixed']['mb_per_s']:,.0f}"),
-        ("mixed players: segment p99 ms", lambda r: str(r["mixed"]["p99_ms"].get("segment"))),
-        ("RSS after the run, MB", lambda r: str(r["rss_mb"])),
-    ]
 
     def safe(cell: Any, r: dict[str, Any]) -> str:
         try:
@@ -216,41 +264,92 @@ def render(results: dict[str, Any]) -> str:
         except KeyError:
             return "–"  # a workload this target does not run
 
-    for label, cell in rows:
+    for label, cell in ROWS:
         values = [safe(cell, t[n]) for n in names]
+        if all(v == "–" for v in values):
+            continue
         table.add_row(label, *values)
         md.append(f"| {label} | " + " | ".join(values) + " |")
     console.print(table)
-    md += ["", "Ratios ours / nginx (same run, same core):", ""]
-    for ours in [n for n in names if n.startswith("ours-") and n != "ours-signed"]:
-        for workload, goal in GOALS.items():
-            ratio = _ratio(results, ours, workload)
-            if ratio is not None:
-                verdict = "met" if ratio >= goal else "NOT met"
-                cpu = (
-                    t["nginx"][workload]["cpu_us_per_request"]
-                    / t[ours][workload]["cpu_us_per_request"]
-                )
-                line = (
-                    f"- {t[ours]['name']}, {workload} hit: **{ratio:.2f}x** nginx requests/s "
-                    f"(goal {goal}x: {verdict}); by server CPU per request {cpu:.2f}x"
-                )
-                console.print(line.replace("**", ""))
-                md.append(line)
-    if "ours-signed" in t and "ours-granian" in t:
-        signed, plain = t["ours-signed"]["playlist"], t["ours-granian"]["playlist"]
-        line = (
-            f"- Signed-cookie playlist hits: {signed['requests_per_s']:,.0f} req/s and "
-            f"{signed['cpu_us_per_request']:.0f} µs CPU/request against "
-            f"{plain['requests_per_s']:,.0f} "
-            f"and {plain['cpu_us_per_request']:.0f} µs without access control: verification adds "
-            f"{signed['cpu_us_per_request'] - plain['cpu_us_per_request']:.0f} µs per request"
+    return md
+
+
+def ratios(t: dict[str, Any], ours: str, base: str = "nginx") -> list[str]:
+    """Lines of ours/base by requests/s (median, and the range of the per-round ratios, which
+    interleaving makes comparable) and by server CPU per request, against the goals."""
+    lines = []
+    for workload, (goal_rps, goal_cpu) in GOALS.items():
+        if workload not in t.get(ours, {}) or workload not in t.get(base, {}):
+            continue
+        a, b = t[ours][workload], t[base][workload]
+        rps = a["requests_per_s"] / b["requests_per_s"]
+        cpu = a["cpu_us_per_request"] / b["cpu_us_per_request"]
+        per_round = [
+            x["requests_per_s"] / y["requests_per_s"]
+            for x, y in zip(a.get("rounds", []), b.get("rounds", []), strict=False)
+        ]
+        spread = f" (rounds {min(per_round):.2f}–{max(per_round):.2f})" if per_round else ""
+        lines.append(
+            f"- {t[ours]['name']}, {workload} hit: **{rps:.2f}x** {t[base]['name']} requests/s"
+            f"{spread}, goal ≥ {goal_rps}x: {'met' if rps >= goal_rps else 'NOT met'}; server "
+            f"CPU per request **{cpu:.2f}x** its, goal ≤ {goal_cpu}x: "
+            f"{'met' if cpu <= goal_cpu else 'NOT met'}"
         )
-        console.print(line)
-        md.append(line)
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    """Print the side-by-side tables and return the markdown for docs/performance.md."""
+    t = results["targets"]
+    if not t:  # a soak-only run rewrites only its own section
+        return "\n".join(_soak(results["soak"])) + "\n" if "soak" in results else ""
+    md = ["## Edge benchmark", "", *_preamble(results), "",
+          "Per core (each server one process on core 0, wrk on core 1); median of the rounds, "
+          "(min–max) over them:", "",
+          *_table("per core: requests/s and server CPU, median (min–max)", t)]  # fmt: skip
+    md += ["", "Ratios ours / nginx (same rounds, same core):", ""]
+    for ours in [n for n in t if n.startswith("ours-")]:
+        md += ratios(t, ours)
+    if "ours-signed" in t and "ours-granian" in t:
+        md.append(_extra_line(t, "ours-signed", "signed cookies"))
+    if "ours-demo" in t and "ours-granian" in t:
+        md.append(_extra_line(t, "ours-demo", "signed cookies and the access log"))
+    every = results.get("all_cores")
+    if every:
+        md += ["", f"All cores: {every['workers']} worker processes each on cores "
+               f"{every['cores']}, wrk -t{every['workers']} -c32 sharing those cores (so "
+               "requests/s is bounded by the client too; CPU per request stays comparable):", "",
+               *_table("all cores", every["targets"]), "",
+               *ratios(every["targets"], "ours")]  # fmt: skip
+        one, many = t.get("ours-granian"), every["targets"]["ours"]
+        if one is not None:
+            for workload in ("segment", "playlist"):
+                grew = many[workload]["cpu_us_per_request"] / one[workload]["cpu_us_per_request"]
+                md.append(
+                    f"- ours, {workload} hit: server CPU per request with {every['workers']} "
+                    f"workers is {grew:.2f}x one worker's (goal within 1.10x)"
+                )
+    elif "all_cores" in results:
+        md += ["", "All cores: not run (`streaming edge` has no `--workers` flag here)."]
+    for line in md:
+        if line.startswith("- "):
+            console.print(line.replace("**", ""))
     if "soak" in results:
         md += ["", *_soak(results["soak"])]
     return "\n".join(md) + "\n"
+
+
+def _extra_line(t: dict[str, Any], name: str, what: str) -> str:
+    lines = []
+    for workload in ("playlist", "segment"):
+        a, b = t[name][workload], t["ours-granian"][workload]
+        lines.append(
+            f"{workload} hits {a['requests_per_s']:,.0f} req/s and "
+            f"{a['cpu_us_per_request']:.0f} µs CPU/request against {b['requests_per_s']:,.0f} "
+            f"and {b['cpu_us_per_request']:.0f} µs without: "
+            f"{a['cpu_us_per_request'] - b['cpu_us_per_request']:+.0f} µs per request"
+        )
+    return f"- With {what}: " + "; ".join(lines)
 
 
 def _preamble(results: dict[str, Any]) -> list[str]:
@@ -258,14 +357,16 @@ def _preamble(results: dict[str, Any]) -> list[str]:
     env = results["environment"]
     return [
         f"Measured {env['date']} on {env['cpus']} cores ({env['cpu']}), Python {env['python']}, "
-        f"{env['nginx']}, {env['varnish']}, {env['wrk']}.",
+        f"{env['nginx']}, {env['varnish']}, {env['wrk']}, by `{env['command']}`.",
         f"Objects: segment `{o['segment']}` ({o['segment_bytes']:,} B), media playlist "
         f"`{o['playlist']}` ({o['playlist_bytes']:,} B), packaged by our origin.",
-        "Every server runs pinned to core 0 (`taskset -c 0`; nginx with one worker), every client "
-        "(wrk -t1 -c16, the load generator) on core 1. Hit workloads: median of "
-        f"{env['runs']} wrk runs of {env['seconds']:g} s. Flash crowd: {env['flash']} viewers "
-        "start one cold video at once; origin requests are counted by a proxy in front of the "
-        "origin. "
+        "Per core: every server runs one process pinned to core 0 (`taskset -c 0`; ours "
+        "`--workers 1`, nginx `worker_processes 1`, Varnish one thread pool), the load generator "
+        "(wrk -t1 -c16) on core 1. Hit workloads: "
+        f"{env['runs']} rounds of one {env['seconds']:g} s wrk run per target in turn (A B C A B "
+        "C ...). Server CPU is user + system time of the server's processes over responses. "
+        f"Flash crowd: {env['flash']} viewers start one cold video at once; origin requests are "
+        "counted by a proxy in front of the origin. "
         f"Mixed: {env['mixed']} looping ABR players for {env['mixed_seconds']:g} s.",
         f"Load average before/after: {env['load_before']} / {env['load_after']} — other work "
         "on this shared 2-core machine adds noise; compare columns of the same run, not runs.",
@@ -312,6 +413,7 @@ def main() -> None:
         "wrk": _version([str(found["wrk"]), "-v"]), "runs": args.runs, "seconds": args.seconds,
         "flash": args.flash_viewers, "mixed": args.mixed_viewers,
         "mixed_seconds": args.mixed_seconds,
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "load_before": " ".join(f"{x:.2f}" for x in results["load_before"]),
         "load_after": " ".join(f"{x:.2f}" for x in results["load_after"]),
     }  # fmt: skip

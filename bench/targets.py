@@ -26,24 +26,36 @@ class Running:
 
 
 def ours(
-    sup: Supervisor, work: Path, origin: Origin, cpu: str, server: str, **extra: object
-) -> Running:
-    """Our edge under `server` (uvicorn or granian), memory tier 256 MiB."""
+    sup: Supervisor, work: Path, origin: Origin, cpu: str, server: str, workers: int | None = 1,
+    access_log: bool = False, **extra: object,
+) -> Running:  # fmt: skip
+    """Our edge under `server` (granian, granian-rsgi or uvicorn), memory tier 256 MiB, with
+    `workers` processes (None: the flag is not passed) and, if asked, its access log on."""
     port = free_port()
-    doc = distribution(origin.counter_url, port, edge={"memory_cache_bytes": MEMORY_TIER}, **extra)
-    config = write_toml(work / f"edge-{server}-{port}.toml", doc)
-    argv = cli_argv("edge", "--config", str(config), "--pop", "bench",
-                    "--cache-dir", str(work / f"edge-{server}-{port}-cache"))  # fmt: skip
-    argv += ["--server", server]
+    edge: dict[str, object] = {"memory_cache_bytes": MEMORY_TIER}
+    edge.update(extra.pop("edge", None) or {})  # type: ignore[call-overload]
+    doc = distribution(origin.counter_url, port, edge=edge, **extra)
+    label = f"{server}-{workers}-{port}"
+    config = write_toml(work / f"edge-{label}.toml", doc)
+    log = str(work / f"edge-{label}.log") if access_log else ""
+    cache = str(work / f"edge-{label}-cache")
+    argv = cli_argv("edge", "--config", str(config), "--pop", "bench", "--cache-dir", cache,
+                    "--server", server, "--access-log", log)  # fmt: skip
+    if workers is not None:  # never left to STREAMING_EDGE_WORKERS or the core count
+        argv += ["--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
-    child = sup.start(f"ours-{server}", ["taskset", "-c", cpu, *argv], f"{url}/healthz")
+    child = sup.start(f"ours-{label}", ["taskset", "-c", cpu, *argv], f"{url}/healthz")
     sup.wait_healthy(child, timeout=60)
-    return Running(f"ours ({server})", url, child, "x-cache", "Hit")
+    name = f"ours ({server})" if workers in (None, 1) else f"ours ({server}, {workers} workers)"
+    return Running(name, url, child, "x-cache", "Hit")
 
 
-def signed(sup: Supervisor, work: Path, origin: Origin, cpu: str) -> tuple[Running, dict[str, str]]:
+def signed(
+    sup: Supervisor, work: Path, origin: Origin, cpu: str, access_log: bool = False
+) -> tuple[Running, dict[str, str]]:
     """Our edge (granian) with every /hls/ behavior behind a trusted key group, and the
-    CloudFront cookies a logged-in viewer would carry for the whole /hls/ tree."""
+    CloudFront cookies a logged-in viewer would carry for the whole /hls/ tree; with the access
+    log on, this is the configuration of the demo, which users load-test."""
     from streaming import keys
     from streaming.policy import Policy
     from streaming.signing import Signer
@@ -59,15 +71,20 @@ def signed(sup: Supervisor, work: Path, origin: Origin, cpu: str) -> tuple[Runni
         "id": "viewers",
         "keys": [{"id": kid, "public_key": keys.public_pem(private.public_key())}],
     }
-    running = ours(sup, work, origin, cpu, "granian", behaviors=behaviors, key_groups=[group])
-    running.name = "ours (granian, signed cookies)"
+    running = ours(
+        sup, work, origin, cpu, "granian", access_log=access_log, behaviors=behaviors,
+        key_groups=[group],
+    )  # fmt: skip
+    running.name = (
+        "ours (demo-like: cookies + access log)" if access_log else "ours (granian, signed cookies)"
+    )
     policy = Policy(resource=f"{running.url}/hls/*", date_less_than=int(time.time()) + 86400)
     cookies = Signer(kid, private).cookies(policy)
     return running, {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 NGINX_CONF = """\
-{user}worker_processes 1;
+{user}worker_processes {workers};
 daemon off;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
@@ -100,21 +117,27 @@ max_size=1g inactive=1h use_temp_path=off;
 """
 
 
-def nginx(sup: Supervisor, work: Path, origin: Origin, cpu: str, binary: str) -> Running:
-    """nginx proxy_cache (one worker, sendfile, cache lock) configured as a CDN edge would be."""
+def nginx(
+    sup: Supervisor, work: Path, origin: Origin, cpu: str, binary: str, workers: int = 1
+) -> Running:
+    """nginx proxy_cache (`workers` worker processes, sendfile, cache lock) configured as a CDN
+    edge would be."""
     port = free_port()
-    shutil.rmtree(work / "nginx-cache", ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
+    home = work / f"nginx-{workers}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
     user = "user root;\n" if os.geteuid() == 0 else ""  # workers must write the cache directory
-    conf = work / "nginx.conf"
+    conf = home / "nginx.conf"
     conf.write_text(NGINX_CONF.format(
-        user=user, work=work, origin=origin.counter_url.removeprefix("http://"), port=port,
+        user=user, work=home, origin=origin.counter_url.removeprefix("http://"), port=port,
+        workers=workers,
     ))  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    argv = ["taskset", "-c", cpu, binary, "-c", str(conf), "-e", str(work / "nginx-error.log")]
-    child = sup.start("nginx", argv, f"{url}/healthz")
+    argv = ["taskset", "-c", cpu, binary, "-c", str(conf), "-e", str(home / "nginx-error.log")]
+    child = sup.start(f"nginx-{workers}", argv, f"{url}/healthz")
     sup.wait_healthy(child, timeout=30)
-    return Running("nginx proxy_cache", url, child, "x-cache-status", "HIT")
+    name = "nginx proxy_cache" if workers == 1 else f"nginx proxy_cache ({workers} workers)"
+    return Running(name, url, child, "x-cache-status", "HIT")
 
 
 VCL = """\

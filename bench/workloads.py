@@ -34,15 +34,27 @@ def hit(
     headers: dict[str, str] | None = None,
 ) -> wrk.WrkResult:  # fmt: skip
     """Median of `runs` wrk runs on one cached object, with the server's CPU time per request."""
-    warm(running, path, headers)
-    results = []
+    return wrk.median_of(interleaved(binary, [(running, headers)], path, cpu, seconds, runs)[0])
+
+
+def interleaved(
+    binary: str, targets: list[tuple[Running, dict[str, str] | None]], path: str, cpu: str,
+    seconds: float, runs: int, threads: int = 1, connections: int = 16,
+) -> list[list[wrk.WrkResult]]:  # fmt: skip
+    """`runs` rounds of one wrk run per target in turn (A B A B ...), so a change in the
+    machine's load during the rounds falls on every target alike; one result list per target."""
+    for running, headers in targets:
+        warm(running, path, headers)
+    results: list[list[wrk.WrkResult]] = [[] for _ in targets]
     for _ in range(runs):
-        before = cpu_seconds(running.child.pid)
-        result = wrk.run(binary, running.url + path, cpu, seconds, headers=headers)
-        used = cpu_seconds(running.child.pid) - before
-        per_request = used / max(1.0, result.requests_per_s * seconds) * 1e6
-        results.append(dataclasses.replace(result, cpu_us_per_request=round(per_request, 1)))
-    return wrk.median_of(results)
+        for index, (running, headers) in enumerate(targets):
+            before = cpu_seconds(running.child.pid)
+            result = wrk.run(binary, running.url + path, cpu, seconds, connections, headers,
+                             threads)  # fmt: skip
+            used = cpu_seconds(running.child.pid) - before
+            per_request = used / max(1.0, result.requests_per_s * seconds) * 1e6
+            results[index].append(dataclasses.replace(result, cpu_us_per_request=per_request))
+    return results
 
 
 def flash_crowd(

@@ -47,9 +47,10 @@ def parse(output: str) -> WrkResult:
 
 
 def run(binary: str, url: str, cpu: str, seconds: float, connections: int = 16,
-        headers: dict[str, str] | None = None) -> WrkResult:  # fmt: skip
-    """One wrk run with one thread pinned to `cpu`."""
-    argv = ["taskset", "-c", cpu, binary, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+        headers: dict[str, str] | None = None, threads: int = 1) -> WrkResult:  # fmt: skip
+    """One wrk run with `threads` threads pinned to `cpu` (a core list, e.g. "1" or "0,1")."""
+    argv = ["taskset", "-c", cpu, binary, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s",
+            "--latency"]  # fmt: skip
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     done = subprocess.run(
@@ -67,3 +68,28 @@ def median_of(results: list[WrkResult]) -> WrkResult:
         middle.p99_ms, sum(r.errors for r in results),
         statistics.median(r.cpu_us_per_request for r in results),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Interleaved runs of one target: the median run (its latencies), and the range."""
+
+    median: WrkResult
+    rps_min: float
+    rps_max: float
+    cpu_min: float
+    cpu_max: float
+    runs: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            **self.median.__dict__, "rps_min": self.rps_min, "rps_max": self.rps_max,
+            "cpu_min": self.cpu_min, "cpu_max": self.cpu_max, "runs": self.runs,
+        }  # fmt: skip
+
+
+def spread(results: list[WrkResult]) -> Spread:
+    """min/median/max of requests/s and of server CPU per request over `results`."""
+    rps = [r.requests_per_s for r in results]
+    cpu = [r.cpu_us_per_request for r in results]
+    return Spread(median_of(results), min(rps), max(rps), min(cpu), max(cpu), len(results))

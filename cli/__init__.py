@@ -64,11 +64,19 @@ def edge(
     server: Annotated[
         str, typer.Option(help="HTTP server: granian (default, faster) or uvicorn.")
     ] = "granian",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="STREAMING_EDGE_WORKERS",
+            help="Processes on the one port, acting as one POP (default: edge.workers, else "
+            "one per CPU core).",
+        ),
+    ] = None,
 ) -> None:
     """Run one edge POP."""
     from cli.serve import serve_edge
 
-    serve_edge(config, pop, host, port, cache_dir, access_log, server)
+    serve_edge(config, pop, host, port, cache_dir, access_log, server, workers)
 
 
 @app.command()

@@ -213,7 +213,7 @@ def try_it(state: Mapping[str, Any], state_path: Path) -> list[tuple[str, str]]:
     return [
         ("open the player:", f"python -m webbrowser -t {state['player_url']}"),
         # --demo signs the viewers' cookies with the demo's key when the content is private.
-        ("run a load test:", f"streaming loadtest --demo {state_path} --viewers 20 --duration 30"),
+        ("run a load test:", f"streaming loadtest --demo {state_path} --viewers 50 --duration 10"),
         # Its own topology on free ports: the running demo is left alone.
         ("run a failover test:", "streaming experiment primary-dies"),
     ]

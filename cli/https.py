@@ -89,15 +89,14 @@ def udp_free(host: str, port: int) -> bool:
 
 def serve_tls(
     app: object, tls: TlsSettings, host: str, http_port: int | None, https_port: int,
-    quic: bool = False,
+    quic: bool = False, workers: int = 1,
 ) -> None:  # fmt: skip
-    """Run until SIGINT/SIGTERM, then shut down gracefully (lifespan shutdown runs)."""
+    """Run until SIGINT/SIGTERM, then shut down gracefully (lifespan shutdown runs). One of
+    `workers` processes on the same ports: the parent checked them free (`check_ports`)."""
     config = tls_config(tls, host, https_port, http_port, quic)  # bad files fail before binding
-    for port in (p for p in (http_port, https_port) if p is not None):
-        if not port_free(host, port):
-            raise ConfigError(f"port {port} on {host} is already in use")
-    if config.quic_bind and not udp_free(host, https_port):
-        raise ConfigError(f"UDP port {https_port} on {host} (HTTP/3) is already in use")
+    if workers == 1:
+        check_ports(config, host, http_port, https_port)
+    config.workers = workers  # hypercorn binds with SO_REUSEPORT (TCP and UDP) when above 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def main() -> None:
@@ -110,12 +109,32 @@ def serve_tls(
     asyncio.run(main())
 
 
-def serve_edge_tls(app: object, dist: Distribution, edge: Edge, host: str, http_port: int) -> None:
-    """An edge with an `https_port`: HTTP/1.1 and HTTP/2 over TLS, HTTP/3 on UDP, plain HTTP."""
+def check_ports(config: Config, host: str, http_port: int | None, https_port: int) -> None:
+    for port in (p for p in (http_port, https_port) if p is not None):
+        if not port_free(host, port):
+            raise ConfigError(f"port {port} on {host} is already in use")
+    if config.quic_bind and not udp_free(host, https_port):
+        raise ConfigError(f"UDP port {https_port} on {host} (HTTP/3) is already in use")
+
+
+def check_edge_tls(dist: Distribution, edge: Edge, host: str, http_port: int) -> None:
+    """What an edge with an `https_port` needs before it serves (or forks its workers):
+    readable certificates covering every domain name, free TCP and UDP ports."""
     assert edge.https_port is not None
     default, extra = certificates(dist.tls)
     check_coverage(dist, (default, *extra))
-    serve_tls(app, dist.tls, host, http_port, edge.https_port, quic=True)
+    config = tls_config(dist.tls, host, edge.https_port, http_port, quic=True)
+    check_ports(config, host, http_port, edge.https_port)
+
+
+def serve_edge_tls(
+    app: object, dist: Distribution, edge: Edge, host: str, http_port: int, workers: int = 1
+) -> None:
+    """An edge with an `https_port`: HTTP/1.1 and HTTP/2 over TLS, HTTP/3 on UDP, plain HTTP."""
+    assert edge.https_port is not None
+    if workers == 1:
+        check_edge_tls(dist, edge, host, http_port)
+    serve_tls(app, dist.tls, host, http_port, edge.https_port, quic=True, workers=workers)
 
 
 def https_redirect(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import uvicorn
 
 from procs.supervisor import port_free
+from procs.workers import reuseport_socket, run_workers
 from streaming import config as config_module
 from streaming.config import Distribution
 from streaming.errors import ConfigError
@@ -27,24 +29,30 @@ def check_exposure(dist: Distribution, host: str) -> None:
         raise ConfigError(
             f"refusing to listen on {host}: {', '.join(weak)} hold a well-known demo value or "
             f"fewer than {MIN_EXPOSED_LENGTH} characters; name secret files in the config "
-            "(`{ file = \"secrets/admin-token\" }`) and run `streaming secrets --config FILE`"
+            '(`{ file = "secrets/admin-token" }`) and run `streaming secrets --config FILE`'
         )
 
 
-def _run(app: object, host: str, port: int, server: str = "uvicorn") -> None:
+def _run(
+    app: object, host: str, port: int, server: str = "uvicorn", shared_port: bool = False
+) -> None:
+    """Serve `app`; `shared_port` when sibling worker processes listen on the same port (the
+    parent checked it was free before forking them)."""
     if server not in SERVERS:
         raise ConfigError(f"--server: expected one of {', '.join(SERVERS)}, not {server!r}")
-    if not port_free(host, port):
+    if not shared_port and not port_free(host, port):
         raise ConfigError(f"port {port} on {host} is already in use")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if server == "granian":
-        _run_granian(app, host, port)
+        _run_granian(app, host, port)  # granian binds with SO_REUSEPORT on Linux by itself
         return
-    uvicorn.run(
+    config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host, port=port, loop="uvloop", http="httptools",
         log_level="warning", access_log=False, timeout_graceful_shutdown=3,
     )  # fmt: skip
+    sockets = [reuseport_socket(host, port)] if shared_port else None
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _run_granian(app: object, host: str, port: int) -> None:
@@ -86,19 +94,43 @@ def serve_origin(path: Path, region: str, host: str, port: int | None, data: Pat
 
 def serve_edge(
     path: Path, pop: str, host: str, port: int | None, cache_dir: Path | None,
-    access_log: str | None = None, server: str = "granian",
+    access_log: str | None = None, server: str = "granian", workers: int | None = None,
 ) -> None:  # fmt: skip
-    """Load the config and serve the edge POP `pop` with its disk tier under `cache_dir`."""
+    """Load the config and serve the edge POP `pop` with its disk tier under `cache_dir`:
+    in this process, or in `workers` forked processes that share the port and act as one POP."""
     from edge.app import create_app
+    from edge.worker import Worker
 
     dist = config_module.load(path)
     check_exposure(dist, host)
     edge = dist.edge_by_pop(pop)
-    if edge.https_port is not None:  # HTTPS (HTTP/2, HTTP/3) beside plain HTTP, one app
-        from cli.https import serve_edge_tls
-
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: expected at least 1, not {workers}")
+    bind = port or edge.port
+    count = workers or dist.edge.workers or os.cpu_count() or 1
+    tls = edge.https_port is not None  # HTTPS (HTTP/2, HTTP/3) beside plain HTTP: hypercorn
+    if tls:
+        from cli.https import check_edge_tls, serve_edge_tls
+    if count == 1:
         app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
-        serve_edge_tls(app, dist, edge, host, port or edge.port)
+        if tls:
+            serve_edge_tls(app, dist, edge, host, bind)
+        else:
+            _run(app, host, bind, server)
         return
-    app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log)
-    _run(app, host, port or edge.port, server)
+    if tls:
+        check_edge_tls(dist, edge, host, bind)
+    elif not port_free(host, bind):
+        raise ConfigError(f"port {bind} on {host} is already in use")
+    root = cache_dir or Path(dist.edge.cache_dir) / pop
+    Worker.prepare(root, count)
+
+    def work(index: int) -> None:
+        worker = Worker(index, count, root)
+        app = create_app(dist, pop, cache_dir=cache_dir, access_log=access_log, worker=worker)
+        if tls:
+            serve_edge_tls(app, dist, edge, host, bind, workers=count)
+        else:
+            _run(app, host, bind, server, shared_port=True)
+
+    run_workers(count, work)

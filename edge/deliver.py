@@ -1,8 +1,14 @@
 """Deliver an object to the viewer: full, ranged (206/416), not modified (304) or HEAD.
 
 Replies are sent on the raw ASGI channel: a memory hit sends the cached `bytes` (or a
-`memoryview` slice for a range) without copying, a disk hit streams the file with `pread`,
-a fill streams bytes as they arrive from the origin.
+`memoryview` slice for a range) without copying, a disk hit of a whole body is handed to the
+server as a path (the ASGI `http.response.pathsend` extension, where the server offers it:
+granian sends the file itself) and otherwise streamed with `pread`, a fill streams bytes as
+they arrive from the origin.
+
+The lean hit path: a plain GET (no range, no conditional) fresh hit is answered with a head
+made once per entry and variant (`prepare`) from the first such reply, decorated as the
+pipeline decorates every reply; later hits only add the per-request headers (`finish`).
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ from starlette.types import Send
 
 from edge.cache import Entry
 from edge.fill import Fill
-from edge.types import Body, Head, Reply, Result, Stream
+from edge.types import PER_REQUEST, Body, Head, Prepared, Reply, Result, Stream
 from edge.viewer import Viewer
 from streaming import cache_control
 from streaming.errors import EdgeFunctionError, RangeNotSatisfiable, StreamingError
 from streaming.http import error_response, etag_matches, parse_range
 
 FILE_CHUNK = 256 * 1024
+HEADS_PER_ENTRY = 8  # variants (behavior, Origin) with a precomputed head per entry
+PATHSEND = "http.response.pathsend"
+_NAMES = sum(len(name) + 4 for name in PER_REQUEST)  # the access log's count: name, ": ", CRLF
 # Headers a 304 repeats (RFC 9110 15.4.5); the body-describing ones are dropped.
 NOT_MODIFIED_KEEP = frozenset({
     "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
@@ -142,19 +151,94 @@ def from_fill(viewer: Viewer, fill: Fill, head: Head, headers: dict[str, str]) -
     return Reply(status, _finish(viewer, status, merged, length), body, range=byte_range)
 
 
+def plain(viewer: Viewer) -> bool:
+    """A GET whose answer depends on nothing but the entry: no range, no conditional."""
+    h = viewer.headers
+    return (
+        viewer.method == "GET" and "range" not in h and "if-none-match" not in h
+        and "if-modified-since" not in h
+    )  # fmt: skip
+
+
+def prepared(entry: Entry, variant: tuple[int, str | None]) -> Prepared | None:
+    """The entry's precomputed head for `variant`, if it still fits the entry."""
+    heads = entry.heads
+    found = heads.get(variant) if heads is not None else None
+    return found if found is not None and found.fits(entry) else None
+
+
+def hit(entry: Entry, head: Prepared, now: float) -> Reply:
+    """A fresh hit answered with its precomputed head: the whole cached body."""
+    body: Body
+    if entry.body is not None:
+        body = entry.body
+    else:
+        assert entry.file is not None
+        body = (entry.file, 0, entry.size - 1)
+    age = entry.current_age(now)
+    return Reply(
+        200, head.headers, body, Result.HIT, "Hit", origin_region=entry.origin_region,
+        age=int(age), cached_path=True, ttl_left=entry.ttl - age, prepared=head,
+    )  # fmt: skip
+
+
+def prepare(reply: Reply) -> None:
+    """Keep the head of this decorated plain fresh hit on its entry, for the next ones."""
+    assert reply.prepare is not None
+    entry, variant = reply.prepare
+    status = reply.headers.get("cache-status", "")
+    start, ttl, _ = status.rpartition("ttl=")
+    if reply.status != 200 or reply.cookies or not ttl:
+        return
+    headers = {k: v for k, v in reply.headers.items() if k not in PER_REQUEST}
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    head = Prepared(
+        entry.status, entry.size, entry.origin_region, dict(entry.headers), headers, raw,
+        start + ttl, sum(len(k) + len(v) + 4 for k, v in headers.items()),
+    )  # fmt: skip
+    if entry.heads is None or len(entry.heads) >= HEADS_PER_ENTRY:
+        entry.heads = {}
+    entry.heads[variant] = head
+
+
+def finish(reply: Reply, request_id: str) -> list[tuple[bytes, bytes]]:
+    """The encoded head of a reply with a precomputed head: it plus the per-request headers,
+    valued as `edge_headers` and `cache_status` value them."""
+    head = reply.prepared
+    assert head is not None and reply.age is not None and reply.ttl_left is not None
+    age, status = str(reply.age), f"{head.cache_status}{int(reply.ttl_left)}"
+    reply.head_bytes = head.head_bytes + len(age) + len(request_id) + len(status) + _NAMES
+    return [
+        *head.raw, (b"age", age.encode()), (b"x-request-id", request_id.encode()),
+        (b"cache-status", status.encode()),
+    ]  # fmt: skip
+
+
 def range_error(exc: RangeNotSatisfiable) -> dict[str, str]:
     return {"content-range": f"bytes */{exc.size}"}
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
-    """Send status, headers and body; `reply.sent` counts body bytes actually written."""
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
-    raw += [(b"set-cookie", c.encode("latin-1")) for c in reply.cookies]
+async def send_reply(
+    send: Send, reply: Reply, raw: list[tuple[bytes, bytes]] | None = None, pathsend: bool = False
+) -> None:
+    """Send status, headers and body; `reply.sent` counts body bytes actually written. `raw`:
+    the head already encoded (`finish`); `pathsend`: the server takes a whole file by path."""
+    if raw is None:
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+        raw += [(b"set-cookie", c.encode("latin-1")) for c in reply.cookies]
     await send({"type": "http.response.start", "status": reply.status, "headers": raw})
     body = reply.body
     if isinstance(body, (bytes, memoryview)):
         await send({"type": "http.response.body", "body": body, "more_body": False})
         reply.sent = len(body)
+        return
+    if pathsend and reply.status == 200 and _whole_file(body):
+        # The server opens and sends the file (granian: from its own threads, no copy through
+        # Python). A version a sibling worker evicted meanwhile is gone: then the server cuts
+        # the response, as the pread path does below.
+        assert isinstance(body, tuple) and isinstance(body[0], str)
+        await send({"type": PATHSEND, "path": body[0]})
+        reply.sent = body[2] + 1
         return
     # An empty chunk puts the head on the wire now under every server (granian holds it until
     # the first body bytes): a body that fails before its first byte is then a cut response,
@@ -164,6 +248,11 @@ async def send_reply(send: Send, reply: Reply) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         reply.sent += len(chunk)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _whole_file(body: Body) -> bool:
+    """A cached file from its first byte to its last (a range is read with pread)."""
+    return isinstance(body, tuple) and isinstance(body[0], str) and body[1] == 0
 
 
 async def _chunks(

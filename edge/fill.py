@@ -31,12 +31,14 @@ from edge.cacheability import Exchange, decide, initial_age, live_target, sharea
 from edge.failover import Origins
 from edge.metrics import EdgeMetrics
 from edge.origins import OriginRequest, OriginResponse
+from edge.pop_fill import Announcement, Follower, Outcome, PopFills, open_spool
 from edge.types import Head, Refreshed
 from streaming.config import Behavior, EdgeSettings
 from streaming.errors import OriginError, StreamingError
 from streaming.hls import Kind
 
 READ_CHUNK = 256 * 1024
+POLL_WAIT = 0.005  # seconds before looking again at a sibling's announcement
 
 log = logging.getLogger("edge.fill")
 
@@ -107,6 +109,8 @@ class Fill:
         self.spool: Path | None = None
         self._holders = 0  # viewers that may still read the body (see hold/release)
         self.selecting: dict[str, str] = {}  # the first viewer's headers: whom a Vary answer fits
+        self.leading = False  # this worker fetches for its sibling workers too (edge.pop_fill)
+        self.following = False  # a sibling worker fetches it: every viewer here is collapsed
         self._changed = asyncio.Event()
 
     # -- producer side -------------------------------------------------------------------
@@ -117,8 +121,18 @@ class Fill:
             self.spool, self._fd = spool
         self.head.set_result(head)
 
-    def refreshed(self, entry: Entry) -> None:
-        self.head.set_result(Refreshed(entry))
+    def follow(self, head: Head, fd: int) -> None:
+        """Headers arrived in a sibling worker: read its spool file through `fd`."""
+        self._fd, self.following = fd, True
+        self.head.set_result(head)
+
+    def advance(self, size: int) -> None:
+        """The sibling's spool file grew to `size` bytes."""
+        self.received = size
+        self._notify()
+
+    def refreshed(self, entry: Entry, revalidated: bool = True) -> None:
+        self.head.set_result(Refreshed(entry, revalidated))
         self.done = True
 
     def append(self, chunk: bytes) -> None:
@@ -194,8 +208,8 @@ class Fill:
         if self.done and self._holders <= 0 and self._fd is not None:
             os.close(self._fd)
             self._fd = None
-            if self.entry is None and self.spool is not None:
-                self.spool.unlink(missing_ok=True)  # not committed: nobody will read it again
+            if self.spool is not None:  # committed, it was renamed into the disk tier
+                self.spool.unlink(missing_ok=True)  # if not, nobody will read it again
 
 
 def _slice(chunks: list[bytes], start: int, stop: int) -> bytes:
@@ -219,11 +233,15 @@ class LiveTargets:
     def __init__(self, limit: int = 10_000) -> None:
         self._targets: OrderedDict[str, float] = OrderedDict()
         self._limit = limit
+        # Told (path, target) of each playlist this worker saw: its sibling workers note it too.
+        self.on_note: Callable[[str, float], None] | None = None
 
     def get(self, path: str) -> float | None:
         return self._targets.get(path.rsplit("/", 1)[0])
 
-    def note(self, path: str, target: float) -> None:
+    def note(self, path: str, target: float, announce: bool = True) -> None:
+        if announce and self.on_note is not None and self.get(path) != target:
+            self.on_note(path, target)
         directory = path.rsplit("/", 1)[0]
         self._targets[directory] = target
         self._targets.move_to_end(directory)
@@ -270,15 +288,170 @@ class Filler:
     def __init__(
         self, cache: TieredCache, origins: Origins, settings: EdgeSettings, metrics: EdgeMetrics,
         invalidated_since: Callable[[int, str], bool], error_ttls: dict[int, float] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, pop: PopFills | None = None,
     ) -> None:  # fmt: skip
         self.cache, self.origins, self.settings, self.metrics = cache, origins, settings, metrics
+        self.pop = pop  # the POP's other workers, when there are any
         self.error_ttls = error_ttls or {}  # custom error responses' caching TTL per status
         self.invalidated_since = invalidated_since
         self.clock = clock
         self.live = LiveTargets()
 
     async def produce(self, fill: Fill, plan: Plan) -> None:
+        """Fill from the origin, or from the sibling worker that holds the key's lease."""
+        if self.pop is None:
+            await self._fetch(fill, plan)
+            return
+        slot = self.pop.leases.take(fill.key)
+        if slot is None:
+            follower = self.pop.follower(fill.key)
+            try:
+                outcome = await self._follow(fill, plan, follower)
+            except BaseException:
+                follower.give_back()
+                raise
+            if outcome is Outcome.OWN:
+                follower.give_back()
+                await self._fetch(fill, plan)  # for this worker's viewers only: not announced
+                return
+            if outcome is Outcome.FOLLOWED:
+                follower.give_back()
+                return
+            assert follower.slot is not None
+            slot = follower.slot
+        try:
+            await self._lead(fill, plan)
+        finally:
+            self.pop.leases.give_back(slot)
+
+    async def _lead(self, fill: Fill, plan: Plan) -> None:
+        """Holding the lease: fetch and announce, unless what a sibling worker stored (or
+        learnt) meanwhile already answers."""
+        assert self.pop is not None
+        announcements = self.pop.announcements
+        announcements.begin(fill.key)
+        if fill.key == plan.key and self._sibling_answered(fill, plan):
+            return
+        fill.leading = True
+        try:
+            await self._fetch(fill, plan)
+        finally:
+            error = fill.error.detail if fill.error is not None else ""
+            announcements.end(
+                fill.key, fill.error is None, fill.entry is not None, fill.received, error
+            )
+
+    def _sibling_answered(self, fill: Fill, plan: Plan) -> bool:
+        """A fresher copy a sibling stored while this worker waited for the lease, or the
+        backoff it started when the origin failed to refresh this very copy."""
+        assert self.pop is not None
+        stored = self.cache.disk.peek(plan.key)
+        if stored is None or vary.is_marker(stored):
+            return False
+        now, previous = self.clock(), plan.previous
+        if stored.fresh(now) and (previous is None or stored.stored_at > previous.stored_at):
+            found = self.cache.reload(plan.key)
+            if found is None:
+                return False
+            self.pop.announcements.refreshed(fill.key)
+            fill.refreshed(found, revalidated=False)
+            return True
+        backing_off = now < stored.backoff_until
+        if (
+            previous is not None
+            and previous.file == stored.file
+            and backing_off
+            and (previous.within_sie(now))
+        ):
+            previous.backoff_until = stored.backoff_until  # served stale: within stale-if-error
+            error = OriginError("the origin failed a sibling worker's refresh moments ago")
+            self.pop.announcements.end(fill.key, False, False, 0, error.detail)
+            fill.finish(error)
+            return True
+        return False
+
+    async def _follow(self, fill: Fill, plan: Plan, follower: Follower) -> Outcome:
+        """Serve a sibling worker's fill of this key: its stored entry, or its spool file as
+        it grows. LEAD when the sibling went away before answering, OWN when its answer is
+        not for sharing (private, another variant, not stored)."""
+        wait = 2 * (self.settings.origin_connect_timeout + self.settings.origin_response_timeout)
+        deadline = time.monotonic() + wait
+        while True:
+            found = await follower.announced(max(0.0, deadline - time.monotonic()))
+            if isinstance(found, Outcome):
+                return found
+            end, head = found.end, found.head
+            if end is not None and not end.get("ok") and head is None:
+                fill.finish(OriginError(str(end.get("error") or "the origin fetch failed")))
+                return Outcome.FOLLOWED  # the sibling already tried every origin
+            if head is not None and not self._shares(head, found, plan):
+                return Outcome.OWN
+            if found.refreshed or end is not None:  # a 304, or a body already whole
+                if end is not None and not end.get("committed"):
+                    return Outcome.OWN
+                entry = self._stored(plan)
+                if entry is None:
+                    return Outcome.OWN
+                if not entry.fresh(self.clock()):  # the previous fill's word: wait for this one
+                    await asyncio.sleep(POLL_WAIT)
+                    continue
+                fill.refreshed(entry, revalidated=found.refreshed)
+                self.metrics.collapsed.inc()
+                return Outcome.FOLLOWED
+            fd = open_spool(found.spool)
+            if head is None or fd is None:  # committed in between: the next look says so
+                await asyncio.sleep(POLL_WAIT)
+                continue
+            fill.follow(head, fd)
+            self.metrics.collapsed.inc()
+            await self._stream_sibling(fill, plan, follower, found, fd)
+            return Outcome.FOLLOWED
+
+    @staticmethod
+    def _shares(head: Head, found: Announcement, plan: Plan) -> bool:
+        """Whether the sibling's answer fits this worker's viewer: shareable, same variant."""
+        varied = vary.names(head.headers)
+        return head.shareable and (
+            not varied or vary.matches(varied, found.selecting, plan.selecting)
+        )
+
+    def _stored(self, plan: Plan) -> Entry | None:
+        """What a sibling stored for the plan's key (the variant this viewer selects)."""
+        entry = self.cache.reload(plan.key)
+        if entry is not None and vary.is_marker(entry):
+            entry = self.cache.reload(
+                vary.secondary_key(plan.key, vary.names(entry.headers), plan.selecting)
+            )
+        return entry
+
+    async def _stream_sibling(
+        self, fill: Fill, plan: Plan, follower: Follower, found: Announcement, fd: int
+    ) -> None:
+        while True:
+            size, ended, gone = await follower.grow(fd, fill.received, found.id)
+            if size > fill.received:
+                fill.advance(size)
+            if gone:  # only the disk tier can say whether this version was stored whole
+                entry = self._stored(plan)
+                if entry is not None and _same_file(entry, fd):
+                    fill.advance(entry.size)
+                    fill.entry = entry
+                    fill.finish()
+                else:
+                    fill.finish(OriginError(f"the worker filling {plan.path} stopped"))
+                return
+            if ended is not None:
+                assert ended.end is not None
+                if not ended.end.get("ok"):
+                    fill.finish(OriginError(str(ended.end.get("error") or "sibling fill failed")))
+                    return
+                fill.advance(int(ended.end.get("size", size)))
+                if ended.end.get("committed"):
+                    fill.entry = self._stored(plan)
+                fill.finish()
+                return
+
+    async def _fetch(self, fill: Fill, plan: Plan) -> None:
         """Fetch the object, stream it into `fill`, and commit it when complete and cacheable."""
         try:
             response = await open_origin(self.origins, plan.request, plan.on_request)
@@ -317,6 +490,8 @@ class Filler:
         previous = plan.previous
         if response.status == 304 and previous is not None:
             self._refresh(previous, response.headers, plan, exchange)
+            if fill.leading and self.pop is not None:
+                self.pop.announcements.refreshed(fill.key)
             fill.refreshed(previous)
             return
         status, headers = response.status, dict(response.headers)
@@ -324,13 +499,17 @@ class Filler:
             status, headers = plan.on_response(status, headers)
         length = response.length
         in_memory = self.cache.holds_in_memory(length)
-        spool = None if in_memory else self.cache.disk.spool()
+        # Sibling workers follow the body through a file, however small it is.
+        spool = None if in_memory and not fill.leading else self.cache.disk.spool()
         # CloudFront caches even private/no-store answers for a MinTTL > 0 (behind access control).
         targeted = self.settings.cdn_cache_control
         shared = shareable(headers, targeted) or plan.behavior.ttl.min_ttl > 0
         age = initial_age(headers, exchange)
         head = Head(status, headers, length, response.origin.region, shared, age)
         fill.begin(head, in_memory, spool)
+        if fill.leading and self.pop is not None:
+            selecting = vary.selected(vary.names(headers), fill.selecting)
+            self.pop.announcements.head(fill.key, head, fill.spool, selecting)
         digest = Digest(headers)
         async for chunk in response.chunks():
             fill.append(chunk)
@@ -381,7 +560,7 @@ class Filler:
             key, plan.path, status, headers, fill.received, now, freshness.ttl,
             freshness.swr, freshness.sie, region, body=body, initial_age=freshness.age,
         )  # fmt: skip
-        if self.cache.commit(entry, None if body is not None else fill.spool):
+        if self.cache.commit(entry, fill.spool):
             fill.entry = entry
 
     def _refresh(
@@ -402,6 +581,14 @@ class Filler:
         entry.initial_age = freshness.age
         entry.swr, entry.sie, entry.backoff_until = freshness.swr, freshness.sie, 0.0
         self.cache.refresh(entry)
+
+
+def _same_file(entry: Entry, fd: int) -> bool:
+    """Whether the stored entry's body is the very file behind `fd` (a sibling's spool)."""
+    try:
+        return entry.file is not None and os.stat(entry.file).st_ino == os.fstat(fd).st_ino
+    except OSError:
+        return False
 
 
 def conditional(entry: Entry | None) -> dict[str, str]:

@@ -70,6 +70,8 @@ class Health:
         now = clock()
         self._members = {oid: _Member(policy, since=now) for oid, policy in policies.items()}
         self.transitions: deque[Transition] = deque(maxlen=200)
+        # Told of every transition this breaker decides (the POP's sibling workers adopt it).
+        self.on_move: Callable[[Transition], None] | None = None
 
     def state(self, origin_id: str) -> State:
         member = self._members[origin_id]
@@ -159,13 +161,21 @@ class Health:
         else:
             self._move(origin_id, State.HALF_OPEN, reason)
 
-    def _move(self, origin_id: str, new: State, reason: str) -> None:
+    def adopt(self, origin_id: str, state: State, reason: str) -> None:
+        """A sibling worker's breaker moved: this one follows, without telling anyone."""
+        if origin_id in self._members and self._members[origin_id].state is not state:
+            self._move(origin_id, state, f"{reason} (sibling worker)", announce=False)
+
+    def _move(self, origin_id: str, new: State, reason: str, announce: bool = True) -> None:
         member = self._members[origin_id]
         old, member.state, member.since = member.state, new, self._clock()
         member.failures = member.bad_checks = member.good_checks = member.probe_wins = 0
         member.probing = False
-        self.transitions.append(Transition(origin_id, old, new, time.time(), reason))
+        transition = Transition(origin_id, old, new, time.time(), reason)
+        self.transitions.append(transition)
         log.warning("origin %s: %s -> %s (%s)", origin_id, old.value, new.value, reason)
+        if announce and self.on_move is not None:
+            self.on_move(transition)
 
 
 class Checker:

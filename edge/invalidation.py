@@ -16,6 +16,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -45,6 +46,9 @@ class Invalidator:
         self.sequence = self._load()
         self.generation = 0
         self._recent: deque[tuple[int, Callable[[str], bool]]] = deque(maxlen=RECENT)
+        # Told ("invalidate" or "forget", fields) of what this worker applied on its own, so
+        # the POP's sibling workers apply it too (their memory tiers, their fills).
+        self.on_apply: Callable[[str, dict[str, Any]], None] | None = None
 
     def _load(self) -> int:
         try:
@@ -57,17 +61,23 @@ class Invalidator:
         tmp.write_text(str(self.sequence))
         os.replace(tmp, self.state_file)
 
-    def apply(self, paths: list[str], sequence: int | None = None) -> int:
-        """Remove every cached object a path matches; returns how many went."""
+    def apply(self, paths: list[str], sequence: int | None = None, announce: bool = True) -> int:
+        """Remove every cached object a path matches; returns how many went. `announce`
+        False: a sibling worker applied it first (and counted it)."""
         matches = matcher(paths)
         self.generation += 1
         self._recent.append((self.generation, matches))
         removed = self.cache.invalidate(lambda entry: _entry_matches(entry, matches))
-        self.metrics.invalidations.inc()
-        self.metrics.invalidated.inc(removed)
         if sequence is not None and sequence > self.sequence:
             self.sequence = sequence
-            self._save()
+            if announce:
+                self._save()
+        if not announce:
+            return removed
+        self.metrics.invalidations.inc()
+        self.metrics.invalidated.inc(removed)
+        if self.on_apply is not None:
+            self.on_apply("invalidate", {"paths": paths, "sequence": sequence})
         log.info("invalidation %s: %d paths, %d objects removed", sequence, len(paths), removed)
         return removed
 
@@ -75,12 +85,14 @@ class Invalidator:
         """True when a batch applied after `generation` matches `path` (do not commit it)."""
         return any(gen > generation and matches(path) for gen, matches in self._recent)
 
-    def forget(self, key: str, path: str) -> None:
+    def forget(self, key: str, path: str, announce: bool = True) -> None:
         """An unsafe request changed `path` (RFC 9111 §4.4): drop its stored answer (a Vary
         marker's variants go unreachable with it), and fills of it under way do not commit."""
         self.generation += 1
         self._recent.append((self.generation, lambda candidate: candidate == path))
         self.cache.delete(key)
+        if announce and self.on_apply is not None:
+            self.on_apply("forget", {"key": key, "path": path})
 
 
 def unsafe_targets(

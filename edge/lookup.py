@@ -18,9 +18,10 @@ from edge.cache_key import cache_key
 from edge.classify import Classified
 from edge.collapse import Collapser
 from edge.compress import Compression
-from edge.deliver import error_reply, from_entry, from_fill, vary_with
+from edge.deliver import error_reply, from_entry, from_fill, hit, plain, prepared, vary_with
 from edge.failover import Origins
 from edge.fill import Fill, Filler, Plan, backoff, conditional
+from edge.functions import Event
 from edge.functions.hooks import Hooks
 from edge.invalidation import Invalidator
 from edge.metrics import EdgeMetrics
@@ -33,6 +34,7 @@ from streaming.errors import OriginError, RangeNotSatisfiable, StreamingError
 log = logging.getLogger("edge.lookup")
 
 R_HIT = Result.REFRESH_HIT  # an expired copy served: revalidated, while-revalidate, if-error
+VIEWER_REQUEST, VIEWER_RESPONSE = Event.VIEWER_REQUEST, Event.VIEWER_RESPONSE
 
 
 class Lookup:
@@ -60,7 +62,7 @@ class Lookup:
         if entry is not None:
             if entry.fresh(now):
                 entry.hits += 1
-                return self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
+                return self._fresh_hit(viewer, classified, entry, hooks, now)
             if entry.within_swr(now):
                 if self.collapser.get(key) is None:  # refresh in the background, nobody waits
                     self._start_fill(viewer, classified, key, entry, hooks)[0].release()
@@ -95,6 +97,8 @@ class Lookup:
             raise
         if isinstance(head, Refreshed):
             now = self.clock()
+            if not head.revalidated:  # a sibling worker's fill: a hit for this viewer
+                return self._from_entry(viewer, classified, head.entry, Result.HIT, "Hit", now)
             return self._from_entry(viewer, classified, head.entry, R_HIT, "RefreshHit", now)
         if head.status >= 500 and entry is not None and entry.within_sie(now):
             failed = OriginError(f"origin answered {head.status}")
@@ -104,7 +108,8 @@ class Lookup:
             # A private answer, or another variant, is never shared: this viewer fetches itself.
             request = for_fill(viewer, classified)
             return await relay(self.origins, viewer, request, None, hooks)
-        result = Result.HIT if joined else Result.MISS
+        collapsed = joined or fill.following  # another viewer's fetch, here or in a sibling
+        result = Result.HIT if collapsed else Result.MISS
         behavior = classified.behavior
         if self.compression.applies(viewer, behavior, head.status, head.headers, head.length):
             await fill.wait_done()  # a compressed copy needs the whole (small, text) body
@@ -122,8 +127,8 @@ class Lookup:
             reply = error_reply(self.pop, viewer, exc)
         reply.result, reply.detail = result, result.value
         reply.origin_region, reply.age = head.origin_region, int(head.age)
-        reply.cached_path, reply.collapsed = True, joined
-        reply.fwd_status = None if joined else head.status
+        reply.cached_path, reply.collapsed = True, collapsed
+        reply.fwd_status = None if collapsed else head.status
         return reply
 
     def _start_fill(
@@ -145,6 +150,27 @@ class Lookup:
         if not joined:
             fill.selecting = viewer.headers  # whom its answer fits, if it varies
         return fill, joined
+
+    def _fresh_hit(
+        self, viewer: Viewer, classified: Classified, entry: Entry, hooks: Hooks, now: float
+    ) -> Reply:
+        """A fresh hit; a plain GET of a 200 entry, with no viewer function to change it, is
+        answered with the entry's precomputed head (edge.deliver.prepare) or makes it."""
+        functions = hooks.functions
+        if (
+            entry.status != 200 or not plain(viewer)
+            or (functions and (functions.get(VIEWER_REQUEST) or functions.get(VIEWER_RESPONSE)))
+        ):  # fmt: skip
+            return self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
+        variant = (classified.route.index, viewer.headers.get("origin"))  # CORS answers vary
+        head = prepared(entry, variant)
+        if head is not None:
+            return hit(entry, head, now)
+        reply = self._from_entry(viewer, classified, entry, Result.HIT, "Hit", now)
+        behavior = classified.behavior
+        if not self.compression.varies(behavior, entry.status, entry.headers, entry.size):
+            reply.prepare = (entry, variant)  # the pipeline makes the head once decorated
+        return reply
 
     def _from_entry(
         self, viewer: Viewer, classified: Classified, entry: Entry, result: Result, detail: str,
@@ -175,6 +201,7 @@ class Lookup:
         """stale-if-error: the origin failed and the expired copy is within its bound."""
         log.warning("serving stale %s: %s", entry.path, exc.detail)
         backoff(entry, now, classified.behavior.ttl.error_ttl)  # CloudFront retries after this
+        self.cache.refresh(entry)  # on disk, so the sibling workers back off as well
         self.metrics.stale.labels("if-error").inc()
         return self._from_entry(viewer, classified, entry, Result.REFRESH_HIT, "StaleIfError", now)
 

@@ -131,6 +131,13 @@ def _translate(origin: Origin) -> Iterator[None]:
         raise OriginTimeout(f"origin {origin.id} timed out ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
         raise OriginError(f"origin {origin.id} failed ({type(exc).__name__})") from None
+    except AttributeError as exc:
+        # httpcore reads the peer address of a socket the kernel already closed when the origin
+        # dies while the connection opens ('NoneType' object has no attribute 'getpeername'):
+        # a lost connection, so the next member is tried, as for any other.
+        if "NoneType" not in str(exc):
+            raise
+        raise OriginError(f"origin {origin.id} failed (connection lost while opening)") from None
 
 
 class OriginClient:

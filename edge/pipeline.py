@@ -24,7 +24,7 @@ from collections.abc import Callable
 from starlette.types import Receive, Scope, Send
 
 from edge import cache_status, shield
-from edge.access_log import AccessLog, line
+from edge.access_log import AccessLog
 from edge.authorize import Authorizer, ViewerFacts
 from edge.boundary import Boundary, check_path
 from edge.cache.tiers import TieredCache
@@ -32,7 +32,16 @@ from edge.cache_key import cache_key
 from edge.classify import Classified, classify, routes
 from edge.compress import Compression
 from edge.cors import Cors
-from edge.deliver import discard, edge_headers, error_reply, send_reply, vary_with
+from edge.deliver import (
+    PATHSEND,
+    discard,
+    edge_headers,
+    error_reply,
+    finish,
+    prepare,
+    send_reply,
+    vary_with,
+)
 from edge.error_pages import ErrorPages
 from edge.failover import Origins
 from edge.fill import Filler
@@ -42,6 +51,7 @@ from edge.invalidation import Invalidator, unsafe_targets
 from edge.lookup import Lookup
 from edge.metrics import EdgeMetrics
 from edge.origin_request import for_relay
+from edge.pop_fill import PopFills
 from edge.relay import relay
 from edge.response_headers import ViewerHeaders
 from edge.types import Reply, Result
@@ -62,7 +72,7 @@ class Pipeline:
     def __init__(
         self, dist: Distribution, edge: Edge, cache: TieredCache, origins: Origins,
         metrics: EdgeMetrics, access_log: AccessLog, invalidator: Invalidator,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, pop: PopFills | None = None,
     ) -> None:  # fmt: skip
         self.dist, self.edge, self.origins = dist, edge, origins
         self.metrics, self.access_log, self.invalidator = metrics, access_log, invalidator
@@ -77,8 +87,9 @@ class Pipeline:
             c.error_code: c.error_caching_min_ttl for c in dist.custom_error_responses
         }
         filler = Filler(
-            cache, origins, dist.edge, metrics, invalidator.invalidated_since, error_ttls, clock
-        )
+            cache, origins, dist.edge, metrics, invalidator.invalidated_since, error_ttls, clock,
+            pop,
+        )  # fmt: skip
         compression = Compression(dist.edge, cache.memory)
         self.lookup = Lookup(
             edge.pop, cache, origins, filler, invalidator, compression, metrics, clock
@@ -105,12 +116,18 @@ class Pipeline:
             reply = await self._respond(viewer, classified, receive)
         except StreamingError as exc:
             reply = error_reply(self.edge.pop, viewer, exc)
-        if self.error_pages.applies(reply):
-            reply = await self.error_pages.replace(viewer, classified, reply)
-        self._decorate(viewer, classified, reply)
+        raw = None
+        if reply.prepared is not None:  # the lean hit path: decorated when its head was made
+            raw = finish(reply, viewer.request_id)
+        else:
+            if self.error_pages.applies(reply):
+                reply = await self.error_pages.replace(viewer, classified, reply)
+            self._decorate(viewer, classified, reply)
+            if reply.prepare is not None:
+                prepare(reply)
         first_byte = time.monotonic() - viewer.started
         try:
-            await send_reply(send, reply)
+            await send_reply(send, reply, raw, PATHSEND in scope.get("extensions", ()))
         except (StreamingError, OSError) as exc:
             # The body broke after the headers went out: returning without finishing the
             # response makes the server cut the connection, so the viewer sees it incomplete.
@@ -213,6 +230,5 @@ class Pipeline:
         result = reply.result.value
         self.metrics.observe(behavior.path_pattern, reply.status, result, reply.sent, cached)
         if self.access_log.enabled:
-            self.access_log.write(
-                line(viewer, reply, self.edge.pop, self.dist.name, first_byte, time.monotonic())
-            )
+            now = time.monotonic()
+            self.access_log.log(viewer, reply, self.edge.pop, self.dist.name, first_byte, now)

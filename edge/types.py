@@ -31,9 +31,11 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Refreshed:
-    """The origin answered 304: the cached entry is current again."""
+    """The origin answered 304: the cached entry is current again (`revalidated`), or a sibling
+    worker stored the entry while this one waited for the key's lease (not revalidated)."""
 
     entry: Entry
+    revalidated: bool = True
 
 
 class Result(StrEnum):
@@ -58,6 +60,32 @@ class Stream:
 
 Body = bytes | memoryview | tuple[str, int, int] | tuple["Fill", int, int | None] | Stream
 
+# Headers a fresh hit's precomputed head leaves out: they change with every request or second.
+PER_REQUEST = ("age", "x-request-id", "cache-status")
+
+
+@dataclass(slots=True, eq=False)
+class Prepared:
+    """A fresh hit's response head, decorated and encoded once per cache entry and variant
+    (edge.deliver.prepare), so a plain GET hit sends it without rebuilding it. It holds a copy
+    of what it was made from: when a refresh (a 304) changes the entry's headers in place, or
+    its size or status, it no longer `fits` and is made again."""
+
+    status: int
+    size: int
+    region: str
+    snapshot: dict[str, str]  # the entry's headers as they were
+    headers: dict[str, str]  # the viewer's headers without PER_REQUEST ones; never changed
+    raw: list[tuple[bytes, bytes]]  # the same, encoded
+    cache_status: str  # this cache's Cache-Status up to its ttl value
+    head_bytes: int  # the access log's measure of `headers` (edge.access_log)
+
+    def fits(self, entry: Entry) -> bool:
+        return (
+            entry.headers == self.snapshot and entry.size == self.size
+            and entry.status == self.status and entry.origin_region == self.region
+        )  # fmt: skip
+
 
 @dataclass(slots=True)
 class Reply:
@@ -79,3 +107,8 @@ class Reply:
     stored: bool = False  # the answer was stored by this request
     fwd_status: int | None = None  # the status the origin answered, when it was asked
     ttl_left: float | None = None  # freshness left (negative: served stale)
+    # The lean hit path (edge.deliver.prepare): the precomputed head this reply is sent with,
+    # or the entry and variant to make one for after this reply is decorated.
+    prepared: Prepared | None = None
+    prepare: tuple[Entry, tuple[int, str | None]] | None = None
+    head_bytes: int = -1  # set when sent with a precomputed head (edge.access_log)

@@ -60,7 +60,7 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
             for region in topo.regions
         ],
         "origin_groups": [
-            {"id": GROUP, "members": list(topo.regions), **_live_404(scenario), **topo.group}
+            {"id": GROUP, "members": list(topo.regions), **topo.group}
         ],
         "edges": edges,
         "behaviors": [
@@ -89,13 +89,3 @@ def plan(scenario: Scenario, token: str, port: Callable[[], int]) -> Plan:
         }
     return Plan(doc, origin_ports, proxy_ports)
 
-
-def _live_404(scenario: Scenario) -> dict[str, Any]:
-    """Live: a restarted origin answers 503 for playlists until its channel is on air again, but
-    it never has the segments the other region published while it was down: those are 404, so
-    404 must fail over too (the issue's selectable 404) or viewers would see it in recoveries."""
-    return (
-        {"failover_status_codes": [404, 500, 502, 503, 504]}
-        if scenario.viewers.content == "live"
-        else {}
-    )

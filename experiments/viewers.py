@@ -335,6 +335,10 @@ class Player:
                     self.audience.discontinuities += 1  # two origins disagree on a segment's name
                 if seq < next_seq:
                     continue
+                if segment.gap_tag:  # EXT-X-GAP: a player never loads it; the viewer misses it
+                    self.audience.skipped_segments += 1
+                    next_seq = seq + 1
+                    continue
                 await buffer.room(self.load.buffer_segments * (playlist.target_duration or 2))
                 if await self._get(client, viewer, _join(media_path, segment.uri)) is None:
                     self.audience.skipped_segments += self._running()

@@ -6,14 +6,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from media import thumbnails
-from media.ladder import Rung
+from media import h264, thumbnails
+from media.ladder import AudioRendition, Rung, codec
 from media.probe import MediaInfo
 
-H264_PROFILE = "high"
-# (level, max frame size in macroblocks, max macroblocks per second), ITU-T H.264 Table A-1
-H264_LEVELS = (("4.0", 8192, 245_760), ("4.2", 8704, 522_240), ("5.1", 36_864, 983_040))
-CODECS_AUDIO = "mp4a.40.2"  # AAC-LC
+H264_PROFILE = "high"  # live channels; VOD rungs get theirs from media.h264
+CODECS_AUDIO = "mp4a.40.2"  # AAC-LC, stereo and 5.1 alike
+# Bob-weaver deinterlacing, one frame out per frame in (the frame rate stays the source's).
+DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=all"
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
 LIVE_LIST_NAME = "segments.csv"
@@ -32,6 +32,8 @@ class PackageJob:
     # AES-128: ffmpeg's key info file (key URI, key file path); None packages in the clear.
     key_info: Path | None = None
     thumbnails: bool = True
+    # Separate audio renditions (multichannel sources); () muxes stereo into every rung.
+    audio: tuple[AudioRendition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +51,14 @@ class LiveJob:
 
 
 def h264_level(width: int, height: int, frame_rate: float) -> str:
-    """The lowest listed level whose limits cover a rendition (1080p above 30 fps needs 4.2)."""
-    macroblocks = math.ceil(width / 16) * math.ceil(height / 16)
-    for level, max_frame, max_rate in H264_LEVELS:
-        if macroblocks <= max_frame and macroblocks * frame_rate <= max_rate:
-            return level
-    return H264_LEVELS[-1][0]
+    """The lowest H.264 High level covering a live rendition's size and rate (1080p60: 4.2)."""
+    level = h264.level_for(width, height, frame_rate)
+    return (level or h264.LEVELS[-1]).name
 
 
-def codecs_video(level: str) -> str:
-    """The RFC 6381 CODECS value for H.264 High at `level`: avc1.64 + 00 + level × 10 in hex."""
-    return f"avc1.6400{round(float(level) * 10):02x}"
-
-
-def rendition_width(info: MediaInfo, height: int) -> int:
-    """The even width `scale=-2:height` gives for the (rotated) display aspect."""
-    return max(2, round(info.display_width * height / info.display_height / 2) * 2)
+def codecs_video(level: str, profile: str = H264_PROFILE) -> str:
+    """The RFC 6381 CODECS value for H.264 `profile` at `level` ("4.0": avc1.640028)."""
+    return h264.H264(profile, h264.BY_NAME[level]).codecs
 
 
 def live_width(height: int) -> int:
@@ -80,15 +74,31 @@ def sample_clip(
     height: int = 180,
     rate: int = 25,
     audio: bool = True,
+    channels: int = 1,
+    interlaced: bool = False,
 ) -> list[str]:
-    """Arguments that synthesize a test clip (lavfi test pattern + tone) into `out`."""
+    """Arguments that synthesize a test clip (lavfi test pattern + tone) into `out`.
+
+    Portrait is just `width` < `height`. `channels=6` makes 5.1 audio, a different tone per
+    channel; `interlaced` weaves twice as many frames into top-field-first H.264 fields,
+    which the stream then flags (field order "tt").
+    """
+    fields = rate * 2 if interlaced else rate
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    argv += ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={rate}:duration={seconds}"]
-    if audio:
+    video = f"testsrc2=size={width}x{height}:rate={fields}:duration={seconds}"
+    argv += ["-f", "lavfi", "-i", video]
+    if audio and channels == 6:
+        tones = "|".join(f"0.2*sin({hz}*2*PI*t)" for hz in (440, 550, 660, 55, 770, 880))
+        source = f"aevalsrc={tones}:c=5.1:s=48000:d={seconds}"
+        argv += ["-f", "lavfi", "-i", source]
+    elif audio:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
     argv += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", str(rate)]
+    if interlaced:
+        argv += ["-vf", "interlace=scan=tff", "-flags", "+ildct+ilme"]
+        argv += ["-x264-params", "interlaced=1:tff=1"]
     if audio:
-        argv += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+        argv += ["-c:a", "aac", "-b:a", "256k" if channels == 6 else "96k", "-shortest"]
     argv += ["-movflags", "+faststart", str(out)]
     return argv
 
@@ -96,16 +106,23 @@ def sample_clip(
 def _filter_graph(job: PackageJob) -> str:
     """Split the (autorotated) video once and scale it per rung to even dimensions, yuv420p.
 
-    Constant frame rate (`fps`) makes VFR sources segment evenly; `format` turns 4:2:2 or
-    10-bit sources into the 8-bit 4:2:0 every player decodes. Two more branches feed the
-    poster and the thumbnail sprite, so the source is decoded once.
+    Interlaced sources are deinterlaced first. Constant frame rate (`fps`) makes VFR sources
+    segment evenly; `format` turns 4:2:2 or 10-bit sources into the 8-bit 4:2:0 every player
+    decodes; `setsar=1` gives square pixels at the planned size (anamorphic sources too). Two
+    more branches feed the poster and the thumbnail sprite, so the source is decoded once.
+    Multichannel audio is split into the stereo downmix and the 5.1 rendition.
     """
     n = len(job.rungs)
     rate = f"{job.info.frame_rate:.3f}".rstrip("0").rstrip(".")
     branches = n + (2 if job.thumbnails else 0)
-    parts = [f"[0:v]fps={rate},split={branches}" + "".join(f"[s{i}]" for i in range(branches))]
+    head = f"{DEINTERLACE}," if job.info.interlaced else ""
+    parts = [
+        f"[0:v]{head}fps={rate},split={branches}" + "".join(f"[s{i}]" for i in range(branches))
+    ]
     for i, rung in enumerate(job.rungs):
-        parts.append(f"[s{i}]scale=-2:{rung.height}:flags=bicubic,format=yuv420p[v{i}]")
+        parts.append(
+            f"[s{i}]scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p[v{i}]"
+        )
     if job.thumbnails:
         grid = thumbnails.sprite_grid(
             job.info.duration, job.info.display_width, job.info.display_height
@@ -122,7 +139,17 @@ def _filter_graph(job: PackageJob) -> str:
             f"scale={grid.tile_width}:{grid.tile_height},"
             f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]"
         )
+    if job.audio:
+        labels = "".join(f"[a{i}]" for i in range(len(job.audio)))
+        parts.append(f"[0:a:0]asplit={len(job.audio)}{labels}")
+        parts += [
+            f"[a{i}]aformat=sample_rates=48000:channel_layouts={_LAYOUTS[a.channels]}[ar{i}]"
+            for i, a in enumerate(job.audio)
+        ]
     return ";".join(parts)
+
+
+_LAYOUTS = {2: "stereo", 6: "5.1"}
 
 
 def _image(label: str, out: Path) -> list[str]:
@@ -153,42 +180,11 @@ def keyframe_times(segment_duration: float) -> str:
     )
 
 
-def package(job: PackageJob) -> list[str]:
-    """Arguments for one ffmpeg process that packages every rung into HLS at once.
-
-    Keyframes are forced on segment boundaries so all renditions align (a player can switch at
-    any segment); playlists are written as EVENT so they are playable while packaging runs.
-    The muxer cuts at the first keyframe past each multiple of the startup length, so after
-    the short startup segments every cut falls on a full segment boundary.
-    """
-    seg = job.segment_duration
-    _, startup = startup_cuts(seg)
-    argv = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(job.source)]
-    argv += ["-filter_complex", _filter_graph(job)]
-    for i, rung in enumerate(job.rungs):
-        argv += ["-map", f"[v{i}]"]
-        argv += [
-            f"-c:v:{i}", "libx264",
-            f"-b:v:{i}", f"{rung.video_kbps}k",
-            f"-maxrate:v:{i}", f"{rung.maxrate_kbps}k",
-            f"-bufsize:v:{i}", f"{rung.bufsize_kbps}k",
-            f"-level:v:{i}", h264_level(
-                rendition_width(job.info, rung.height), rung.height, job.info.frame_rate
-            ),
-        ]  # fmt: skip
-        if job.info.has_audio:
-            argv += ["-map", "0:a:0", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{rung.audio_kbps}k"]
-    argv += ["-preset", job.preset, "-profile:v", H264_PROFILE]
-    argv += ["-force_key_frames", keyframe_times(seg), "-sc_threshold", "0"]
-    if job.info.has_audio:
-        argv += ["-ac", "2", "-ar", "48000"]
-    streams = [
-        f"v:{i},a:{i},name:{r.name}" if job.info.has_audio else f"v:{i},name:{r.name}"
-        for i, r in enumerate(job.rungs)
-    ]
-    argv += [
+def _hls(job: PackageJob, hls_time: float, streams: list[str]) -> list[str]:
+    """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked."""
+    argv = [
         "-f", "hls",
-        "-hls_time", f"{startup:.6g}",
+        "-hls_time", f"{hls_time:.6g}",
         "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", str(job.out_dir / "%v" / SEGMENT_PATTERN),
@@ -196,8 +192,54 @@ def package(job: PackageJob) -> list[str]:
     ]  # fmt: skip
     if job.key_info is not None:
         argv += ["-hls_key_info_file", str(job.key_info)]
+    return argv + [str(job.out_dir / "%v" / PLAYLIST_NAME)]
+
+
+def package(job: PackageJob) -> list[str]:
+    """Arguments for one ffmpeg process that packages every rung into HLS at once.
+
+    Keyframes are forced on segment boundaries so all renditions align (a player can switch at
+    any segment); playlists are written as EVENT so they are playable while packaging runs.
+    The muxer cuts at the first keyframe past each multiple of the startup length, so after
+    the short startup segments every cut falls on a full segment boundary. Each rung gets the
+    H.264 profile and level media.h264 computes for it, which the master's CODECS repeats.
+
+    Separate audio renditions go to a second HLS output cut at the full segment duration: an
+    audio-only stream is cut at every multiple of the muxer's hls_time, so sharing the video's
+    ~1 s startup length would make every audio segment ~1 s long.
+    """
+    seg = job.segment_duration
+    _, startup = startup_cuts(seg)
+    muxed = job.info.has_audio and not job.audio
+    argv = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(job.source)]
+    argv += ["-filter_complex", _filter_graph(job)]
     argv += ["-progress", "pipe:1", "-stats_period", "0.25", "-nostats"]
-    argv += [str(job.out_dir / "%v" / PLAYLIST_NAME)]
+    for i, rung in enumerate(job.rungs):
+        settings = codec(rung, job.info.frame_rate)
+        argv += ["-map", f"[v{i}]"]
+        argv += [
+            f"-c:v:{i}", "libx264",
+            f"-b:v:{i}", f"{rung.video_kbps}k",
+            f"-maxrate:v:{i}", f"{rung.maxrate_kbps}k",
+            f"-bufsize:v:{i}", f"{rung.bufsize_kbps}k",
+            f"-profile:v:{i}", settings.profile,
+            f"-level:v:{i}", settings.level.name,
+        ]  # fmt: skip
+        if muxed:
+            argv += ["-map", "0:a:0", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{rung.audio_kbps}k"]
+    argv += ["-preset", job.preset]
+    argv += ["-force_key_frames", keyframe_times(seg), "-sc_threshold", "0"]
+    if muxed:
+        argv += ["-ac", "2", "-ar", "48000"]
+    streams = [
+        f"v:{i},a:{i},name:{r.name}" if muxed else f"v:{i},name:{r.name}"
+        for i, r in enumerate(job.rungs)
+    ]
+    argv += _hls(job, startup, streams)
+    if job.audio:
+        for i, audio in enumerate(job.audio):
+            argv += ["-map", f"[ar{i}]", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{audio.kbps}k"]
+        argv += _hls(job, seg, [f"a:{i},name:{a.name}" for i, a in enumerate(job.audio)])
     if job.thumbnails:
         argv += _image("poster", job.out_dir / thumbnails.POSTER_NAME)
         argv += _image("sprite", job.out_dir / thumbnails.SPRITE_NAME)

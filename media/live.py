@@ -3,27 +3,33 @@
 Segment N always covers wall-clock [N*d, (N+1)*d) and is published as `<rung>/N.ts` with
 `EXT-X-MEDIA-SEQUENCE` equal to its number, so every origin running the channel serves the
 same names and sequence numbers without talking to the others. If ffmpeg dies the channel
-restarts at the next boundary; the playlist then restarts from the new run (a gap is never
-listed, which would break the name/sequence equality).
+restarts at the next boundary and the playlist keeps the previous run's segments: the numbers
+the restart missed are copied from a peer origin that lists them, else listed as gaps, and the
+new run begins with a discontinuity (media.live_window). A restarted origin process resumes the
+same way from the playlists it published before.
+
+Published files go to a `LiveStore` the origin provides (its disk, or object storage); ffmpeg
+writes into a local work directory first, and a listed segment is always published before the
+playlist that lists it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import anyio
 
 from media import commands, runner
 from media.ladder import Rung
-from media.packager import Rendition, master_playlist, write_atomic
+from media.live_window import Window, parse, render
+from media.packager import Rendition, master_playlist
 from media.probe import probe
 from streaming.errors import StreamingError
 from streaming.hls import MASTER_NAME
@@ -32,6 +38,9 @@ log = logging.getLogger("media.live")
 
 POLL_SECONDS = 0.2
 WORK_DIR = ".work"
+FILL_SECONDS = 3.0  # how long the first segment of a run waits for peers' copies of the hole
+RESTORED = "restored:"  # runs of a playlist an earlier process published
+OWN = "run:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +55,57 @@ class ChannelSpec:
     frame_rate: int
 
 
+class LiveStore(Protocol):
+    """Where a channel's published files live; `relpath` is `<rung>/<file>` or the master."""
+
+    async def put_file(self, channel: str, relpath: str, local: Path) -> None:
+        """Publish a finished local file (moved or uploaded: it is gone locally afterwards)."""
+        ...
+
+    async def put_text(self, channel: str, relpath: str, text: str) -> None:
+        """Replace a playlist in one step: a reader sees the old text or the new one."""
+        ...
+
+    async def get_text(self, channel: str, relpath: str) -> str | None:
+        """A playlist published earlier (perhaps by an earlier process), or None."""
+        ...
+
+    async def segment_numbers(self, channel: str, rung: str) -> set[int]:
+        """Numbers of the segments published for a rung."""
+        ...
+
+    async def remove(self, channel: str, relpaths: list[str]) -> None:
+        """Delete published files (idempotent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSegment:
+    """A copy of a segment another origin publishes, downloaded to `file`."""
+
+    number: int
+    duration: float
+    run: str  # the peer's run, so copies of one peer run play on without a discontinuity
+    file: Path
+
+
+class Peers(Protocol):
+    """The other origins running the same channel."""
+
+    async def fetch(self, channel: str, rung: str, numbers: range, dest: Path) -> list[PeerSegment]:
+        """Copies of those `numbers` a peer lists (not as gaps), downloaded into `dest`."""
+        ...
+
+
 @dataclass(slots=True)
 class _Rendition:
-    """Segments of the current run for one rung, oldest first: (number, duration)."""
+    """One rung's window, what of it is published, and how far ffmpeg's list was read."""
 
     rung: Rung
-    segments: list[tuple[int, float]] = field(default_factory=list)
+    window: Window
+    published: set[int] = field(default_factory=set)
     lines_read: int = 0
+    listed: bool = False  # this process has published its playlist
 
 
 def segment_number(end: float, duration: int) -> int:
@@ -60,68 +113,72 @@ def segment_number(end: float, duration: int) -> int:
     return round(end / duration) - 1
 
 
-def media_playlist(segments: list[tuple[int, float]], duration: int) -> str:
-    """A sliding-window playlist: sequence = first number, a PROGRAM-DATE-TIME per segment."""
-    target = max(duration, *(round(d) for _, d in segments))
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{target}",
-        f"#EXT-X-MEDIA-SEQUENCE:{segments[0][0]}",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]
-    for number, seconds in segments:
-        started = datetime.fromtimestamp(number * duration, UTC)
-        lines.append(
-            f"#EXT-X-PROGRAM-DATE-TIME:{started.isoformat(timespec='milliseconds')}".replace(
-                "+00:00", "Z"
-            )
-        )
-        lines.append(f"#EXTINF:{seconds:.3f},")
-        lines.append(f"{number}.ts")
-    return "\n".join(lines) + "\n"
-
-
 class Channel:
-    """Keeps one channel on air under `root` until cancelled."""
+    """Keeps one channel on air until cancelled: ffmpeg works under `work`, files go to `store`."""
 
     def __init__(
         self,
         binary: str,
         spec: ChannelSpec,
-        root: Path,
+        work: Path,
+        store: LiveStore,
+        peers: Peers | None = None,
         clock: Callable[[], float] = time.time,
         resolve: Callable[[str], str] = str,
     ) -> None:
         """`resolve` turns the configured source into "testsrc" or a file ffmpeg can loop."""
-        self.binary, self.spec, self.root, self._clock = binary, spec, root, clock
-        self._resolve = resolve
+        self.binary, self.spec, self.work, self.store = binary, spec, work, store
+        self._peers, self._clock, self._resolve = peers, clock, resolve
         self._source = spec.source
         self.runs = 0
         self.last_error: str | None = None
-        self._renditions = [_Rendition(r) for r in spec.rungs]
-        self._master_written = False
+        self.pid: int | None = None  # the running ffmpeg's
+        self.on_air = False  # every playlist published by this process at least once
+        self.filled = 0  # segments copied from peers
+        self.gaps = 0  # numbers listed as gaps
+        self._renditions = [_Rendition(r, Window(spec.window)) for r in spec.rungs]
+        self._aired = False  # the current run published a segment
         self._has_audio = True
         self._aspect = 16 / 9
 
     def status(self) -> dict[str, object]:
-        newest = max((r.segments[-1][0] for r in self._renditions if r.segments), default=None)
+        windows = [r.window for r in self._renditions]
         return {
             "channel": self.spec.name,
             "master_path": f"/live/{self.spec.name}/{MASTER_NAME}",
             "segment_duration": self.spec.segment_duration,
-            "newest_sequence": newest,
+            "newest_sequence": max(
+                (w.newest for w in windows if w.newest is not None), default=None
+            ),
+            "discontinuity_sequence": windows[0].discontinuity_sequence,
+            "on_air": self.on_air,
+            "pid": self.pid,
             "restarts": max(0, self.runs - 1),
+            "filled_from_peers": self.filled,
+            "gaps": self.gaps,
             "last_error": self.last_error,
         }
 
+    def may_exist(self, relpath: str) -> bool:
+        """Is `relpath` a segment number some origin may hold now (kept for two windows, or
+        about to be published)? One missing here is then elsewhere or coming, not gone."""
+        rung, _, name = relpath.partition("/")
+        number = name.removesuffix(".ts")
+        if rung not in {r.name for r in self.spec.rungs} or not number.isdigit():
+            return False
+        now = int(self._clock() // self.spec.segment_duration)
+        return now - 2 * self.spec.window <= int(number) <= now + 1
+
     async def run(self) -> None:
         """(Re)start ffmpeg at each next segment boundary; publish and expire segments meanwhile."""
-        prepared = False
+        restored = prepared = False
         failures = 0
         while True:
             started = time.monotonic()
             try:
+                if not restored:
+                    await self._restore()
+                    restored = True
                 if not prepared:  # a missing source file is retried, not fatal to the origin
                     await anyio.to_thread.run_sync(self._prepare)
                     prepared = True
@@ -132,43 +189,61 @@ class Channel:
             else:
                 self.last_error = "ffmpeg exited"
                 log.warning("live channel %s: ffmpeg exited; restarting", self.spec.name)
-            failures = 0 if time.monotonic() - started > 30 else failures + 1
-            await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
+            self.pid = None
+            # A run that was on air restarts at once (the next boundary is wait enough): viewers
+            # hold about three segments. One that never got there backs off, up to 10 s.
+            failures = 0 if self._aired or time.monotonic() - started > 30 else failures + 1
+            self._aired = False
+            await asyncio.sleep(0.0 if failures == 0 else min(10.0, 0.5 * 2 ** min(failures, 5)))
+
+    async def _restore(self) -> None:
+        """Resume from what an earlier process published: its playlists and segments."""
+        await anyio.to_thread.run_sync(
+            lambda: shutil.rmtree(self.work / WORK_DIR, ignore_errors=True)
+        )
+        for rendition in self._renditions:
+            rung = rendition.rung.name
+            text = await self.store.get_text(self.spec.name, f"{rung}/{commands.PLAYLIST_NAME}")
+            try:
+                rendition.window = parse(text or "", RESTORED, self.spec.window)
+            except ValueError:
+                log.warning(
+                    "live channel %s: unreadable %s playlist; starting over", self.spec.name, rung
+                )
+            rendition.published = await self.store.segment_numbers(self.spec.name, rung)
+        await self._expire(int(self._clock() // self.spec.segment_duration))
 
     def _prepare(self) -> None:
-        """Start clean: drop playlists and runs of a previous process, keep fresh segments."""
-        shutil.rmtree(self.root / WORK_DIR, ignore_errors=True)
-        (self.root / MASTER_NAME).unlink(missing_ok=True)
-        for rendition in self._renditions:
-            (self.root / rendition.rung.name / commands.PLAYLIST_NAME).unlink(missing_ok=True)
-        self._expire(int(self._clock() // self.spec.segment_duration))
         self._source = self._resolve(self.spec.source)
         if self._source != "testsrc":
             info = probe(Path(self._source))
             self._has_audio = info.has_audio
             self._aspect = info.display_width / info.display_height
 
+    def _started(self, pid: int) -> None:
+        self.pid = pid
+
     async def _run_once(self) -> None:
         seg = self.spec.segment_duration
         start = (int(self._clock()) // seg + 1) * seg
         await asyncio.sleep(max(0.0, start - self._clock()))
-        run_dir = self.root / WORK_DIR / str(start)
+        run_dir = self.work / WORK_DIR / str(start)
         out_dirs = tuple(run_dir / r.name for r in self.spec.rungs)
         for directory in out_dirs:
             directory.mkdir(parents=True, exist_ok=True)
         for rendition in self._renditions:
-            rendition.segments.clear()
             rendition.lines_read = 0
         job = commands.LiveJob(
             self._source, self._has_audio, out_dirs, self.spec.rungs, seg,
             self.spec.frame_rate, start,
         )  # fmt: skip
         self.runs += 1
-        ffmpeg = asyncio.create_task(runner.run(self.binary, commands.live(job)))
+        argv = commands.live(job)
+        ffmpeg = asyncio.create_task(runner.run(self.binary, argv, on_start=self._started))
         try:
             while not ffmpeg.done():
                 await asyncio.wait({ffmpeg}, timeout=POLL_SECONDS)
-                self._collect(run_dir)
+                await self._collect(run_dir, f"{OWN}{start}")
             await ffmpeg
         finally:
             if not ffmpeg.done():
@@ -176,16 +251,18 @@ class Channel:
                 await asyncio.gather(ffmpeg, return_exceptions=True)
             shutil.rmtree(run_dir, ignore_errors=True)
 
-    def _collect(self, run_dir: Path) -> None:
-        """Publish every segment ffmpeg finished since the last poll."""
+    async def _collect(self, run_dir: Path, run: str) -> None:
+        """Publish every segment ffmpeg finished since the last poll, then the playlists."""
         seg, fps = self.spec.segment_duration, self.spec.frame_rate
         newest = None
         for rendition in self._renditions:
-            listing = run_dir / rendition.rung.name / commands.LIVE_LIST_NAME
+            rung = rendition.rung.name
+            listing = run_dir / rung / commands.LIVE_LIST_NAME
             try:
                 lines = listing.read_text(encoding="utf-8").split("\n")[:-1]  # complete lines only
             except FileNotFoundError:
                 continue
+            changed = False
             for line in lines[rendition.lines_read :]:
                 rendition.lines_read += 1
                 name, end = line.split(",")[0], float(line.rsplit(",", 1)[1])
@@ -193,22 +270,54 @@ class Channel:
                 seconds = end - number * seg
                 if abs(seconds - seg) > 0.5 / fps:
                     continue  # a partial segment (ffmpeg stopped mid-way): other origins differ
-                published = self.root / rendition.rung.name / f"{number}.ts"
-                published.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(listing.parent / name, published)
-                if rendition.segments and rendition.segments[-1][0] != number - 1:
-                    rendition.segments.clear()  # never list a gap
-                rendition.segments.append((number, round(seconds, 3)))
-                del rendition.segments[: -self.spec.window]
+                latest = rendition.window.newest
+                if latest is not None and number <= latest:
+                    continue  # listed already (the wall clock stepped back)
+                await self._fill(rendition, number, run_dir)
+                await self._publish(rendition, number, listing.parent / name)
+                rendition.window.append(number, round(seconds, 3), run)
+                changed = self._aired = True
                 newest = number
-            if rendition.segments and lines:
-                text = media_playlist(rendition.segments, seg)
-                write_atomic(self.root / rendition.rung.name / commands.PLAYLIST_NAME, text)
-        if not self._master_written and all(r.segments for r in self._renditions):
-            write_atomic(self.root / MASTER_NAME, self._master())
-            self._master_written = True
+            if changed:
+                text = render(rendition.window, seg)
+                await self.store.put_text(self.spec.name, f"{rung}/{commands.PLAYLIST_NAME}", text)
+                rendition.listed = True
+        if not self.on_air and all(r.listed for r in self._renditions):
+            await self.store.put_text(self.spec.name, MASTER_NAME, self._master())
+            self.on_air = True
         if newest is not None:
-            self._expire(newest)
+            await self._expire(newest)
+
+    async def _fill(self, rendition: _Rendition, number: int, run_dir: Path) -> None:
+        """List the numbers between the window and `number`: a peer's copy, else a gap."""
+        holes = rendition.window.missing(number)
+        if not holes:
+            return
+        copies: dict[int, PeerSegment] = {}
+        if self._peers is not None:
+            dest = run_dir / ".fill" / rendition.rung.name
+            dest.mkdir(parents=True, exist_ok=True)
+            try:
+                async with asyncio.timeout(FILL_SECONDS):
+                    found = await self._peers.fetch(
+                        self.spec.name, rendition.rung.name, holes, dest
+                    )
+                copies = {copy.number: copy for copy in found}
+            except TimeoutError:
+                log.warning("live channel %s: peers too slow to fill %s", self.spec.name, holes)
+        for hole in holes:
+            copy = copies.get(hole)
+            if copy is None:
+                rendition.window.gap(hole, float(self.spec.segment_duration))
+                self.gaps += 1
+            else:
+                await self._publish(rendition, hole, copy.file)
+                rendition.window.append(hole, copy.duration, copy.run)
+                self.filled += 1
+
+    async def _publish(self, rendition: _Rendition, number: int, local: Path) -> None:
+        await self.store.put_file(self.spec.name, f"{rendition.rung.name}/{number}.ts", local)
+        rendition.published.add(number)
 
     def _master(self) -> str:
         renditions = []
@@ -228,14 +337,13 @@ class Channel:
             )
         return master_playlist(renditions, float(self.spec.frame_rate), self._has_audio)
 
-    def _expire(self, newest: int) -> None:
+    async def _expire(self, newest: int) -> None:
         """Delete segments a window plus a grace window old (RFC 8216: removed segments stay
         downloadable for the duration of the longest playlist that held them)."""
         oldest_kept = newest - 2 * self.spec.window
         for rendition in self._renditions:
-            directory = self.root / rendition.rung.name
-            if not directory.is_dir():
-                continue
-            for file in directory.glob("*.ts"):
-                if file.stem.isdigit() and int(file.stem) < oldest_kept:
-                    file.unlink(missing_ok=True)
+            old = sorted(n for n in rendition.published if n < oldest_kept)
+            if old:
+                relpaths = [f"{rendition.rung.name}/{n}.ts" for n in old]
+                await self.store.remove(self.spec.name, relpaths)
+                rendition.published.difference_update(old)

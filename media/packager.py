@@ -9,12 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import m3u8
 
 from media import commands, runner, thumbnails
-from media.ladder import Rung, ladder_for
+from media.ladder import (
+    AUDIO_GROUP,
+    FULL_LADDER,
+    STEREO,
+    AudioRendition,
+    Rung,
+    audio_for,
+    codec,
+    plan,
+)
 from media.probe import MediaInfo
+from streaming.config import LadderRung
 from streaming.hls import MASTER_NAME
 
 _EXTINF = re.compile(r"^#EXTINF:([0-9.]+)", re.M)
@@ -38,7 +47,17 @@ class Rendition:
     width: int
     peak_bps: int
     average_bps: int
-    level: str  # the H.264 level the argv asked for, signalled in CODECS
+    level: str  # the H.264 level and profile the argv asked for, signalled in CODECS
+    profile: str = commands.H264_PROFILE
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTrack:
+    """A packaged separate audio rendition with its measured bit rates."""
+
+    audio: AudioRendition
+    peak_bps: int
+    average_bps: int
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -48,65 +67,96 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def master_playlist(renditions: list[Rendition], frame_rate: float, has_audio: bool) -> str:
-    """A multivariant playlist with every attribute Apple's authoring spec requires."""
+def master_playlist(
+    renditions: list[Rendition],
+    frame_rate: float,
+    has_audio: bool,
+    audio: list[AudioTrack] | None = None,
+) -> str:
+    """A multivariant playlist with every attribute Apple's authoring spec requires.
+
+    With separate `audio` renditions every variant names their group (AUDIO=...) and its
+    BANDWIDTH counts the largest of them; stereo is the DEFAULT, so a player that cannot
+    play 5.1 (or never looks at CHANNELS) plays stereo.
+    """
     playlist = m3u8.M3U8()
     playlist.version = 6
     playlist.is_independent_segments = True
-    audio = f",{commands.CODECS_AUDIO}" if has_audio else ""
+    for track in audio or ():
+        default = "YES" if track.audio == STEREO else "NO"
+        playlist.add_media(
+            m3u8.Media(
+                uri=f"{track.audio.name}/{commands.PLAYLIST_NAME}",
+                type="AUDIO",
+                group_id=AUDIO_GROUP,
+                name=track.audio.label,
+                default=default,
+                autoselect="YES",
+                channels=str(track.audio.channels),
+            )
+        )
+    extra_peak = max((t.peak_bps for t in audio or ()), default=0)
+    extra_average = max((t.average_bps for t in audio or ()), default=0)
+    codecs_audio = f",{commands.CODECS_AUDIO}" if has_audio else ""
     # Highest quality first is what ffmpeg does; Apple prefers ~2 Mb/s first, but hls.js and
     # Safari both pick by measured bandwidth so the order is cosmetic.
     for r in renditions:
+        stream_info: dict[str, object] = {
+            "bandwidth": r.peak_bps + extra_peak,
+            "average_bandwidth": r.average_bps + extra_average,
+            "resolution": f"{r.width}x{r.rung.height}",
+            "codecs": commands.codecs_video(r.level, r.profile) + codecs_audio,
+            "frame_rate": round(frame_rate, 3),
+        }
+        if audio:
+            stream_info["audio"] = AUDIO_GROUP
         playlist.add_playlist(
             m3u8.Playlist(
                 uri=f"{r.rung.name}/{commands.PLAYLIST_NAME}",
-                stream_info={
-                    "bandwidth": r.peak_bps,
-                    "average_bandwidth": r.average_bps,
-                    "resolution": f"{r.width}x{r.rung.height}",
-                    "codecs": commands.codecs_video(r.level) + audio,
-                    "frame_rate": round(frame_rate, 3),
-                },
-                media=[],
+                stream_info=stream_info,
+                media=playlist.media,
                 base_uri=None,
             )
         )
     return playlist.dumps()
 
 
-def _encoded_width(segment: Path) -> int | None:
-    """The width ffmpeg actually encoded, read back from a clear-text segment."""
-    try:
-        with av.open(str(segment)) as container:
-            return int(container.streams.video[0].codec_context.width) or None
-    except (av.FFmpegError, IndexError, OSError):
-        return None  # encrypted segments do not demux; fall back to the computed width
+def _bit_rates(directory: Path) -> tuple[int, int]:
+    """(peak, average) bit/s of the segments a rendition's playlist lists, 0 before any."""
+    playlist_path = directory / commands.PLAYLIST_NAME
+    if not playlist_path.exists():
+        return 0, 0
+    media = m3u8.loads(playlist_path.read_text(encoding="utf-8"))
+    peak = 0
+    total_bits = total_seconds = 0.0
+    for segment in media.segments:
+        file = directory / str(segment.uri)
+        if not file.exists() or not segment.duration:
+            continue
+        bits = file.stat().st_size * 8
+        total_bits += bits
+        total_seconds += segment.duration
+        peak = max(peak, int(bits / segment.duration))
+    return peak, int(total_bits / total_seconds) if total_seconds else 0
 
 
-def measure(rung_dir: Path, rung: Rung, info: MediaInfo) -> Rendition:
+def measure(rung_dir: Path, rung: Rung, info: MediaInfo, muxed_audio: bool = True) -> Rendition:
     """Peak and average bit rates from the segments on disk (or nominal before there are any)."""
-    nominal = (rung.maxrate_kbps + (rung.audio_kbps if info.has_audio else 0)) * 1000
-    playlist_path = rung_dir / commands.PLAYLIST_NAME
-    peak = avg = 0
-    width = None
-    if playlist_path.exists():
-        media = m3u8.loads(playlist_path.read_text(encoding="utf-8"))
-        total_bits = total_seconds = 0.0
-        for segment in media.segments:
-            file = rung_dir / str(segment.uri)
-            if not file.exists() or not segment.duration:
-                continue
-            width = width or _encoded_width(file)
-            bits = file.stat().st_size * 8
-            total_bits += bits
-            total_seconds += segment.duration
-            peak = max(peak, int(bits / segment.duration))
-        avg = int(total_bits / total_seconds) if total_seconds else 0
-    level = commands.h264_level(
-        commands.rendition_width(info, rung.height), rung.height, info.frame_rate
-    )
-    width = width or commands.rendition_width(info, rung.height)
-    return Rendition(rung, width, peak or nominal, avg or nominal, level)
+    audio = rung.audio_kbps if info.has_audio and muxed_audio else 0
+    nominal = (rung.maxrate_kbps + audio) * 1000
+    peak, average = _bit_rates(rung_dir)
+    settings = codec(rung, info.frame_rate)
+    return Rendition(
+        rung, rung.width, peak or nominal, average or nominal, settings.level.name,
+        settings.profile,
+    )  # fmt: skip
+
+
+def measure_audio(directory: Path, audio: AudioRendition) -> AudioTrack:
+    """Bit rates of a separate audio rendition (nominal before it has segments)."""
+    peak, average = _bit_rates(directory)
+    nominal = audio.kbps * 1000
+    return AudioTrack(audio, peak or nominal, average or nominal)
 
 
 def finalize_media_playlist(path: Path) -> None:
@@ -137,14 +187,23 @@ async def package(
     segment_duration: float,
     on_progress: Callable[[float], None] | None = None,
     encryption: AesKey | None = None,
+    ladder: tuple[LadderRung, ...] = FULL_LADDER,
 ) -> list[Rendition]:
     """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
-    rungs = ladder_for(info.display_height)
-    for rung in rungs:
-        (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
+    layout = _Layout(
+        out_dir,
+        info,
+        plan(info.display_width, info.display_height, info.frame_rate, ladder),
+        audio_for(info.has_audio, info.audio_channels),
+    )
+    for directory in layout.directories:
+        directory.mkdir(parents=True, exist_ok=True)
     key_info = _key_info(out_dir, encryption) if encryption else None
-    job = commands.PackageJob(source, out_dir, info, rungs, segment_duration, key_info=key_info)
-    progressive = asyncio.create_task(_follow(out_dir, rungs, info, on_progress))
+    job = commands.PackageJob(
+        source, out_dir, info, layout.rungs, segment_duration, key_info=key_info,
+        audio=layout.audio,
+    )  # fmt: skip
+    progressive = asyncio.create_task(_follow(layout, on_progress))
     try:
         await runner.run(
             binary, commands.package(job), duration=info.duration, on_progress=on_progress,
@@ -154,37 +213,55 @@ async def package(
         progressive.cancel()
     if key_info is not None:
         key_info.unlink()
-    for rung in rungs:
-        finalize_media_playlist(out_dir / rung.name / commands.PLAYLIST_NAME)
+    for directory in layout.directories:
+        finalize_media_playlist(directory / commands.PLAYLIST_NAME)
     grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
     write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
-    renditions = [measure(out_dir / r.name, r, info) for r in rungs]
-    write_atomic(
-        out_dir / MASTER_NAME, master_playlist(renditions, info.frame_rate, info.has_audio)
-    )
+    renditions = layout.measure()
+    write_atomic(out_dir / MASTER_NAME, layout.master(renditions))
     return renditions
 
 
-async def _follow(
-    out_dir: Path,
-    rungs: tuple[Rung, ...],
-    info: MediaInfo,
-    on_progress: Callable[[float], None] | None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a video's renditions go and how its master describes them."""
+
+    out_dir: Path
+    info: MediaInfo
+    rungs: tuple[Rung, ...]
+    audio: tuple[AudioRendition, ...]
+
+    @property
+    def directories(self) -> list[Path]:
+        return [self.out_dir / r.name for r in self.rungs] + [
+            self.out_dir / a.name for a in self.audio
+        ]
+
+    def measure(self) -> list[Rendition]:
+        muxed = not self.audio
+        return [measure(self.out_dir / r.name, r, self.info, muxed) for r in self.rungs]
+
+    def master(self, renditions: list[Rendition]) -> str:
+        tracks = [measure_audio(self.out_dir / a.name, a) for a in self.audio]
+        return master_playlist(renditions, self.info.frame_rate, self.info.has_audio, tracks)
+
+
+async def _follow(layout: _Layout, on_progress: Callable[[float], None] | None) -> None:
     """While ffmpeg runs: report progress from the playlists and publish a provisional master
-    once every rung lists a segment. (ffmpeg's own -progress stalls until the sprite sheet,
-    written at the very end, has produced a frame.)"""
+    once every rendition lists a segment. (ffmpeg's own -progress stalls until the sprite
+    sheet, written at the very end, has produced a frame.)"""
     published = False
+    info = layout.info
+    video = len(layout.rungs)
     while True:
-        playlists = [out_dir / r.name / commands.PLAYLIST_NAME for r in rungs]
+        playlists = [d / commands.PLAYLIST_NAME for d in layout.directories]
         texts = [p.read_text(encoding="utf-8") if p.exists() else "" for p in playlists]
         if on_progress and info.duration > 0:
             # A regex, not a playlist parser: this runs five times a second on long playlists.
-            packaged = min(sum(float(d) for d in _EXTINF.findall(text)) for text in texts)
+            # Video only: separate audio is cut in whole segments, so it lags behind.
+            packaged = min(sum(float(d) for d in _EXTINF.findall(text)) for text in texts[:video])
             on_progress(min(0.99, packaged / info.duration))
         if not published and all("#EXTINF" in text for text in texts):
-            renditions = [measure(out_dir / r.name, r, info) for r in rungs]
-            text = master_playlist(renditions, info.frame_rate, info.has_audio)
-            write_atomic(out_dir / MASTER_NAME, text)
+            write_atomic(layout.out_dir / MASTER_NAME, layout.master(layout.measure()))
             published = True
         await asyncio.sleep(0.2)

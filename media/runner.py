@@ -37,12 +37,14 @@ async def run(
     duration: float | None = None,
     on_progress: ProgressCallback | None = None,
     frames: float | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> None:
     """Run ffmpeg to completion, reporting 0..1 progress from `-progress pipe:1` if asked.
 
     Progress is output time over `duration`; while an output has written nothing yet (a
     sprite sheet appears only at the end) ffmpeg reports that time as N/A, and the frame
-    count of the first video output over `frames` is used instead.
+    count of the first video output over `frames` is used instead. `on_start` is told the
+    process id (a live channel reports it in its status).
 
     Raises MediaError with the tail of ffmpeg's stderr on a non-zero exit. Cancelling the
     awaiting task kills ffmpeg so no orphan keeps writing.
@@ -54,6 +56,8 @@ async def run(
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None and process.stderr is not None
+    if on_start is not None:
+        on_start(process.pid)
     tail: deque[str] = deque(maxlen=12)
 
     async def read_progress() -> None:

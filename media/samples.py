@@ -16,11 +16,18 @@ async def make_clip(
     height: int = 180,
     rate: int = 25,
     audio: bool = True,
+    channels: int = 1,
+    interlaced: bool = False,
 ) -> Path:
-    """Synthesize a test-pattern clip with a tone into `out` and return its path."""
+    """Synthesize a test-pattern clip with a tone into `out` and return its path.
+
+    The awkward kinds the ladder handles: portrait (`width` < `height`), no audio
+    (`audio=False`), 5.1 (`channels=6`) and interlaced (`interlaced=True`).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = commands.sample_clip(
-        out, seconds=seconds, width=width, height=height, rate=rate, audio=audio
-    )
+        out, seconds=seconds, width=width, height=height, rate=rate, audio=audio,
+        channels=channels, interlaced=interlaced,
+    )  # fmt: skip
     await runner.run(binary, argv)
     return out

@@ -18,6 +18,8 @@ from origin.access import HEALTH_PATH, OriginAccess, route_matcher
 from origin.context import OriginContext
 from origin.delivery import delivery_router
 from origin.jobs import JobStore
+from origin.live_peers import LivePeers
+from origin.live_store import open_live_store
 from origin.replicate import Replicator
 from origin.routes import admin_router
 from origin.store import MANIFEST_NAME, open_store
@@ -57,7 +59,7 @@ def create_app(
     root = data_dir or Path(settings.data_dir) / origin.region
     binary = ffmpeg_binary(settings.ffmpeg) if package is None or dist.live_channels else ""
     if package is None:
-        package = ffmpeg_packager(binary, settings.segment_duration)
+        package = ffmpeg_packager(binary, settings.segment_duration, settings.ladder)
     jobs = JobStore(root / "jobs.sqlite3")
     storage = open_store(settings.storage, root)
     store, work, uploads = storage.store, storage.work, storage.uploads
@@ -68,7 +70,9 @@ def create_app(
         jobs, store, work, root / "uploads", package, settings.workers,
         on_ready=replicator.push_later, direct=uploads, staging=storage.staging,
     )  # fmt: skip
-    live_root = root / "live"
+    live_root = root / "live"  # ffmpeg's work dirs, and the published files unless on S3
+    live_store = open_live_store(settings.storage, live_root, origin.region)
+    live_peers = LivePeers(peers, dist.admin_token, client)
     channels = {
         c.name: Channel(
             binary,
@@ -76,6 +80,8 @@ def create_app(
                 c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate
             ),
             live_root / c.name,
+            live_store,
+            live_peers,
             resolve=lambda source: live_source(source, pool, work),
         )
         for c in dist.live_channels
@@ -91,13 +97,13 @@ def create_app(
         pool,
         replicator,
         channels,
-        FileStore(live_root),
+        live_store,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if hasattr(store, "ensure_bucket"):
-            await store.ensure_bucket()
+            await store.ensure_bucket()  # also the live store's bucket
         await pool.start()
         on_air = [asyncio.create_task(channel.run()) for channel in channels.values()]
         yield

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from media.live import Channel
 from origin.jobs import Job, JobStore, State
+from origin.live_store import LiveFiles
 from origin.replicate import Replicator
 from origin.store import MANIFEST_NAME, DirectUploads, Store
 from origin.store.fs import FileStore
@@ -31,7 +32,7 @@ class OriginContext:
     pool: WorkerPool
     replicator: Replicator
     channels: dict[str, Channel]
-    live_store: FileStore  # each origin packages its live channels on its own disk
+    live_store: LiveFiles  # each origin's own live files: its disk, or its prefix of the bucket
 
     async def job(self, video_id: str) -> Job:
         """The job for a (validated) id; with shared storage, a video another region packaged."""

@@ -115,14 +115,22 @@ def delivery_router(ctx: OriginContext) -> APIRouter:
             raise NotFound(f"no live channel {channel!r}")
         relpath = paths.relative_file(relpath)
         kind = kind_of(relpath)
+        playlist = kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST)
+        # Until this process published every playlist (after a start or a restart), what is on
+        # disk is an old window: 503 lets an edge fail over to a region that is on air.
+        if playlist and not running.on_air:
+            raise Unavailable(f"live channel {channel!r} is starting")
         policy = live_cache_policy(kind, running.spec.segment_duration)
         try:
             return await serve(request, ctx.live_store, channel, relpath, policy)
         except NotFound:
-            # A configured channel without a playlist yet is warming up (after a start or a
-            # restart): 503 lets an edge fail over to a region that is already on air.
-            if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST):
+            if playlist:
                 raise Unavailable(f"live channel {channel!r} is starting") from None
+            if running.may_exist(relpath):
+                # A listed segment is never missing here; one this origin never had (it was
+                # down, or a peer is a moment ahead) may be on a peer: 503 fails over, a 404
+                # would tell the viewer it is gone everywhere.
+                raise Unavailable(f"live segment {relpath} is not on this origin") from None
             raise
 
     return router

@@ -25,6 +25,7 @@ from media.probe import MediaInfo, probe
 from origin.jobs import Job, JobStore, State
 from origin.store import MANIFEST_NAME, DirectUploads, Staging, Store
 from origin.store.fs import FileStore
+from streaming.config import DEFAULT_LADDER, LadderRung
 from streaming.errors import StreamingError
 from streaming.hls import Encryption
 
@@ -172,7 +173,9 @@ class WorkerPool:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def ffmpeg_packager(binary: str, segment_duration: float) -> PackageFn:
+def ffmpeg_packager(
+    binary: str, segment_duration: float, ladder: tuple[LadderRung, ...] = DEFAULT_LADDER
+) -> PackageFn:
     """The real packaging step: one ffmpeg process per job."""
 
     async def run(
@@ -180,7 +183,7 @@ def ffmpeg_packager(binary: str, segment_duration: float) -> PackageFn:
         encryption: AesKey | None,
     ) -> object:  # fmt: skip
         return await packager.package(
-            binary, source, out_dir, info, segment_duration, progress, encryption
+            binary, source, out_dir, info, segment_duration, progress, encryption, ladder
         )
 
     return run

@@ -38,6 +38,7 @@ URL_PARAMS = ("Expires", "Policy", "Signature", "Key-Pair-Id")
 SIGNING_PARAMS = (*URL_PARAMS, "Hash-Algorithm")
 COOKIE_PREFIX = "CloudFront-"
 MAX_VALUE = 8192  # longer credentials are rejected before any decoding
+MEMO_URL_BYTES = 2048  # longer URLs are matched against a policy's resource every time
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 Hash = Literal["SHA1", "SHA256"]
 
@@ -182,11 +183,19 @@ def verify_signature(key: PublicKeyType, signature: bytes, message: bytes, hash:
 
 class Verifier:
     """Checks signed requests against a key ring; verified signatures are remembered (LRU) so a
-    returning viewer costs a dict lookup, while time, IP and resource are checked every time."""
+    returning viewer costs a dict lookup, while key trust, time, IP and resource are checked
+    every time.
+
+    Two levels: the exact credential strings a viewer sent (its cookies are the same on every
+    request) → the policy they were verified for, which skips base64 decoding and hashing; and
+    (key id, hash, policy bytes) → signature, for the same policy arriving in another encoding.
+    """
 
     def __init__(self, ring: KeyRing, cache_size: int = 4096) -> None:
         self.ring, self.cache_size = ring, cache_size
         self._verified: OrderedDict[bytes, tuple[bytes, Policy]] = OrderedDict()
+        self._granted: OrderedDict[tuple[object, ...], tuple[str, Policy]] = OrderedDict()
+        self._covers: dict[tuple[str, str], bool] = {}
 
     def verify(self, request: SignedRequest, trusted: tuple[str, ...], now: float) -> Grant:
         """Return a Grant or raise AccessDenied with one of REASONS; never anything else."""
@@ -194,6 +203,16 @@ class Verifier:
         if creds is None or not creds.values.get("Key-Pair-Id"):
             raise AccessDenied("missing", "missing Key-Pair-Id query parameter or cookie value")
         values = creds.values
+        # A canned policy is rebuilt from the URL: the URL is part of what was verified.
+        seen = (tuple(values.items()), "" if "Policy" in values else request.url)
+        granted = self._granted.get(seen) if self.cache_size else None
+        if granted is not None:
+            key_id, policy = granted
+            key = self.ring.get(key_id)
+            if key is None or not key.groups.intersection(trusted):
+                raise AccessDenied("unknown_key", "the key is not in a trusted key group")
+            self._check_conditions(policy, request, now)
+            return Grant(key_id, creds.via, policy.date_less_than, "Policy" in values)
         if any(len(v) > MAX_VALUE for v in values.values()):
             raise AccessDenied("malformed", f"a signing value is longer than {MAX_VALUE} bytes")
         hash_name = values.get("Hash-Algorithm", "SHA1")
@@ -215,8 +234,32 @@ class Verifier:
                 raise AccessDenied("malformed", "Expires is not an epoch time in seconds")
             message = canned_policy(request.url, int(expires))
         policy = self._verified_policy(key.id, key.key, hash_name, message, signature)
-        _check_conditions(policy, request, now)
+        self._remember(self._granted, seen, (key.id, policy))
+        self._check_conditions(policy, request, now)
         return Grant(key.id, creds.via, policy.date_less_than, "Policy" in values)
+
+    def _check_conditions(self, policy: Policy, request: SignedRequest, now: float) -> None:
+        """`_check_conditions`, with the resource match remembered per (resource, URL): a
+        viewer's one wildcard policy is matched against the same few URLs again and again."""
+        covered = (policy.resource or "", request.url)
+        known = self._covers.get(covered)
+        if known is None:
+            known = policy.covers(request.url)
+            if self.cache_size and len(request.url) <= MEMO_URL_BYTES:
+                if len(self._covers) >= self.cache_size:
+                    self._covers.clear()
+                self._covers[covered] = known
+        _check_conditions(policy, request, now, covers=known)
+
+    def _remember(
+        self, lru: OrderedDict[tuple[object, ...], tuple[str, Policy]], key: tuple[object, ...],
+        value: tuple[str, Policy],
+    ) -> None:  # fmt: skip
+        if not self.cache_size:
+            return
+        lru[key] = value
+        if len(lru) > self.cache_size:
+            lru.popitem(last=False)
 
     def _verified_policy(
         self, key_id: str, key: PublicKeyType, hash_name: str, message: bytes, signature: bytes
@@ -237,12 +280,14 @@ class Verifier:
         return policy
 
 
-def _check_conditions(policy: Policy, request: SignedRequest, now: float) -> None:
+def _check_conditions(
+    policy: Policy, request: SignedRequest, now: float, covers: bool | None = None
+) -> None:
     if now >= policy.date_less_than:
         raise AccessDenied("expired", "the signed URL or cookie has expired")
     if policy.date_greater_than is not None and now <= policy.date_greater_than:
         raise AccessDenied("not_yet_valid", "the signed URL or cookie is not valid yet")
     if policy.source_ip is not None and not policy.allows_ip(request.client_ip):
         raise AccessDenied("ip_not_allowed", "the policy does not allow this client address")
-    if not policy.covers(request.url):
+    if not (policy.covers(request.url) if covers is None else covers):
         raise AccessDenied("resource_not_covered", "the policy does not cover this URL")

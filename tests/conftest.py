@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,10 @@ import pytest
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
 from tests.factories import Topology, distribution_doc, running_topology
+
+# Edges the tests start run one worker unless the run asks for more (`make test` runs the edge
+# tests once more with STREAMING_EDGE_WORKERS=2): the CLI's default is one per core.
+os.environ.setdefault("STREAMING_EDGE_WORKERS", "1")
 
 
 @pytest.fixture(scope="session")

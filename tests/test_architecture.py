@@ -37,6 +37,7 @@ PROJECT = frozenset(p.parent.name for p in ROOT.glob("*/__init__.py"))
 SPAWNERS = {
     "media/runner.py",
     "procs/supervisor.py",
+    "procs/workers.py",  # streaming edge --workers: forks the POP's worker processes
     "loadtest/run.py",  # --workers: multiprocessing workers that each run a share of the viewers
     "bench/__main__.py",  # asks each benchmarked tool for its version
     "bench/conformance.py",  # runs the npm HTTP caching test suite with node
@@ -46,6 +47,9 @@ SPAWNERS = {
 }
 ENVIRONMENT_READERS = {
     "bench/tools.py",  # apt-get runs with the caller's environment plus DEBIAN_FRONTEND
+    # sets (never reads) PROMETHEUS_MULTIPROC_DIR: prometheus_client's multiprocess mode takes
+    # its directory from there, for a POP of several worker processes
+    "edge/metrics.py",
 }
 
 
@@ -122,7 +126,7 @@ def test_only_named_modules_spawn_processes(path: Path) -> None:
     uses_subprocess = "subprocess" in modules
     spawns = any(
         isinstance(n, ast.Attribute)
-        and n.attr in {"create_subprocess_exec", "create_subprocess_shell"}
+        and n.attr in {"create_subprocess_exec", "create_subprocess_shell", "fork"}
         for n in ast.walk(tree)
     )
     assert not uses_subprocess and not spawns, f"{name} spawns processes"

@@ -1,5 +1,6 @@
-"""Every shell command in README.md and docs/*.md is run here or listed, with a reason, in
-tests/docs_examples.toml; every `streaming` command's subcommand and flags must exist.
+"""Every shell command in README.md and docs/*.md is run (here, or against a real demo by
+tests/docs/test_demo_commands.py) or listed, with a reason, in tests/docs_examples.toml; every
+`streaming` command's subcommand and flags must exist.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from experiments.scenario import parse
 from streaming import keys
 from streaming.config import KeyGroup, PublicKey
+from streaming.errors import StreamingError
 from streaming.signing import Verifier
 from tests.access import request_for
+from tests.docs.test_demo_commands import RUN_AGAINST_DEMO
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELL = {"sh", "bash", "console", "shell"}
@@ -65,16 +69,21 @@ RUN = [
     "streaming sign url https://cdn.demo.test/hls/<id>/master.m3u8 --key keys/viewers.pem",
     "streaming sign cookies --resource '*://cdn.demo.test/hls/<id>/*' --key keys/viewers.pem",
     "streaming sign token --key keys/viewers.pem --resource '*://*/hls/<id>/*'",
+    "streaming sign url https://cdn.demo.test/hls/<id>/master.m3u8 --key keys/viewers.pem "
+    "--resource 'https://cdn.demo.test/hls/<id>/*' --ip 203.0.113.0/24 --hash SHA256",
 ]
 
 
 def test_every_documented_command_is_run_or_listed_with_a_reason() -> None:
-    """A new command in the docs must be run here or listed; the list holds no stale entry."""
+    """A new command in the docs must be run (here or against the demo in tests/docs/) or listed;
+    neither holds a command the docs no longer show."""
     docs = documented_commands()
     listed = not_run()
-    assert sorted(docs - set(RUN) - set(listed)) == []
+    run = set(RUN) | set(RUN_AGAINST_DEMO)
+    assert sorted(docs - run - set(listed)) == []
     assert sorted(set(listed) - docs) == []
-    assert sorted(set(RUN) - docs) == []
+    assert sorted(run - docs) == []
+    assert sorted(run & set(listed)) == []
     assert all(reason.strip() for reason in listed.values())
 
 
@@ -122,3 +131,19 @@ def test_key_and_signing_commands_work_as_written(
     page = request_for("https://cdn.demo.test/hls/<id>/a.ts", cookies=cookies)
     assert verifier.verify(page, ("viewers",), time.time()).key_pair_id == key_id
     assert outputs[3].strip().count(".") >= 2  # a JWT: header.payload.signature
+    # The custom policy: any object of the video, from that network only.
+    segment = outputs[4].strip().replace("/master.m3u8?", "/720p/seg_00001.ts?")
+    assert verifier.verify(request_for(segment, "203.0.113.7"), ("viewers",), time.time())
+    with pytest.raises(StreamingError):
+        verifier.verify(request_for(segment, "198.51.100.7"), ("viewers",), time.time())
+
+
+def test_documented_scenario_file_loads() -> None:
+    """failover.md's scenario-file example (what `my-scenario.toml` holds) is a valid scenario."""
+    text = (ROOT / "docs" / "failover.md").read_text()
+    block = next(
+        b for b in re.findall(r"^```toml\n(.*?)^```", text, re.M | re.S)
+        if b.startswith('name = "my-scenario"')
+    )  # fmt: skip
+    scenario = parse(tomllib.loads(block))
+    assert scenario.topology.shield == "us-east" and scenario.faults[0].action == "kill"

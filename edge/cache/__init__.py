@@ -32,6 +32,9 @@ class Entry:
     backoff_until: float = 0.0  # after a failed refresh: serve stale without asking the origin
     variants: dict[str, bytes] = field(default_factory=dict)  # compressed copies by encoding
     initial_age: float = 0.0  # the age it had on arrival (upstream Age, Date; RFC 9111 §4.2.3)
+    # Precomputed fresh-hit heads by variant (edge.types.Prepared, made by edge.deliver); each
+    # checks it still fits the entry before use. Never persisted.
+    heads: dict[Any, Any] | None = None
 
     def current_age(self, now: float) -> float:
         return self.initial_age + max(0.0, now - self.stored_at)
@@ -69,6 +72,7 @@ class Entry:
             "key": self.key, "path": self.path, "status": self.status, "headers": self.headers,
             "size": self.size, "stored_at": self.stored_at, "ttl": self.ttl, "swr": self.swr,
             "sie": self.sie, "origin_region": self.origin_region, "initial_age": self.initial_age,
+            "backoff_until": self.backoff_until,
         }  # fmt: skip
 
     @classmethod
@@ -80,4 +84,5 @@ class Entry:
             swr=float(meta["swr"]), sie=float(meta["sie"]),
             origin_region=str(meta["origin_region"]), file=file,
             initial_age=float(meta.get("initial_age", 0.0)),
+            backoff_until=float(meta.get("backoff_until", 0.0)),
         )  # fmt: skip

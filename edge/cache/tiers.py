@@ -34,6 +34,17 @@ class TieredCache:
                 entry.body = None  # the memory tier refused it: never hold bytes it does not count
         return entry
 
+    def reload(self, key: str) -> Entry | None:
+        """The entry as the disk holds it now (a sibling worker stored or refreshed it), also
+        replacing this worker's memory copy."""
+        self.memory.delete(key)
+        entry = self.disk.reload(key)
+        if entry is not None and self.holds_in_memory(entry.size):
+            entry.body = self.disk.read(entry)
+            if entry.body is None or not self.memory.put(entry):
+                entry.body = None
+        return entry
+
     def holds_in_memory(self, size: int | None) -> bool:
         return size is not None and size <= self.memory_object_bytes
 

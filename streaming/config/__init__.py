@@ -26,8 +26,10 @@ from streaming.config.edges import (
     TTLPolicy,
 )
 from streaming.config.origins import (
+    DEFAULT_LADDER,
     FAILOVER_STATUS_CHOICES,
     HealthPolicy,
+    LadderRung,
     LiveChannel,
     Origin,
     OriginGroup,
@@ -42,6 +44,7 @@ __all__ = [
     "ControlSettings",
     "CorsSettings",
     "CustomErrorResponse",
+    "DEFAULT_LADDER",
     "Distribution",
     "Edge",
     "EdgeFunctionRef",
@@ -55,6 +58,7 @@ __all__ = [
     "HealthPolicy",
     "Identifier",
     "KeyGroup",
+    "LadderRung",
     "LiveChannel",
     "Method",
     "MiB",

@@ -186,6 +186,9 @@ class EdgeSettings(_Model):
     """
 
     cache_dir: str = ".data/edge"
+    # Processes per POP on one port (`streaming edge --workers`); 0: one per CPU core. They
+    # share the disk tier and collapse misses together; each has its own memory tier.
+    workers: Annotated[int, Field(ge=0, le=256)] = 0
     memory_cache_bytes: Annotated[int, Field(ge=0)] = 256 * MiB
     # Objects up to this size are held whole in memory; larger ones only stream via the disk.
     memory_object_bytes: Annotated[int, Field(ge=0)] = 8 * MiB

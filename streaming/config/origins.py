@@ -113,6 +113,28 @@ class LiveChannel(_Model):
     frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
 
 
+class LadderRung(_Model):
+    """One rung of the VOD ladder, keyed by the short side of the picture.
+
+    A 1920x1080 source and a 1080x1920 portrait one both get the 1080 rung at their own
+    orientation (1920x1080, 1080x1920). Bit rates are for a 16:9 picture and scale with the
+    rendition's area for other aspect ratios.
+    """
+
+    short_side: Annotated[int, Field(ge=64, le=2160, multiple_of=2)]
+    video_kbps: Annotated[int, Field(ge=50, le=60_000)]
+    audio_kbps: Annotated[int, Field(ge=32, le=320)] = 128
+
+
+# Apple HLS authoring spec figures, trimmed to four rungs.
+DEFAULT_LADDER = (
+    LadderRung(short_side=1080, video_kbps=6000),
+    LadderRung(short_side=720, video_kbps=3000),
+    LadderRung(short_side=480, video_kbps=1400, audio_kbps=96),
+    LadderRung(short_side=360, video_kbps=730, audio_kbps=96),
+)
+
+
 class OriginSettings(_Model):
     """Settings shared by every regional origin server.
 
@@ -142,3 +164,12 @@ class OriginSettings(_Model):
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
     encryption: Encryption = Encryption.NONE
     storage: StorageSettings = StorageSettings()
+    # Rungs above the source's short side are skipped (never upscaled); see docs/origin.md.
+    ladder: Annotated[tuple[LadderRung, ...], Field(min_length=1, max_length=8)] = DEFAULT_LADDER
+
+    @model_validator(mode="after")
+    def _distinct_rungs(self) -> OriginSettings:
+        sides = [r.short_side for r in self.ladder]
+        if len(set(sides)) != len(sides):
+            raise ValueError(f"ladder: two rungs with the same short_side ({sorted(sides)})")
+        return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from procs.supervisor import Supervisor, cli_argv, free_port
 from tests.factories import TOKEN, write_config
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}
+# Worker processes per edge in this run (tests/conftest.py; `make test` runs tests/edge with 2).
+WORKERS = int(os.environ.get("STREAMING_EDGE_WORKERS", "1"))
 
 
 @dataclass

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from edge.access_log import FIELDS, AccessLog, encode, record
+from edge.access_log import FIELDS, AccessLog, encode, line, record
+from edge.types import Reply, Result
+from edge.viewer import Viewer
 from tests.edge.stack import (
     Answer,
     EdgeStack,
@@ -27,6 +30,19 @@ def lines(stack: EdgeStack, count: int) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def logged(stack: EdgeStack, *responses: httpx.Response) -> list[dict[str, object]]:
+    """The log lines of `responses`, by request id: several workers write in their own order."""
+    ids = [r.headers["x-request-id"] for r in responses]
+
+    def found() -> dict[str, dict[str, object]]:
+        path = stack.access_log()
+        text = path.read_text() if path.exists() else ""
+        return {str(line["x-edge-request-id"]): line for line in map(json.loads, text.splitlines())}
+
+    wait_for(lambda: all(i in found() for i in ids), timeout=3)
+    return [found()[i] for i in ids]
+
+
 def test_each_request_is_one_line_with_cloudfront_fields(
     stack: EdgeStack, origin: ScriptedOrigin
 ) -> None:
@@ -36,9 +52,9 @@ def test_each_request_is_one_line_with_cloudfront_fields(
         stack.url() + "/log/a%20b.ts?x=1",
         headers={"user-agent": "tester/1", "referer": "http://p.test/"},
     )
-    httpx.get(stack.url() + "/log/a%20b.ts", headers={"range": "bytes=0-99"})
-    httpx.get(stack.url() + "/log/none.ts")
-    first, ranged, missing = lines(stack, 3)[-3:]
+    part = httpx.get(stack.url() + "/log/a%20b.ts", headers={"range": "bytes=0-99"})
+    none = httpx.get(stack.url() + "/log/none.ts")
+    first, ranged, missing = logged(stack, miss, part, none)
     assert list(first) == list(FIELDS)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", str(first["date"])) and re.fullmatch(
         r"\d\d:\d\d:\d\d", str(first["time"])
@@ -96,3 +112,34 @@ def test_signing_parameters_leave_the_query_and_the_referer() -> None:
     assert logged["cs(Referer)"] == "https://p.test/watch?v=1&x=2%23t=3"
     only = record(query="Signature=c2ln", referer="https://p.test/?Policy=eyJQ", **fields)  # type: ignore[arg-type]
     assert (only["cs-uri-query"], only["cs(Referer)"]) == ("-", "https://p.test/")
+
+
+def test_a_line_formatted_at_flush_is_the_json_of_its_fields(tmp_path: Path) -> None:
+    """`AccessLog.log` keeps a request's facts and formats them when it flushes: each line is
+    exactly `json.dumps` of `line`'s fields, quotes, non-ASCII text and credentials included,
+    and one flush appends every pending line at once."""
+    target = tmp_path / "access.log"
+    log = AccessLog(str(target))
+    cases = [
+        (Viewer("GET", "/hls/a b/ü.ts", "", {"host": "cdn.test", "user-agent": 'say "hi"'},
+                "192.0.2.1", 5000, "1.1", "http", uri="/hls/a b/ü.ts"),
+         Reply(200, {"content-type": 'video/"mp2t"', "content-length": "10",
+                     "x-origin-region": "us-east"}, b"", Result.HIT, "Hit", sent=10)),
+        (Viewer("GET", "/x.ts", "v=1&Signature=c2ln&Key-Pair-Id=K1&q=%22", {
+                "host": "ö.test", "referer": "https://p.test/?Policy=eyJQ&a=1",
+                "content-length": "7"}, "2001:db8::1", 0, "2", "https", uri="/x.ts"),
+         Reply(206, {"content-length": "2"}, b"", Result.MISS, "", sent=2, range=(3, 4))),
+    ]  # fmt: skip
+    now = time.monotonic()
+    for viewer, reply in cases:
+        log.log(viewer, reply, "iad", "dist", 0.0012345, now)
+    assert not target.read_text()  # nothing formatted or written before the flush
+    log.flush()
+    written = target.read_text().splitlines()
+    expected = [
+        json.dumps(line(viewer, reply, "iad", "dist", 0.0012345, now), separators=(",", ":"))
+        for viewer, reply in cases
+    ]
+    assert written == expected
+    assert json.loads(written[1])["cs-uri-query"] == "v=1&q=%22"
+    log.close()

@@ -94,6 +94,30 @@ def test_suffix_range_and_unsatisfiable_range(stack: EdgeStack, segment: tuple[s
     assert past.json()["error"] == "range_not_satisfiable"
 
 
+def test_a_disk_tier_hit_and_its_ranges_are_byte_exact_under_granian(
+    stack: EdgeStack, origin: ScriptedOrigin
+) -> None:
+    """A body above memory_object_bytes lives on disk only: granian sends its whole-body hits
+    from the file by path (ASGI pathsend), its ranges are read with pread; every byte is the
+    origin's, hit after hit."""
+    path = unique("disk") + ".ts"
+    body = os.urandom(600 * 1024)
+    origin.route(path, Answer(headers=SEGMENT, body=body))
+    assert httpx.get(stack.url() + path).content == body  # the miss
+    for _ in range(3):  # the full path, then the precomputed head
+        hit = httpx.get(stack.url() + path)
+        assert hit.headers["x-cache"] == "Hit from iad" and hit.content == body
+        assert hit.headers["content-length"] == str(len(body))
+    for asked, start, end in (
+        ("bytes=1000-299999", 1000, 299999), ("bytes=-100", len(body) - 100, len(body) - 1),
+        ("bytes=614000-", 614000, len(body) - 1), ("bytes=0-0", 0, 0),
+    ):  # fmt: skip
+        part = httpx.get(stack.url() + path, headers={"range": asked})
+        assert part.status_code == 206 and part.content == body[start : end + 1]
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{len(body)}"
+    assert origin.count(path) == 1
+
+
 def test_head_has_the_get_headers_and_no_body(
     stack: EdgeStack, origin: ScriptedOrigin, segment: tuple[str, bytes]
 ) -> None:

@@ -8,6 +8,7 @@ back once it is restored. Live viewers keep a continuous media sequence across t
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ def test_primary_killed_under_load_no_viewer_error_then_traffic_moves_back(tmp_p
 
 def test_live_viewers_keep_a_continuous_sequence_when_the_primary_dies(tmp_path: Path) -> None:
     """Epoch-aligned live segments: viewers move to the other origin's copy with no gap or error,
-    also while the restarted primary's channel warms up (its 404s fail over)."""
+    also while the restarted primary's channel warms up, with 404 not a failover status (it
+    answers 503 until on air, then lists only segments it has, copied from eu-west)."""
     report = _run(
         tmp_path,
         {
@@ -79,4 +81,6 @@ def test_live_viewers_keep_a_continuous_sequence_when_the_primary_dies(tmp_path:
     assert summary["requests"] > 50
     assert summary["viewer_visible_errors"] == 0, report["errors"][:5]
     assert summary["live_discontinuities"] == 0 and summary["skipped_segments"] == 0
+    config = tomllib.loads((tmp_path / "out" / "distribution.toml").read_text())
+    assert "failover_status_codes" not in config["origin_groups"][0]  # the default: no 404
     assert {"us-east", "eu-west"} <= set(summary["fills_by_origin"])

@@ -58,6 +58,13 @@ def rotated(ffmpeg: str, out: Path) -> Path:
     return out
 
 
+def anamorphic(ffmpeg: str, out: Path) -> Path:
+    """240x180 stored, 4:3 pixels: displayed 320x180, as DVD and HDV masters are."""
+    argv = _testsrc("240x180", 25, 2) + _tone(2) + ["-vf", "setsar=4/3"]
+    _run(ffmpeg, argv + _x264("yuv420p") + [str(out)])
+    return out
+
+
 def variable_frame_rate(ffmpeg: str, out: Path) -> Path:
     """30 fps for one second, then every third frame only: irregular frame durations."""
     argv = _testsrc("320x180", 30, 3) + _tone(3)

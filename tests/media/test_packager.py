@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from media import packager, thumbnails
 from media.probe import probe
 from tests.media import sources
+from tests.media.readback import probe_segment
 
 SEGMENT = 1.0
 KEY = bytes(range(16))
@@ -50,9 +51,7 @@ def sd_encrypted(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Packa
     """A 3 s 640x360 source, packaged with AES-128."""
     work = tmp_path_factory.mktemp("sd")
     source = sources.clip(ffmpeg, work / "360.mp4", "640x360")
-    return package(
-        ffmpeg, source, work / "out", encryption=packager.AesKey(KEY, "/drm/v123/key")
-    )
+    return package(ffmpeg, source, work / "out", encryption=packager.AesKey(KEY, "/drm/v123/key"))
 
 
 def test_720p_source_gets_720_480_360_never_upscaled(hd: Packaged) -> None:
@@ -62,23 +61,25 @@ def test_720p_source_gets_720_480_360_never_upscaled(hd: Packaged) -> None:
 
 
 def test_master_attributes_match_the_encoded_renditions(hd: Packaged) -> None:
-    """BANDWIDTH ≥ AVERAGE-BANDWIDTH, RESOLUTION as encoded, CODECS High profile, FRAME-RATE."""
+    """BANDWIDTH ≥ AVERAGE-BANDWIDTH, RESOLUTION as encoded, CODECS as the SPS says (High 3.1
+    for 720p, Main 3.0 below), FRAME-RATE."""
+    codecs = []
     for variant in hd.master.playlists:
         info = variant.stream_info
         rung_dir = hd.out / variant.uri.split("/")[0]
         first = sorted(rung_dir.glob("seg_*.ts"))[0]
         stream = video_stream(first)
         assert info.resolution == (stream.codec_context.width, stream.codec_context.height)
-        assert (
-            stream.codec_context.profile == "High" and stream.codec_context.format.name == "yuv420p"
-        )
-        assert info.codecs == "avc1.640028,mp4a.40.2"
+        assert stream.codec_context.format.name == "yuv420p"
+        assert info.codecs == probe_segment(first).sps_codecs + ",mp4a.40.2"
+        codecs.append(info.codecs)
         assert info.frame_rate == 25
         assert info.bandwidth >= info.average_bandwidth > 0
         # The peak is measured from the segments: the largest segment's bit rate.
         media = m3u8.load(str(rung_dir / "index.m3u8"))
         rates = [(rung_dir / s.uri).stat().st_size * 8 / s.duration for s in media.segments]
         assert info.bandwidth == int(max(rates))
+    assert codecs == ["avc1.64001f,mp4a.40.2", "avc1.4d401e,mp4a.40.2", "avc1.4d401e,mp4a.40.2"]
 
 
 def test_renditions_are_aligned_vod_playlists(hd: Packaged) -> None:
@@ -188,7 +189,7 @@ ODD = ["no audio", "odd dimensions", "rotation metadata", "variable frame rate",
 def test_awkward_sources_become_8bit_420_h264(
     kind: str, ffmpeg: str, odd_inputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Every rendition is H.264 High, yuv420p, even-sized, in the display orientation."""
+    """Every rendition is H.264 as CODECS says, yuv420p, even-sized, in the display orientation."""
     packaged = package(ffmpeg, odd_inputs[kind], tmp_path / "out")
     info = probe(odd_inputs[kind])
     for variant in packaged.master.playlists:
@@ -196,7 +197,8 @@ def test_awkward_sources_become_8bit_420_h264(
         assert media.is_endlist and media.segments
         segment = packaged.out / variant.uri.split("/")[0] / media.segments[0].uri
         ctx = video_stream(segment).codec_context
-        assert (ctx.name, ctx.profile, ctx.format.name) == ("h264", "High", "yuv420p")
+        assert (ctx.name, ctx.format.name) == ("h264", "yuv420p")
+        assert variant.stream_info.codecs.split(",")[0] == probe_segment(segment).sps_codecs
         assert ctx.width % 2 == 0 and ctx.height % 2 == 0
         assert variant.stream_info.resolution == (ctx.width, ctx.height)
         assert (ctx.width < ctx.height) == (info.display_width < info.display_height)

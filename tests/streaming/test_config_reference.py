@@ -79,8 +79,8 @@ def _default(field: object) -> str:
         return "(section)"
     if isinstance(default, Secret):
         return "(secret)"
-    if isinstance(default, tuple):
-        default = list(default)
+    if isinstance(default, tuple):  # a list of tables (origin.ladder) shows its fields
+        default = [d.model_dump() if isinstance(d, BaseModel) else d for d in default]
     return f"`{json.dumps(default)}`"
 
 

@@ -302,7 +302,19 @@ def test_verified_cache_is_bounded() -> None:
     for i in range(6):
         url = signer("alice").signed_url(f"https://cdn.demo.test/{i}.ts", expires=LATER)
         verifier.verify(request_for(url), TRUSTED, NOW)
-    assert len(verifier._verified) == 3
+    assert len(verifier._verified) == 3 and len(verifier._granted) == 3
+
+
+def test_remembered_credentials_are_still_refused_by_an_untrusted_group() -> None:
+    """The exact credentials verified once skip decoding and hashing next time, but the key's
+    trust is checked against each behavior's groups every time."""
+    verifier = Verifier(ring(key_group("viewers", "alice")))
+    url = signer("alice").signed_url("https://cdn.demo.test/hls/a.ts", expires=LATER)
+    verifier.verify(request_for(url), TRUSTED, NOW)
+    assert len(verifier._granted) == 1
+    with pytest.raises(AccessDenied) as info:
+        verifier.verify(request_for(url), ("editors",), NOW)
+    assert info.value.reason == "unknown_key"
 
 
 def test_url_safe_base64_uses_cloudfronts_alphabet() -> None:

@@ -59,6 +59,10 @@ export class DeliveryPlayer extends EventTarget {
       maxBufferLength: 6,
       maxMaxBufferLength: 8,
       backBufferLength: 30,
+      // Live: regional origins count discontinuities by their own restart history, so a reload
+      // served by another region can number them higher; hls.js calls that a fatal "discontinuity
+      // sequence mismatch" unless told to take the new numbering (docs/failover.md, Live).
+      ignorePlaylistParsingErrors: true,
       fragLoadPolicy: { default: {
         maxTimeToFirstByteMs: 4000, maxLoadTimeMs: 20000,
         timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },

@@ -1,0 +1,129 @@
+"""Documented commands as a user's shell runs them, in a directory laid out like the repository.
+
+The demo tests start `streaming demo` in a temporary directory holding `config/demo.toml` (a
+generated distribution on free ports) and `.demo/` (its state, keys, data), so the docs' relative
+paths work as written. What cannot be written literally is substituted from one table here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
+from typing import IO
+
+BIN = Path(sys.executable).parent  # the venv's `streaming` entry point
+
+# Placeholders in documented commands → the name of the value the demo fixture fills in.
+PLACEHOLDERS = {
+    "<id>": "video_id",  # the video the demo published
+    "http://127.0.0.1:8201": "iad_url",  # the demo's fixed iad port → this topology's iad edge
+}
+
+# Synopses with placeholders for whole arguments and optional parts in brackets: how each runs.
+SYNOPSES = {
+    "streaming demo [--config FILE] [--media FILE] [--state FILE]":
+        "streaming demo --config config/demo.toml --media {clip} --state .demo/state.json",
+    "streaming upload FILE --origin URL [--token T] [--wait]":
+        "streaming upload {clip} --origin {us_east_url} --token {admin_token} --wait",
+    "streaming origin --config FILE --region NAME [--host H] [--port P] [--data DIR]":
+        "streaming origin --config config/demo.toml --region eu-west --host 127.0.0.1"
+        " --port {free_port} --data extra/origin",
+    "streaming portal --config config/demo.toml [--state .demo/state.json]":
+        "streaming portal --config config/demo.toml --state .demo/state.json",
+    "streaming invalidate PATH... --config FILE":
+        "streaming invalidate /hls/{video_id}/master.m3u8 /hls/{video_id}/poster.jpg"
+        " --config config/demo.toml",
+    "streaming edge --config FILE --pop NAME [--host H] [--port P] [--cache-dir DIR]":
+        "streaming edge --config config/demo.toml --pop fra --host 127.0.0.1"
+        " --port {free_port} --cache-dir extra/edge",
+}  # fmt: skip
+
+
+def as_run(command: str, values: Mapping[str, str]) -> str:
+    """The documented `command` with its placeholders replaced by this topology's values."""
+    text = SYNOPSES[command].format_map(values) if command in SYNOPSES else command
+    for placeholder, name in PLACEHOLDERS.items():
+        if placeholder in text:
+            text = text.replace(placeholder, values[name])
+    return text
+
+
+def shell_env() -> dict[str, str]:
+    """A user's shell: `streaming` on PATH, wide unstyled output (rich tables stay on one line)."""
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COLUMNS": "220",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+    }
+
+
+@dataclass(frozen=True)
+class Ran:
+    command: str
+    status: int
+    output: str
+
+    def __str__(self) -> str:
+        return f"$ {self.command}\n(exit {self.status})\n{self.output[-4000:]}"
+
+
+def spawn(command: str, cwd: Path, out: IO[str] | int = subprocess.PIPE) -> Popen[str]:
+    """Start `command` with bash in `cwd` (globs and quotes as a user types them), in a process
+    group of its own; the caller kills it with `kill_group`."""
+    return subprocess.Popen(
+        ["bash", "-c", command], cwd=cwd, env=shell_env(), stdout=out,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+
+
+def shell(command: str, cwd: Path, timeout: float) -> Ran:
+    """Run `command` to its end; its process group is always killed, also on timeout."""
+    process = spawn(command, cwd)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        output, _ = process.communicate()
+        output += f"\n[killed after {timeout:.0f}s]"
+    finally:
+        kill_group(process)
+    return Ran(command, process.returncode, output)
+
+
+def kill_group(process: Popen[str]) -> None:
+    """SIGKILL the process group this test created for `process` (left-over members too)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def processes_in(directory: Path) -> list[int]:
+    """PIDs running with their working directory inside `directory` (a test's temporary one):
+    processes this module started, also those that left its process groups (supervised
+    children start sessions of their own)."""
+    found = []
+    inside = str(directory.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cwd = os.readlink(entry / "cwd")
+            if cwd == inside or cwd.startswith(inside + os.sep):
+                found.append(int(entry.name))
+    return found
+
+
+def reap_in(directory: Path) -> None:
+    """SIGKILL every process `processes_in(directory)` finds."""
+    for pid in processes_in(directory):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
