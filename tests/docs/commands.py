@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,16 +20,30 @@ from subprocess import Popen
 from typing import IO
 
 BIN = Path(sys.executable).parent  # the venv's `streaming` entry point
+ROOT = Path(__file__).resolve().parents[2]
 
 # Placeholders in documented commands → the name of the value the demo fixture fills in.
+# config/demo.toml's fixed ports become this topology's: viewers' HTTPS (the state's `url`),
+# plain HTTP (`http_url`, where the demo redirects to HTTPS) and the portal's pair.
 PLACEHOLDERS = {
     "<id>": "video_id",  # the video the demo published
-    "http://127.0.0.1:8201": "iad_url",  # the demo's fixed iad port → this topology's iad edge
+    "https://127.0.0.1:8441": "iad_url",
+    "https://127.0.0.1:8442": "fra_url",
+    "http://127.0.0.1:8201": "iad_http_url",
+    "http://127.0.0.1:8202": "fra_http_url",
+    "https://127.0.0.1:8340": "portal_url",
+    "http://127.0.0.1:8300": "portal_http_url",
 }
+# Every port config/demo.toml fixes: one still in a command after the substitutions is a
+# placeholder missing above (nothing of the test's demo listens there).
+DEMO_PORTS = frozenset(
+    re.findall(r"(?:port = |127\.0\.0\.1:)(\d+)", (ROOT / "config" / "demo.toml").read_text())
+)
+ADDRESS = re.compile(r"(?:127\.0\.0\.1|localhost):(\d+)")
 
 # Synopses with placeholders for whole arguments and optional parts in brackets: how each runs.
 SYNOPSES = {
-    "streaming demo [--config FILE] [--media FILE] [--state FILE]":
+    "streaming demo [--config FILE] [--media FILE] [--state FILE] [--plain-http]":
         "streaming demo --config config/demo.toml --media {clip} --state .demo/state.json",
     "streaming upload FILE --origin URL [--token T] [--wait]":
         "streaming upload {clip} --origin {us_east_url} --token {admin_token} --wait",
@@ -40,8 +55,9 @@ SYNOPSES = {
     "streaming invalidate PATH... --config FILE":
         "streaming invalidate /hls/{video_id}/master.m3u8 /hls/{video_id}/poster.jpg"
         " --config config/demo.toml",
+    # Its own config: the demo's fra holds the https_port config/demo.toml gives fra.
     "streaming edge --config FILE --pop NAME [--host H] [--port P] [--cache-dir DIR]":
-        "streaming edge --config config/demo.toml --pop fra --host 127.0.0.1"
+        "streaming edge --config extra/edge.toml --pop fra --host 127.0.0.1"
         " --port {free_port} --cache-dir extra/edge",
 }  # fmt: skip
 
@@ -52,6 +68,8 @@ def as_run(command: str, values: Mapping[str, str]) -> str:
     for placeholder, name in PLACEHOLDERS.items():
         if placeholder in text:
             text = text.replace(placeholder, values[name])
+    if unmapped := sorted(set(ADDRESS.findall(text)) & DEMO_PORTS):
+        raise AssertionError(f"{command}: no substitution for the demo's ports {unmapped}")
     return text
 
 

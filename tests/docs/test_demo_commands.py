@@ -2,9 +2,11 @@
 
 One `streaming demo` for the whole module, started with the documented synopsis in a temporary
 directory laid out like the repository (`config/demo.toml`: a generated distribution on free
-ports, with the real demo's key group; `.demo/`: state, keys, data). Each test runs one documented
-command through bash there, after the substitutions in `tests/docs/commands.py`, and checks what
-it printed or did, not only its exit status.
+ports shaped like the real one: HTTPS ports beside the plain ones, its `[tls]` files under
+`.demo/tls/` issued by the demo from its local CA, redirect-to-https, the real key group;
+`.demo/`: state, keys, certificates, data). Each test runs one documented command through bash
+there, after the substitutions in `tests/docs/commands.py`, and checks what it printed or did,
+not only its exit status. Every HTTPS request here verifies the demo's CA.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import ssl
 import time
 import tomllib
 from collections.abc import Iterator
@@ -31,14 +34,16 @@ from procs.supervisor import free_port
 from streaming.viewer_access import signer_from_state
 from tests.docs.commands import Ran, as_run, kill_group, reap_in, shell, spawn
 from tests.factories import distribution_doc, write_config
+from tests.tls import trust
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DEMO = "streaming demo [--config FILE] [--media FILE] [--state FILE]"
+DEMO = "streaming demo [--config FILE] [--media FILE] [--state FILE] [--plain-http]"
+CURL = "curl --cacert .demo/tls/ca.pem https://127.0.0.1:8441/healthz"
 SIGN_URL = (
-    "streaming sign url http://127.0.0.1:8201/hls/<id>/master.m3u8 --key .demo/keys/demo.pem "
+    "streaming sign url https://127.0.0.1:8441/hls/<id>/master.m3u8 --key .demo/keys/demo.pem "
     "--key-pair-id KDEMOLOCALKEY1 --expires-in 3600"
 )
 UPLOAD = "streaming upload FILE --origin URL [--token T] [--wait]"
@@ -55,18 +60,20 @@ REPORT = (
 README_LOADTEST = "streaming loadtest --demo .demo/state.json --viewers 50 --duration 10"
 RAMP_LOADTEST = "streaming loadtest --demo .demo/state.json --viewers 100 --duration 10 --ramp-up 5"
 STRESS_LOADTEST = (
-    "streaming loadtest http://127.0.0.1:8201/hls/<id>/master.m3u8 --mode stress --viewers 20 "
-    "--rendition highest --duration 5 --json run.json --plot run.png "
+    "streaming loadtest https://127.0.0.1:8441/hls/<id>/master.m3u8 --cacert .demo/tls/ca.pem "
+    "--mode stress --viewers 20 --rendition highest --duration 5 --json run.json --plot run.png "
     "--sign-key .demo/keys/demo.pem --key-pair-id KDEMOLOCALKEY1"
 )
 CERTS = "streaming certs --config config/demo.toml --out .demo/tls"
+CERTS_SNI = "streaming certs --config config/demo.toml --out .demo/tls --sni shop.example.test"
 DEMO_EXPERIMENT = "streaming experiment demo-pause.toml --state .demo/state.json --viewers 20"
 EXPERIMENT = "streaming experiment primary-dies"
 
 # Every documented command this module runs (tests/test_docs_commands.py counts them as run).
 RUN_AGAINST_DEMO = (
-    DEMO, SIGN_URL, UPLOAD, ORIGIN, EDGE, CONTROL, PORTAL, INVALIDATE, INVALIDATE_SYNOPSIS,
-    REPORT, README_LOADTEST, RAMP_LOADTEST, STRESS_LOADTEST, CERTS, DEMO_EXPERIMENT, EXPERIMENT,
+    DEMO, CURL, SIGN_URL, UPLOAD, ORIGIN, EDGE, CONTROL, PORTAL, INVALIDATE, INVALIDATE_SYNOPSIS,
+    REPORT, README_LOADTEST, RAMP_LOADTEST, STRESS_LOADTEST, CERTS, CERTS_SNI, DEMO_EXPERIMENT,
+    EXPERIMENT,
 )  # fmt: skip
 
 
@@ -81,6 +88,11 @@ class Demo:
     @property
     def admin(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.values['admin_token']}"}
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """A client context trusting the demo's CA alone (never an unverified one)."""
+        return trust(str(self.state["ca_file"]))
 
     def run(self, command: str, timeout: float = 60) -> Ran:
         """Run a documented command to its end in the demo's directory."""
@@ -109,12 +121,15 @@ class Demo:
         return headers_for(url, None, signer_from_state(self.state), 600)
 
     def get(self, url: str) -> httpx.Response:
-        return httpx.get(url, headers=self.viewer(url), timeout=10)
+        return httpx.get(url, headers=self.viewer(url), verify=self.tls, timeout=10)
 
 
 def demo_doc() -> dict[str, Any]:
     """Two origins, two POPs, a control plane; private content under the real demo's key group
-    (its key id and `../.demo/keys/demo.pub.pem`, so the docs' `.demo/keys/demo.pem` exists)."""
+    (its key id and `../.demo/keys/demo.pub.pem`, so the docs' `.demo/keys/demo.pem` exists).
+    HTTPS as in config/demo.toml: an `https_port` for each edge and the portal, its `[tls]`
+    (`../.demo/tls/`: the demo issues the files, so the docs' `.demo/tls/ca.pem` exists),
+    plain-HTTP viewers redirected, CORS for the portal's HTTPS origin."""
     real = tomllib.loads((ROOT / "config" / "demo.toml").read_text())
     doc = distribution_doc(
         regions=("us-east", "eu-west"),
@@ -122,10 +137,16 @@ def demo_doc() -> dict[str, Any]:
         name="demo",
         domain_names=real["domain_names"],
         key_groups=real["key_groups"],
+        tls=real["tls"],
         control={"url": f"http://127.0.0.1:{free_port()}", "poll_interval": 0.5},
     )
+    for edge in doc["edges"]:
+        edge["https_port"] = free_port()
+    doc["portal"]["https_port"] = free_port()
+    doc["cors"] = {"allowed_origins": [f"https://127.0.0.1:{doc['portal']['https_port']}"]}
     for behavior in doc["behaviors"]:
         behavior["trusted_key_groups"] = [real["key_groups"][0]["id"]]
+        behavior["viewer_protocol_policy"] = "redirect-to-https"
     return doc
 
 
@@ -134,7 +155,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[Demo]
     """`streaming demo` as documented, until the module ends; every process it started reaped."""
     root = tmp_path_factory.mktemp("docs-demo")
     (root / "config").mkdir()
-    config = write_config(root / "config" / "demo.toml", demo_doc())
+    doc = demo_doc()
+    config = write_config(root / "config" / "demo.toml", doc)
     values = {"clip": str(clip)}
     state_path = root / ".demo" / "state.json"
     with (root / "demo.log").open("w") as log:
@@ -145,12 +167,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Iterator[Demo]
             time.sleep(0.2)
         assert state_path.exists(), (root / "demo.log").read_text()[-3000:]
         state = json.loads(state_path.read_text())
-        edges = {e["pop"]: e["url"] for e in state["edges"]}
+        edges = {e["pop"]: e for e in state["edges"]}
         origins = {o["region"]: o["url"] for o in state["origins"]}
         assert state["config"] == str(config.resolve()) and state["signing"], state
+        # Served as documented: HTTPS on each edge's https_port, by the CA the demo issued.
+        assert Path(state["ca_file"]).resolve() == (root / ".demo" / "tls" / "ca.pem").resolve()
+        https = {e["pop"]: f"https://127.0.0.1:{e['https_port']}" for e in doc["edges"]}
+        assert {pop: e["url"] for pop, e in edges.items()} == https, state
+        portal = state["player_url"].removesuffix("/player")
+        assert portal == f"https://127.0.0.1:{doc['portal']['https_port']}", state
         values |= {
-            "video_id": state["videos"][0]["id"], "iad_url": edges["iad"],
-            "fra_url": edges["fra"], "us_east_url": origins["us-east"],
+            "video_id": state["videos"][0]["id"], "us_east_url": origins["us-east"],
+            "iad_url": edges["iad"]["url"], "iad_http_url": edges["iad"]["http_url"],
+            "fra_url": edges["fra"]["url"], "fra_http_url": edges["fra"]["http_url"],
+            "portal_url": portal, "portal_http_url": f"http://127.0.0.1:{doc['portal']['port']}",
             "admin_token": state["admin_token"], "control_url": state["control_url"],
         }  # fmt: skip
         yield Demo(root, state, values)
@@ -180,6 +210,20 @@ def first_segment(demo: Demo, edge: str) -> str:
     return str(media.segments[0].absolute_uri)
 
 
+def test_curl_with_the_demo_ca_reaches_an_edge_over_https(demo: Demo) -> None:
+    """The README's and https.md's curl line: the iad edge's health over HTTPS, its certificate
+    verified by `.demo/tls/ca.pem` (without it curl refuses: no system store trusts that CA)."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (.ci/run installs it)")
+    ran = demo.run(CURL)
+    assert ran.status == 0, ran
+    assert '{"status"' in ran.output, ran  # the body, among curl's progress meter (stderr)
+    health, _ = json.JSONDecoder().raw_decode(ran.output, ran.output.index('{"status"'))
+    assert (health["status"], health["role"], health["pop"]) == ("ok", "edge", "iad"), ran
+    unverified = shell(f"curl -sS {demo.values['iad_url']}/healthz", demo.root, 30)
+    assert unverified.status == 60, unverified  # CURLE_PEER_FAILED_VERIFICATION
+
+
 def test_sign_url_prints_a_url_the_edge_serves_without_cookies(demo: Demo) -> None:
     """The README's signed URL (demo key, key pair id) plays through the edge on its own."""
     ran = demo.run(SIGN_URL)
@@ -187,10 +231,11 @@ def test_sign_url_prints_a_url_the_edge_serves_without_cookies(demo: Demo) -> No
     url = ran.output.strip().splitlines()[-1]
     master = f"{demo.values['iad_url']}/hls/{demo.values['video_id']}/master.m3u8"
     assert url.startswith(master + "?") and "Signature=" in url, ran
-    response = httpx.get(url, timeout=10)
+    response = httpx.get(url, verify=demo.tls, timeout=10)
     assert response.status_code == 200, response.text
     assert m3u8.loads(response.text).is_variant
-    assert httpx.get(master, timeout=10).status_code == 403  # private: the signature admitted it
+    # private: the signature admitted it
+    assert httpx.get(master, verify=demo.tls, timeout=10).status_code == 403
 
 
 def test_upload_synopsis_publishes_a_video_the_edge_serves(demo: Demo) -> None:
@@ -206,12 +251,23 @@ def test_upload_synopsis_publishes_a_video_the_edge_serves(demo: Demo) -> None:
 
 
 def test_origin_and_edge_synopses_start_servers_that_serve(demo: Demo) -> None:
-    """Another eu-west origin and fra edge from the synopses: healthy; the edge fills and hits."""
+    """Another eu-west origin and fra edge from the synopses: healthy; the edge fills and hits
+    over HTTPS. The edge's FILE is the demo's config with another https_port for fra (`--port`
+    moves only the plain listener, and the demo's fra holds the configured one)."""
     with demo.serving(ORIGIN) as origin:
         videos = httpx.get(f"{origin}/videos", headers=demo.admin, timeout=10)
         assert videos.status_code == 200, videos.text
-    with demo.serving(EDGE) as edge:
-        master = f"{edge}/hls/{demo.values['video_id']}/master.m3u8"
+    doc = tomllib.loads((demo.root / "config" / "demo.toml").read_text())
+    https_port = free_port()
+    next(e for e in doc["edges"] if e["pop"] == "fra")["https_port"] = https_port
+    (demo.root / "extra").mkdir(exist_ok=True)
+    write_config(demo.root / "extra" / "edge.toml", doc)  # ../.demo/ resolves as from config/
+    with demo.serving(EDGE) as plain:
+        master_path = f"/hls/{demo.values['video_id']}/master.m3u8"
+        redirect = httpx.get(plain + master_path, timeout=10)
+        assert redirect.status_code == 301, redirect.text
+        master = f"https://127.0.0.1:{https_port}{master_path}"
+        assert redirect.headers["location"] == master
         first, second = demo.get(master), demo.get(master)
         assert first.status_code == 200, first.text
         assert (first.headers["x-cache"], second.headers["x-cache"]) == (
@@ -227,15 +283,21 @@ def test_control_and_portal_commands_serve_from_a_second_layout(demo: Demo, tmp_
     (tmp_path / "config").mkdir()
     doc = demo_doc()
     write_config(tmp_path / "config" / "demo.toml", doc)
-    shutil.copytree(demo.root / ".demo" / "keys", tmp_path / ".demo" / "keys")
+    for kept in ("keys", "tls"):  # the demo's key pair and certificates, as a second run finds
+        shutil.copytree(demo.root / ".demo" / kept, tmp_path / ".demo" / kept)
     shutil.copy(demo.root / ".demo" / "state.json", tmp_path / ".demo" / "state.json")
     try:
         with demo.serving(CONTROL, tmp_path, doc["control"]["url"]) as control:
             listing = httpx.get(f"{control}/admin/invalidations", headers=demo.admin, timeout=10)
             assert listing.json() == {"invalidations": []}, listing.text
-        portal_url = f"http://127.0.0.1:{doc['portal']['port']}"
-        with demo.serving(PORTAL, tmp_path, portal_url) as portal:
-            page = httpx.get(f"{portal}/player", timeout=10)
+        portal_url = f"http://127.0.0.1:{doc['portal']['port']}"  # health on the plain port
+        with demo.serving(PORTAL, tmp_path, portal_url) as plain:
+            https = f"https://127.0.0.1:{doc['portal']['https_port']}"
+            redirect = httpx.get(f"{plain}/player", timeout=10)
+            assert (redirect.status_code, redirect.headers.get("location")) == (
+                301, f"{https}/player"
+            ), redirect.text  # fmt: skip
+            page = httpx.get(f"{https}/player", verify=demo.tls, timeout=10)
             assert page.status_code == 200 and "<video" in page.text, page.text[:500]
     finally:
         reap_in(tmp_path)
@@ -312,20 +374,47 @@ def test_stress_loadtest_of_one_edge_writes_its_json_and_plot(demo: Demo) -> Non
     assert (demo.root / "run.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_certs_writes_a_ca_and_a_certificate_for_the_distribution(demo: Demo) -> None:
-    """`streaming certs` writes ca.pem and demo.pem (every name, signed by the CA) and prints
-    the [tls] section naming them."""
+def test_certs_reissues_the_demo_certificate_from_the_kept_ca(demo: Demo) -> None:
+    """`streaming certs` beside the running demo: demo.pem again (every name, signed by the
+    demo's CA, which it keeps: the edges still verify by it) and the [tls] section naming it."""
+    tls = (demo.root / ".demo" / "tls").resolve()
+    ca_before, leaf_before = (tls / "ca.pem").read_bytes(), (tls / "demo.pem").read_bytes()
     ran = demo.run(CERTS)
     assert ran.status == 0, ran
-    tls = demo.root / ".demo" / "tls"
     assert f'cert_file = "{tls / "demo.pem"}"' in ran.output, ran
     assert f'ca_file = "{tls / "ca.pem"}"' in ran.output and (tls / "demo-key.pem").is_file()
+    assert (tls / "ca.pem").read_bytes() == ca_before
+    assert (tls / "demo.pem").read_bytes() != leaf_before
     leaf = x509.load_pem_x509_certificate((tls / "demo.pem").read_bytes())
-    ca = x509.load_pem_x509_certificate((tls / "ca.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_before)
     leaf.verify_directly_issued_by(ca)
     names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "cdn.demo.test" in names.get_values_for_type(x509.DNSName)
     assert "127.0.0.1" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    health = httpx.get(f"{demo.values['iad_url']}/healthz", verify=demo.tls, timeout=10)
+    assert health.status_code == 200, health.text
+
+
+def test_certs_sni_issues_a_certificate_for_that_name_alone(demo: Demo) -> None:
+    """https.md's `--sni shop.example.test`: a certificate naming only it, by the same CA, and
+    the `[[tls.certificates]]` entry naming its files."""
+    tls = (demo.root / ".demo" / "tls").resolve()
+    ca_before = (tls / "ca.pem").read_bytes()
+    ran = demo.run(CERTS_SNI)
+    assert ran.status == 0, ran
+    entry = (
+        f'[[tls.certificates]]\ncert_file = "{tls / "shop.example.test.pem"}"\n'
+        f'key_file = "{tls / "shop.example.test-key.pem"}"'
+    )
+    assert entry in ran.output, ran
+    assert (tls / "ca.pem").read_bytes() == ca_before
+    chain = x509.load_pem_x509_certificates((tls / "shop.example.test.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_before)
+    assert chain[1:] == [ca]  # leaf + CA, as servers send it
+    chain[0].verify_directly_issued_by(ca)
+    names = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["shop.example.test"]
+    assert names.get_values_for_type(x509.IPAddress) == []
 
 
 def test_report_counts_every_logged_request_per_pop(demo: Demo) -> None:
