@@ -29,12 +29,15 @@ def serves_https(dist: Distribution) -> bool:
 
 def plain_http_document(doc: dict[str, Any]) -> dict[str, Any]:
     """The same distribution with no viewer-facing HTTPS: no https_port on edges or portal,
-    every viewer protocol policy allow-all (origins keep their scheme)."""
+    every viewer protocol policy allow-all (origins keep their scheme, and [tls] only when an
+    origin is https://)."""
     out = dict(doc)
     out["edges"] = [{k: v for k, v in e.items() if k != "https_port"} for e in doc["edges"]]
     if isinstance(doc.get("portal"), dict):
         out["portal"] = {k: v for k, v in doc["portal"].items() if k != "https_port"}
     out["behaviors"] = [{**b, "viewer_protocol_policy": "allow-all"} for b in doc["behaviors"]]
+    if not any(str(o.get("url", "")).startswith("https:") for o in doc.get("origins", ())):
+        out.pop("tls", None)  # nothing left to serve or verify over TLS (the CA may not exist)
     return out
 
 

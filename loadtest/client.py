@@ -16,7 +16,7 @@ import aiohttp
 class Fetch:
     """One completed (or failed) request as a viewer saw it."""
 
-    status: str  # "200", "404", ... or a transport failure such as "timeout", "connect"
+    status: str  # "200", "404", ... or a transport failure: "timeout", "connect", "certificate"
     started: float  # time.monotonic() when the request was sent
     ttfb: float  # seconds to the response head
     elapsed: float  # seconds to the last body byte
@@ -96,6 +96,8 @@ class Client:
                         size += len(chunk)
         except TimeoutError:
             status, x_cache = "timeout", ""
+        except aiohttp.ClientConnectorCertificateError:  # before its parent class
+            status, x_cache = "certificate", ""
         except aiohttp.ClientConnectorError:
             status, x_cache = "connect", ""
         except aiohttp.ClientPayloadError:

@@ -22,6 +22,10 @@ HINTS: dict[tuple[str, str], str] = {
     ("403", ""): "the edge refuses these viewers",
     ("404", ""): "the playlist is not on the edge: check the video id in the URL",
     ("connect", ""): "no edge answers at that address: is the demo (or the edge) running?",
+    ("certificate", ""): (
+        "the edge's certificate is not trusted: pass --cacert (the demo's CA is "
+        ".demo/tls/ca.pem; --demo reads it from the state file)"
+    ),
     ("timeout", ""): "requests time out: the edge is overloaded or --timeout is too short",
 }
 

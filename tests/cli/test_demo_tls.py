@@ -68,6 +68,8 @@ def test_plain_http_runs_the_same_distribution_without_viewer_tls(tmp_path: Path
     assert dist.key_groups[0].keys[0].public_key == str(tmp_path / "conf" / "keys" / "v.pub.pem")
     assert derived.stat().st_mode & 0o077 == 0
     assert "https_port" not in plain_http_document(doc)["edges"][0]
+    # No https:// origin: the CA is not needed (a fresh checkout has none yet) and not loaded.
+    assert dist.tls.ca_file == "" and "tls" not in plain_http_document(doc)
 
 
 def test_https_without_a_ca_file_is_refused_with_the_way_out(tmp_path: Path) -> None:
