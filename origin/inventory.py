@@ -17,6 +17,7 @@ from media.packager import KEY_FILE
 from origin.outbox import Action
 from origin.store import MANIFEST_NAME, Store
 from streaming import paths
+from streaming.errors import InvalidPath
 
 _READ_WHOLE = (".m3u8", ".vtt")  # the manifests; segments and images count by name only
 
@@ -46,7 +47,7 @@ class Inventory:
 
     @classmethod
     def parse(cls, data: object) -> Inventory:
-        """A peer's answer, checked: ValueError (InvalidPath is one) when it is not one."""
+        """A peer's answer, checked: ValueError when it is not one."""
         if not isinstance(data, dict):
             raise ValueError("an inventory is a JSON object")
         videos, tombstones = data.get("videos"), data.get("tombstones")
@@ -55,10 +56,14 @@ class Inventory:
         for video_id, value in videos.items():
             if not isinstance(value, str):
                 raise ValueError(f"the digest of {video_id!r} is not a string")
-            paths.video_id(video_id)
-        if not all(isinstance(t, str) for t in tombstones):
-            raise ValueError("tombstones are video ids")
-        return cls(dict(videos), frozenset(paths.video_id(t) for t in tombstones))
+        listed = [*videos, *tombstones]
+        try:
+            ids = [paths.video_id(i) if isinstance(i, str) else None for i in listed]
+        except InvalidPath as exc:
+            raise ValueError(exc.detail) from None
+        if None in ids:
+            raise ValueError("an inventory lists video ids only")
+        return cls(dict(videos), frozenset(tombstones))
 
 
 def plan(

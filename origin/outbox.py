@@ -85,13 +85,7 @@ class Outbox:
         with self._transaction():
             for peer in peers:
                 if action is Action.DELETE:
-                    self._db.execute(
-                        f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, NULL, 0) "
-                        "ON CONFLICT (video_id, peer) DO UPDATE SET action = excluded.action, "
-                        "attempts = 0, next_at = excluded.next_at, error = NULL, failed = 0 "
-                        "WHERE action != excluded.action",
-                        (video_id, peer, action.value, now, now),
-                    )
+                    self._owe_delete(video_id, peer, now)
                 else:
                     self._db.execute(
                         f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, NULL, 0) "
@@ -99,24 +93,30 @@ class Outbox:
                         (video_id, peer, action.value, now, now),
                     )
 
+    def _owe_delete(self, video_id: str, peer: str, now: float) -> None:
+        self._db.execute(
+            f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, NULL, 0) "
+            "ON CONFLICT (video_id, peer) DO UPDATE SET action = excluded.action, "
+            "attempts = 0, next_at = excluded.next_at, error = NULL, failed = 0 "
+            "WHERE action != excluded.action",
+            (video_id, peer, Action.DELETE.value, now, now),
+        )
+
     def bury(self, video_id: str, peers: Iterable[str] = ()) -> None:
         """Tombstone `video_id` and owe its delete to `peers`, in one transaction; the publishes
         it still owed to anyone else are dropped."""
-        now, peers = time.time(), list(peers)
+        now = time.time()
         with self._transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO tombstones (video_id, deleted) VALUES (?, ?)",
                 (video_id, now),
             )
+            for peer in peers:
+                self._owe_delete(video_id, peer, now)
             self._db.execute(
                 "DELETE FROM outbox WHERE video_id = ? AND action = ?",
                 (video_id, Action.PUBLISH.value),
             )
-            for peer in peers:
-                self._db.execute(
-                    f"INSERT OR IGNORE INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, NULL, 0)",
-                    (video_id, peer, Action.DELETE.value, now, now),
-                )
 
     def buried(self, video_id: str) -> bool:
         query = "SELECT 1 FROM tombstones WHERE video_id = ?"
