@@ -8,8 +8,9 @@ mid-replication resumes on start. A failed attempt waits `backoff_base` seconds,
 Reconcile, at start and every `reconcile_interval`: each origin lists every peer's inventory
 (`GET /replicas`: ready videos with their digests, tombstones) and owes the peer what
 `origin.inventory.plan` says it lacks, so a region that was down for an hour, or lost its disk,
-converges without anyone re-uploading. A peer's list request is also its "I am back": the rows
-owed to it are retried at once instead of waiting out their back-off.
+converges without anyone re-uploading. A peer's list request is also its "I am back" (or "I
+restarted": it names when its process started): the rows owed to it are retried, and it is
+compared with, at once instead of after their back-off or the next round.
 
 Modes (`Distribution.replication_mode`): "origin" sends every file; "storage" sends only the
 commit, which the peer accepts once the storage engine has copied the video into its bucket;
@@ -47,6 +48,7 @@ class PeerView:
     """What this origin last learnt about one peer."""
 
     up: bool | None = None  # None: not heard from since start
+    booted: float | None = None  # when the peer's process started, as its list requests say
     error: str | None = None  # why it was last unreachable
     listed_at: float | None = None  # wall clock of its last inventory
     videos: dict[str, str] = field(default_factory=dict)
@@ -94,6 +96,7 @@ class Replicator:
         self._wake = {p.id: asyncio.Event() for p in peers}
         self._reconcile_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.booted = time.time()  # sent with our list requests: a peer sees we restarted
 
     async def start(self) -> None:
         """Resume what the outbox holds and start reconciling."""
@@ -123,12 +126,15 @@ class Replicator:
         self.outbox.bury(video_id, [p.id for p in self.peers])
         self._wake_all()
 
-    def heard_from(self, peer_id: str) -> None:
-        """A peer asked for our inventory, so it is up: if we thought otherwise, retry what it
-        is owed now and compare with it at once."""
-        if peer_id not in self._views:
+    def heard_from(self, peer_id: str, booted: float | None = None) -> None:
+        """A peer asked for our inventory, so it is up: if we thought otherwise, or it restarted
+        (it may have lost its disk), retry what it is owed now and compare with it at once."""
+        view = self._views.get(peer_id)
+        if view is None:
             raise BadRequest(f"unknown origin {peer_id!r}: not a peer in the distribution")
-        if self._views[peer_id].up is not True:
+        restarted = booted is not None and booted != view.booted
+        view.booted = booted if booted is not None else view.booted
+        if view.up is not True or restarted:
             self.outbox.hurry(peer_id)
             self._wake[peer_id].set()
             self._reconcile_now.set()
@@ -175,9 +181,11 @@ class Replicator:
             self.outbox.defer(peer.id, time.time() + delay)
             log.info("%s %s to %s: %s", owed.action, owed.video_id, peer.id, view.error)
             return
-        except Exception as exc:  # reading our own copy failed: try again later
+        except Exception as exc:
+            if owed.action is Action.PUBLISH and self.jobs.get(owed.video_id) is None:
+                return  # deleted here mid-push: its files went, and its delete is owed instead
             log.exception("%s %s to %s crashed", owed.action, owed.video_id, peer.id)
-            result = _Result(False, f"internal error: {exc}")
+            result = _Result(False, f"internal error: {exc}")  # reading our copy: try again
         if result.ok:
             self.outbox.done(owed)
             self._confirmed(view, owed)
@@ -251,8 +259,8 @@ class Replicator:
         view.sent.clear()
         try:
             response = await self._client.get(
-                f"{peer.url}/replicas", params={"from": self.me.id}, headers=self._auth,
-                timeout=LIST_TIMEOUT,
+                f"{peer.url}/replicas", params={"from": self.me.id, "booted": self.booted},
+                headers=self._auth, timeout=LIST_TIMEOUT,
             )  # fmt: skip
             response.raise_for_status()
             theirs = Inventory.parse(response.json())

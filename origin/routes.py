@@ -134,11 +134,12 @@ def admin_router(ctx: OriginContext) -> APIRouter:
     @router.get("/replicas")
     async def inventory(
         origin: str | None = Query(None, alias="from", max_length=63),
+        booted: float | None = Query(None, ge=0),
     ) -> dict[str, object]:
         """Ready videos with their digests and deleted ids, for a peer's reconcile; `from`
-        names the asking peer, which is then known to be up."""
+        names the asking peer, which is then known to be up, `booted` when it started."""
         if origin is not None:
-            ctx.replicator.heard_from(origin)
+            ctx.replicator.heard_from(origin, booted)
         listed = ctx.replicator.inventory().public()
         return {"origin": ctx.origin.id, "region": ctx.origin.region, **listed}
 

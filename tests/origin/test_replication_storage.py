@@ -20,11 +20,18 @@ from tests.factories import distribution_doc
 from tests.helpers import AUTH, hls_paths, upload, wait_state
 from tests.origin.conftest import origin_processes
 from tests.origin.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedFS, seaweedfs, weed_binary
-from tests.origin.test_replication import BOUND, REPLICATION, video, wait_until
+from tests.origin.test_replication import BOUND, video, wait_until
 
 pytestmark = pytest.mark.e2e
 
 BUCKET_DIR = "/buckets/videos"  # where SeaweedFS keeps the bucket's objects on each filer
+# The commit is retried until the engine has copied the video: quickly, for a short test.
+REPLICATION = {
+    "mode": "storage",
+    "backoff_base": 0.1,
+    "backoff_cap": 0.5,
+    "reconcile_interval": 1.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +66,7 @@ def test_filer_sync_replicates_and_the_outbox_waits_for_it(
     prefix = f"t-{uuid.uuid4().hex[:12]}/"
     doc = distribution_doc(
         regions=("us-east", "eu-west"),
-        origin={"segment_duration": 2.0, "replication": {**REPLICATION, "mode": "storage"}},
+        origin={"segment_duration": 2.0, "replication": REPLICATION},
     )
     doc["origins"][0]["storage"] = east_s3.storage(prefix)
     doc["origins"][1]["storage"] = west_s3.storage(prefix)
