@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import m3u8
 from fastapi import FastAPI
+from starlette.responses import Response
 
 from media.ladder import live_rungs
 from media.live import Channel, ChannelSpec
@@ -20,6 +21,9 @@ from origin.delivery import delivery_router
 from origin.jobs import JobStore
 from origin.live_peers import LivePeers
 from origin.live_store import open_live_store
+from origin.metrics import CONTENT_TYPE, OriginMetrics
+from origin.outbox import Outbox
+from origin.replicas import Intake
 from origin.replicate import Replicator
 from origin.routes import admin_router
 from origin.store import MANIFEST_NAME, open_store
@@ -61,17 +65,22 @@ def create_app(
     if package is None:
         package = ffmpeg_packager(binary, settings.segment_duration, settings.ladder)
     jobs = JobStore(root / "jobs.sqlite3")
-    storage = open_store(settings.storage, root)
+    outbox = Outbox(jobs.connection)
+    storage = open_store(dist.storage_of(origin), root)
     store, work, uploads = storage.store, storage.work, storage.uploads
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
     peers = tuple(o for o in dist.origins if o.id != origin.id)
-    replicator = Replicator(jobs, store, root / "staging", peers, dist.admin_token, client)
+    mode = dist.replication_mode
+    replicator = Replicator(
+        origin, peers, mode, settings.replication, jobs, outbox, store, dist.admin_token, client
+    )
+    intake = Intake(origin.id, jobs, outbox, store, root / "staging", copies=mode == "origin")
     pool = WorkerPool(
         jobs, store, work, root / "uploads", package, settings.workers,
-        on_ready=replicator.push_later, direct=uploads, staging=storage.staging,
+        on_ready=replicator.ready, direct=uploads, staging=storage.staging,
     )  # fmt: skip
     live_root = root / "live"  # ffmpeg's work dirs, and the published files unless on S3
-    live_store = open_live_store(settings.storage, live_root, origin.region)
+    live_store = open_live_store(dist.storage_of(origin), live_root, origin.region)
     live_peers = LivePeers(peers, dist.admin_token, client)
     channels = {
         c.name: Channel(
@@ -98,13 +107,21 @@ def create_app(
         replicator,
         channels,
         live_store,
+        origin,
+        outbox,
+        intake,
     )
+    metrics = OriginMetrics(replication=replicator.backlog)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if hasattr(store, "ensure_bucket"):
             await store.ensure_bucket()  # also the live store's bucket
+        intake.reset()
+        for job_id in [j.id for j in jobs.list() if outbox.buried(j.id)]:
+            await ctx.remove(job_id)  # deleted just before a crash: finish it
         await pool.start()
+        await replicator.start()
         on_air = [asyncio.create_task(channel.run()) for channel in channels.values()]
         yield
         for task in on_air:
@@ -131,6 +148,11 @@ def create_app(
     @app.get(HEALTH_PATH)
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "role": "origin", "region": origin.region, "id": origin.id}
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        """Replication backlog and lag per peer region (admin token, like the rest of the API)."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     app.include_router(admin_router(ctx))
     app.include_router(delivery)

@@ -32,6 +32,8 @@ class Job:
     updated: float
     encryption: str = "none"  # a streaming.hls.Encryption value
     source: str = "local"  # where the upload is: "local" (uploads dir) or "storage" (bucket)
+    home: str = ""  # the origin id that packaged it ("" when unknown: found in a shared bucket)
+    digest: str | None = None  # of its manifest set once ready (origin.inventory.digest)
 
     def public(self) -> dict[str, object]:
         data = asdict(self)
@@ -54,11 +56,18 @@ CREATE TABLE IF NOT EXISTS jobs (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     encryption TEXT NOT NULL DEFAULT 'none',
-    source TEXT NOT NULL DEFAULT 'local'
+    source TEXT NOT NULL DEFAULT 'local',
+    home TEXT NOT NULL DEFAULT '',
+    digest TEXT
 )
 """
 _COLUMNS = ("id", "state", "progress", "error", "filename", "size", "created", "updated",
-            "encryption", "source")  # fmt: skip
+            "encryption", "source", "home", "digest")  # fmt: skip
+# Columns added after the first release, with their definitions, for older databases.
+_ADDED = {
+    "encryption": "TEXT NOT NULL DEFAULT 'none'", "source": "TEXT NOT NULL DEFAULT 'local'",
+    "home": "TEXT NOT NULL DEFAULT ''", "digest": "TEXT",
+}  # fmt: skip
 
 
 class JobStore:
@@ -71,24 +80,27 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
         present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        for column in ("encryption", "source"):  # databases written before these columns
+        for column, definition in _ADDED.items():
             if column not in present:
-                default = "none" if column == "encryption" else "local"
-                self._db.execute(
-                    f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'"
-                )
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The database connection, shared with the replication outbox (origin.outbox)."""
+        return self._db
 
     def close(self) -> None:
         self._db.close()
 
     def create(
         self, job_id: str, filename: str, size: int, state: State = State.QUEUED,
-        encryption: str = "none", source: str = "local",
+        encryption: str = "none", source: str = "local", home: str = "",
     ) -> Job:  # fmt: skip
         now = time.time()
         self._db.execute(
-            f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?)",
-            (job_id, state.value, filename, size, now, now, encryption, source),
+            f"INSERT INTO jobs ({', '.join(_COLUMNS)}) "
+            "VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (job_id, state.value, filename, size, now, now, encryption, source, home),
         )
         return self.get(job_id)  # type: ignore[return-value]
 
@@ -123,6 +135,19 @@ class JobStore:
                 job_id,
             ),
         )
+
+    def set_digest(self, job_id: str, digest: str) -> None:
+        self._db.execute("UPDATE jobs SET digest = ? WHERE id = ?", (digest, job_id))
+
+    def ready(self) -> builtins.list[Job]:
+        """Every ready video, the ones peers compare with theirs."""
+        return [
+            _job(r)
+            for r in self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE state = ? ORDER BY created",
+                (State.READY.value,),
+            )
+        ]
 
     def claim_next(self) -> Job | None:
         """Move the oldest queued job to `packaging` and return it."""
@@ -165,10 +190,12 @@ class JobStore:
 
 
 def _job(row: tuple[object, ...]) -> Job:
-    id_, state, progress, error, filename, size, created, updated, encryption, source = row
+    id_, state, progress, error, filename, size, created, updated, encryption, source = row[:10]
+    home, digest = row[10:]
     return Job(
         id=str(id_), state=State(state), progress=float(progress),  # type: ignore[arg-type]
         error=None if error is None else str(error), filename=str(filename),
         size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type, call-overload]
-        encryption=str(encryption), source=str(source),
+        encryption=str(encryption), source=str(source), home=str(home),
+        digest=None if digest is None else str(digest),
     )  # fmt: skip

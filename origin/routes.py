@@ -1,4 +1,5 @@
-"""The origin's admin API: uploads (multipart or pre-signed), jobs, deletes and replica intake.
+"""The origin's admin API: uploads (multipart or pre-signed), jobs, deletes, replica intake and
+the inventory peers reconcile with.
 
 Every route here answers the admin token only, and `origin.access` checks it (and bounds the
 body) before a route runs; the `require_admin` calls of the state-changing routes are a second
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from origin import ingest
 from origin.context import OriginContext
 from origin.jobs import State
+from origin.replicas import Commit
 from streaming import paths
 from streaming.admin import require_admin
 from streaming.bodies import read_json
@@ -28,6 +30,8 @@ class ReplicaCommit(BaseModel):
     filename: str
     size: int
     files: list[str]
+    home: str = ""  # the origin that packaged it (senders before the outbox sent none)
+    digest: str = ""
 
 
 def _accepted(video_id: str) -> JSONResponse:
@@ -56,6 +60,7 @@ def admin_router(ctx: OriginContext) -> APIRouter:
             received.filename,
             received.size,
             encryption=encryption or ctx.settings.encryption,
+            home=ctx.origin.id,
         )
         ctx.pool.notify()
         return _accepted(video_id)
@@ -68,18 +73,19 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         require_admin(request, token)
         if ctx.uploads is None:
             raise NotFound("direct uploads need the S3 storage backend; POST /videos instead")
+        expiry = ctx.dist.storage_of(ctx.origin).presign_expiry
         # Offers older than twice the URL lifetime can no longer be completed.
-        ctx.jobs.fail_abandoned_uploads(time.time() - 2 * ctx.settings.storage.presign_expiry)
+        ctx.jobs.fail_abandoned_uploads(time.time() - 2 * expiry)
         video_id = paths.new_video_id()
         ctx.jobs.create(
             video_id, filename[:200], 0, state=State.UPLOADING,
-            encryption=encryption or ctx.settings.encryption, source="storage",
+            encryption=encryption or ctx.settings.encryption, source="storage", home=ctx.origin.id,
         )  # fmt: skip
         return {
             "id": video_id,
             "upload_url": ctx.uploads.upload_url(video_id),
             "method": "PUT",
-            "expires_in": ctx.settings.storage.presign_expiry,
+            "expires_in": expiry,
             "complete_url": f"/videos/{video_id}/complete",
             "max_bytes": ctx.settings.max_upload_bytes,
         }
@@ -110,21 +116,37 @@ def admin_router(ctx: OriginContext) -> APIRouter:
 
     @router.get("/videos/{video_id}")
     async def get_video(video_id: str) -> dict[str, object]:
-        return (await ctx.job(video_id)).public()
+        """The job, and where each region stands with it (`regions`: docs/origin.md)."""
+        job = await ctx.job(video_id)
+        return {**job.public(), "regions": ctx.replicator.regions(job)}
 
     @router.delete("/videos/{video_id}", status_code=204)
     async def delete_video(video_id: str, request: Request) -> Response:
         """Remove a video, its files and its upload here and in every other region."""
         require_admin(request, token)
         job = await ctx.job(video_id)
-        await _remove(ctx, job.id)
-        ctx.replicator.delete_later(job.id)
+        # Tombstone and owed deletes first: a crash before the files are gone is finished at
+        # start, never a delete that no peer hears of.
+        ctx.replicator.forget(job.id)
+        await ctx.remove(job.id)
         return Response(status_code=204)
+
+    @router.get("/replicas")
+    async def inventory(
+        origin: str | None = Query(None, alias="from", max_length=63),
+        booted: float | None = Query(None, ge=0),
+    ) -> dict[str, object]:
+        """Ready videos with their digests and deleted ids, for a peer's reconcile; `from`
+        names the asking peer, which is then known to be up, `booted` when it started."""
+        if origin is not None:
+            ctx.replicator.heard_from(origin, booted)
+        listed = ctx.replicator.inventory().public()
+        return {"origin": ctx.origin.id, "region": ctx.origin.region, **listed}
 
     @router.put("/replicas/{video_id}/files/{relpath:path}", status_code=204)
     async def replica_file(video_id: str, relpath: str, request: Request) -> Response:
         require_admin(request, token)
-        await ctx.replicator.receive_file(video_id, relpath, request.stream())
+        await ctx.intake.receive_file(video_id, relpath, request.stream())
         return Response(status_code=204)
 
     @router.post("/replicas/{video_id}/commit", status_code=204)
@@ -132,30 +154,17 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         require_admin(request, token)
         limit = ctx.settings.max_api_body_bytes
         commit = await read_json(request, ReplicaCommit, limit, "replica commit")
-        await ctx.replicator.commit(video_id, commit.filename, commit.size, commit.files)
+        await ctx.intake.commit(video_id, Commit(**commit.model_dump()))
         return Response(status_code=204)
 
     @router.delete("/replicas/{video_id}", status_code=204)
     async def replica_delete(video_id: str, request: Request) -> Response:
-        """A peer deleted the video: drop this region's copy (idempotent)."""
+        """A peer deleted the video: tombstone it and drop this region's copy (idempotent)."""
         require_admin(request, token)
-        video_id = paths.video_id(video_id)
-        ctx.replicator.discard(video_id)
+        ctx.intake.deleted(video_id)
         if ctx.jobs.get(video_id) is None:
             raise NotFound(f"no video {video_id}")
-        await _remove(ctx, video_id)
+        await ctx.remove(video_id)
         return Response(status_code=204)
 
     return router
-
-
-async def _remove(ctx: OriginContext, video_id: str) -> None:
-    job = ctx.jobs.get(video_id)
-    await ctx.pool.cancel(video_id)
-    ctx.jobs.delete(video_id)
-    await ctx.store.delete(video_id)
-    if ctx.work is not ctx.store:
-        await ctx.work.delete(video_id)
-    ctx.pool.source(video_id).unlink(missing_ok=True)
-    if ctx.uploads is not None and job is not None and job.source == "storage":
-        await ctx.uploads.delete_upload(video_id)

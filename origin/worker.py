@@ -35,7 +35,7 @@ log = logging.getLogger("origin.worker")
 PackageFn = Callable[
     [Path, Path, MediaInfo, Callable[[float], None], AesKey | None], Awaitable[object]
 ]
-ReadyFn = Callable[[str], None]
+ReadyFn = Callable[[str], Awaitable[None]]  # owes the ready video to the peer regions
 
 
 def key_uri(video_id: str) -> str:
@@ -106,7 +106,9 @@ class WorkerPool:
             try:
                 await task
             except asyncio.CancelledError:
-                if not task.cancelled():
+                # Swallowed only when the job alone was cancelled (a delete), not the pool.
+                current = asyncio.current_task()
+                if not task.cancelled() or (current is not None and current.cancelling()):
                     raise
             finally:
                 self._running.pop(job.id, None)
@@ -135,7 +137,7 @@ class WorkerPool:
             await self._package(source, out_dir, info, progress, encryption)
             manifest = {
                 "id": job.id, "filename": job.filename, "size": job.size, "created": job.created,
-                "encryption": job.encryption, "duration": info.duration,
+                "encryption": job.encryption, "duration": info.duration, "home": job.home,
                 "width": info.display_width, "height": info.display_height,
             }  # fmt: skip
             packager.write_atomic(out_dir / MANIFEST_NAME, json.dumps(manifest, sort_keys=True))
@@ -155,7 +157,10 @@ class WorkerPool:
             self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
         log.info("job %s ready in %.1fs", job.id, time.monotonic() - started)
         if self._on_ready:
-            self._on_ready(job.id)
+            try:
+                await self._on_ready(job.id)
+            except Exception:  # the video is ready here; reconcile still replicates it
+                log.exception("job %s: owing it to the peers failed", job.id)
 
     async def _fetch_source(self, job: Job) -> Path:
         source = self.source(job.id)

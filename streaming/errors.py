@@ -13,6 +13,7 @@ StreamingError (500 internal)
 ├── TooManyRequests (429 too_many_requests) rate limited; `retry_after` seconds
 ├── HeadersTooLarge (431 headers_too_large)
 ├── NotFound (404 not_found)
+│   └── Gone (410 gone)                     deleted for good: a replica of it is refused
 ├── MethodNotAllowed (405 method_not_allowed)
 ├── Conflict (409 conflict)
 ├── PayloadTooLarge (413 payload_too_large)
@@ -114,6 +115,11 @@ class HeadersTooLarge(StreamingError):
 class NotFound(StreamingError):
     status_code = 404
     code = "not_found"
+
+
+class Gone(NotFound):
+    status_code = 410
+    code = "gone"
 
 
 class MethodNotAllowed(StreamingError):

@@ -33,9 +33,6 @@ class StoredObject:
 class Store(Protocol):
     """Packaged HLS output by (video id, relative path); ids and paths are validated by callers."""
 
-    # True when every regional origin reads this same storage (then nothing is replicated).
-    shared: bool
-
     async def stat(self, video_id: str, relpath: str) -> StoredObject:
         """Metadata of a file, or NotFound."""
         ...

@@ -18,8 +18,6 @@ CHUNK = 256 * 1024
 class FileStore:
     """Packaged output under `root/<video id>/`; callers pass validated ids and paths only."""
 
-    shared = False
-
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)

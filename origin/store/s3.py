@@ -32,8 +32,6 @@ T = TypeVar("T")
 class S3Store:
     """Objects under `<prefix><video id>/<relpath>` in one bucket."""
 
-    shared = True
-
     def __init__(self, settings: StorageSettings) -> None:
         self.bucket, self.prefix = settings.bucket, settings.prefix
         self.expiry = settings.presign_expiry

@@ -34,6 +34,7 @@ from streaming.config.origins import (
     Origin,
     OriginGroup,
     OriginSettings,
+    ReplicationSettings,
     StorageSettings,
 )
 from streaming.config.services import ControlSettings, PortalSettings, Pricing, SteeringSettings
@@ -70,6 +71,7 @@ __all__ = [
     "Pricing",
     "PublicKey",
     "RateLimit",
+    "ReplicationSettings",
     "ResponseHeadersPolicy",
     "Secret",
     "SecretStr",

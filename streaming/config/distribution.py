@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from streaming.config._base import Identifier, SecretStr, _Model
 from streaming.config.access import Cidr, Firewall, GeoRestriction, KeyGroup, TlsSettings
 from streaming.config.edges import Behavior, CorsSettings, CustomErrorResponse, Edge, EdgeSettings
-from streaming.config.origins import LiveChannel, Origin, OriginGroup, OriginSettings
+from streaming.config.origins import (
+    LiveChannel,
+    Origin,
+    OriginGroup,
+    OriginSettings,
+    StorageSettings,
+)
 from streaming.config.services import ControlSettings, PortalSettings, Pricing, SteeringSettings
 from streaming.errors import ConfigError
 
@@ -101,6 +107,45 @@ class Distribution(_Model):
                 "content with a viewer's cookies; list the player origins instead"
             )
         return self
+
+    @model_validator(mode="after")
+    def _replication(self) -> Distribution:
+        """The replication mode must fit where each region stores its videos."""
+        mode = self.origin.replication.mode
+        stores = [self.storage_of(o) for o in self.origins]
+        if mode in ("storage", "none") and any(s.backend != "s3" for s in stores):
+            raise ValueError(
+                f"origin.replication.mode: {mode!r} leaves copying to the storage, so every "
+                "origin needs backend = 's3' (use 'origin' to copy between local disks)"
+            )
+        buckets = {(s.endpoint_url, s.bucket, s.prefix) for s in stores}
+        if mode == "none" and len(buckets) > 1:
+            raise ValueError(
+                "origin.replication.mode: 'none' copies nothing, so every origin must name the "
+                "same bucket (endpoint_url, bucket, prefix); use 'storage' or 'origin'"
+            )
+        one_bucket = len(buckets) == 1 and all(s.backend == "s3" for s in stores)
+        if mode == "origin" and len(self.origins) > 1 and one_bucket:
+            raise ValueError(
+                "origin.replication.mode: 'origin' would copy every video onto itself: every "
+                "origin names the same bucket; use 'none' (or 'auto')"
+            )
+        return self
+
+    def storage_of(self, origin: Origin) -> StorageSettings:
+        """Where `origin` keeps its videos: its own storage table, else `origin.storage`."""
+        return origin.storage or self.origin.storage
+
+    @property
+    def replication_mode(self) -> Literal["origin", "storage", "none"]:
+        """The configured mode, with "auto" resolved: nothing to copy on one shared bucket."""
+        mode = self.origin.replication.mode
+        if mode != "auto":
+            return mode
+        stores = [self.storage_of(o) for o in self.origins]
+        buckets = {(s.endpoint_url, s.bucket, s.prefix) for s in stores}
+        shared = len(buckets) == 1 and all(s.backend == "s3" for s in stores)
+        return "none" if shared else "origin"
 
     def origin_by_region(self, region: str) -> Origin:
         """Return the origin serving `region`, or raise ConfigError listing the known regions."""
@@ -218,6 +263,9 @@ def _resolve_files(data: dict[str, object], base: Path) -> dict[str, object]:
     origins = data.get("origins")
     for i, origin in enumerate(origins if isinstance(origins, list) else ()):
         _read_secret(origin, "access_secret", base, f"origins.{i}.access_secret")
+        own = origin.get("storage") if isinstance(origin, dict) else None
+        for field in ("access_key_id", "secret_access_key"):
+            _read_secret(own, field, base, f"origins.{i}.storage.{field}")
     settings = data.get("origin")
     storage = settings.get("storage") if isinstance(settings, dict) else None
     for field in ("access_key_id", "secret_access_key"):

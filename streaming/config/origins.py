@@ -10,6 +10,33 @@ from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _M
 from streaming.hls import Encryption
 
 
+class StorageSettings(_Model):
+    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage.
+
+    With `s3`, origins that name the same bucket share it: a video packaged by one region is
+    served by every region without replication. A region may name its own bucket or cluster
+    instead (`origins.N.storage`); then `origin.replication` says who copies between them.
+    """
+
+    backend: Literal["fs", "s3"] = "fs"
+    bucket: str = ""
+    endpoint_url: str = ""
+    region_name: str = "us-east-1"
+    prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9_-]+/)*$")] = ""
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    # Lifetime of the pre-signed PUT URL handed out by POST /videos/uploads.
+    presign_expiry: Annotated[int, Field(ge=10, le=3600)] = 300
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.backend == "s3" and not self.bucket:
+            raise ValueError("bucket is required when backend = 's3'")
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+        return self
+
+
 class Origin(_Model, _Listens):
     """One regional origin, like a CloudFront origin (an S3 bucket or a custom HTTP origin)."""
 
@@ -18,6 +45,8 @@ class Origin(_Model, _Listens):
     url: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]
     # Origin access control: edges sign requests with this secret; None leaves the origin open.
     access_secret: SecretStr | None = None
+    # This region's own storage (its own bucket or cluster), in place of `origin.storage`.
+    storage: StorageSettings | None = None
 
 
 class HealthPolicy(_Model):
@@ -68,29 +97,31 @@ class OriginGroup(_Model):
         return self
 
 
-class StorageSettings(_Model):
-    """Where an origin keeps packaged output: local disk (default) or S3-compatible storage.
+class ReplicationSettings(_Model):
+    """How ready videos and deletes reach the other regional origins (docs/origin.md).
 
-    With `s3`, origins that name the same bucket share it: a video packaged by one region is
-    served by every region without replication.
+    `mode`: "origin", this project's outbox copies every file to every peer (local disk, or
+    buckets the storage engine does not replicate); "storage", the storage engine copies between
+    the regions' buckets (SeaweedFS `weed filer.sync`, S3 cross-region replication) and the outbox
+    only waits until each peer's bucket holds the video; "none", every region reads one shared
+    bucket and nothing is copied; "auto", "none" when every origin names the same bucket, else
+    "origin". Deletes reach every peer in every mode. Owed work is retried, forever, after
+    `backoff_base` seconds doubling up to `backoff_cap`; every `reconcile_interval` seconds (and at
+    start) each origin compares its ready videos and deletes with each peer's.
     """
 
-    backend: Literal["fs", "s3"] = "fs"
-    bucket: str = ""
-    endpoint_url: str = ""
-    region_name: str = "us-east-1"
-    prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9_-]+/)*$")] = ""
-    access_key_id: SecretStr | None = None
-    secret_access_key: SecretStr | None = None
-    # Lifetime of the pre-signed PUT URL handed out by POST /videos/uploads.
-    presign_expiry: Annotated[int, Field(ge=10, le=3600)] = 300
+    mode: Literal["auto", "origin", "storage", "none"] = "auto"
+    reconcile_interval: Annotated[float, Field(ge=0.1, le=3600)] = 30.0
+    backoff_base: Annotated[float, Field(gt=0, le=60)] = 0.5
+    backoff_cap: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     @model_validator(mode="after")
-    def _bucket_for_s3(self) -> StorageSettings:
-        if self.backend == "s3" and not self.bucket:
-            raise ValueError("bucket is required when backend = 's3'")
-        if (self.access_key_id is None) != (self.secret_access_key is None):
-            raise ValueError("access_key_id and secret_access_key go together")
+    def _base_below_cap(self) -> ReplicationSettings:
+        if self.backoff_base > self.backoff_cap:
+            raise ValueError(
+                f"backoff_base ({self.backoff_base}) must not exceed backoff_cap "
+                f"({self.backoff_cap})"
+            )
         return self
 
 
@@ -164,6 +195,7 @@ class OriginSettings(_Model):
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
     encryption: Encryption = Encryption.NONE
     storage: StorageSettings = StorageSettings()
+    replication: ReplicationSettings = ReplicationSettings()
     # Rungs above the source's short side are skipped (never upscaled); see docs/origin.md.
     ladder: Annotated[tuple[LadderRung, ...], Field(min_length=1, max_length=8)] = DEFAULT_LADDER
 

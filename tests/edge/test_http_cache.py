@@ -169,21 +169,24 @@ def overrunning_origin() -> tuple[socket.socket, list[int]]:
     server = socket.create_server(("127.0.0.1", 0))
     served: list[int] = []
 
-    def serve() -> None:
+    import threading
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            while len(served) < 4:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                served.append(1)
+                extra = b"garbage-after-the-body" if len(served) == 1 else b""
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"
+                             b"cache-control: no-store\r\n\r\nok" + extra)  # fmt: skip
+
+    def serve() -> None:  # a connection each (an edge of several workers opens several)
         with server:
             while len(served) < 4:
                 conn, _ = server.accept()
-                with conn:
-                    while len(served) < 4:
-                        data = conn.recv(65536)
-                        if not data:
-                            break
-                        served.append(1)
-                        extra = b"garbage-after-the-body" if len(served) == 1 else b""
-                        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"
-                                     b"cache-control: no-store\r\n\r\nok" + extra)  # fmt: skip
-
-    import threading
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
     return server, served

@@ -20,6 +20,7 @@ SECRET_KEY = "streaming-origin-secret"
 @dataclass(frozen=True)
 class SeaweedFS:
     endpoint_url: str
+    filer: str = ""  # `host:port.grpcPort` of its filer, as `weed filer.sync -a/-b` takes it
 
     def storage(self, prefix: str = "") -> dict[str, object]:
         """The `origin.storage` table of a distribution document using this server.
@@ -74,7 +75,8 @@ def seaweedfs(work: Path) -> Iterator[SeaweedFS]:
         child = sup.start("seaweedfs", argv, f"{endpoint}/status")
         try:
             sup.wait_healthy(child, timeout=60)
-            yield SeaweedFS(endpoint)
+            filer = f"127.0.0.1:{ports['filer.port']}.{ports['filer.port.grpc']}"
+            yield SeaweedFS(endpoint, filer)
         finally:
             sup.stop(child, grace=1.0)
             # SIGKILL leaves its unix-socket twins of the gRPC ports behind in /tmp.

@@ -183,7 +183,7 @@ def multipart(data: bytes) -> tuple[bytes, dict[str, str]]:
 
 
 def staged(o: RunningOrigin) -> list[Path]:
-    return [p for p in o.ctx.replicator.staging.rglob("*") if p.is_file()]
+    return [p for p in o.ctx.intake.staging.rglob("*") if p.is_file()]
 
 
 async def test_a_signed_body_must_match_its_digest_or_nothing_is_stored(

@@ -44,6 +44,8 @@ ROUTES: list[tuple[str, str, str, bytes]] = [
     ("POST", "/replicas/{video_id}/commit", f"/replicas/{NOBODY}/commit",
      b'{"filename": "a", "size": 1, "files": ["a.ts"]}'),
     ("DELETE", "/replicas/{video_id}", f"/replicas/{NOBODY}", b""),
+    ("GET", "/replicas", "/replicas?from=us-east", b""),
+    ("GET", "/metrics", "/metrics", b""),
     ("GET", "/hls/{video_id}/{relpath}", "/hls/{T}/master.m3u8", b""),
     ("HEAD", "/hls/{video_id}/{relpath}", "/hls/{T}/master.m3u8", b""),
     ("GET", "/drm/{video_id}/key", "/drm/{T}/key", b""),
