@@ -86,7 +86,9 @@ def test_channel_keeps_its_window_across_ffmpeg_and_process_restarts(
 
     first, after, resumed, channel = asyncio.run(scenario())
     assert not (root / "news" / "90p" / f"{now - 100}.ts").exists()
-    assert (root / "news" / "90p" / f"{now - 3}.ts").exists(), "recent segments stay for late readers"
+    assert (root / "news" / "90p" / f"{now - 3}.ts").exists(), (
+        "recent segments stay for late readers"
+    )
     assert channel.status()["restarts"] == 1 and channel.status()["gaps"] >= 1
     for seen in (after, resumed):
         listed = numbers(seen)

@@ -80,7 +80,16 @@ def test_a_published_window_parses_back_to_the_same_playlist_and_its_runs() -> N
     """What a restarted origin reads back renders to the same text; a run after it is a new
     discontinuity; a peer's playlist names its runs after the peer and its discontinuities."""
     window = Window(6)
-    for n, run in ((6, "z"), (7, "a"), (8, "a"), (10, "b"), (11, "b"), (12, "c"), (13, "c"), (14, "c")):
+    for n, run in (
+        (6, "z"),
+        (7, "a"),
+        (8, "a"),
+        (10, "b"),
+        (11, "b"),
+        (12, "c"),
+        (13, "c"),
+        (14, "c"),
+    ):
         if window.newest is not None:
             for hole in window.missing(n):
                 window.gap(hole, 1.0)
