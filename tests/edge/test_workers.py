@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from procs.supervisor import free_port
 from tests.edge.stack import (
     AUTH,
     Answer,
@@ -25,6 +26,8 @@ from tests.edge.stack import (
     edge_stack,
     wait_for,
 )
+from tests.h3client import h3_connect
+from tests.tls import tls_section, trust
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +81,9 @@ def test_a_flash_crowd_fetches_each_object_once_per_pop(
     """60 viewers on 60 connections ask for a slow 2 MiB segment and a small playlist at once:
     one origin request each, every body byte-exact, one Miss."""
     slug = f"crowd{pop.workers}"  # type: ignore[attr-defined]
-    origin.route(f"/{slug}/big.ts", Answer(200, SEGMENT, BIG, delay=0.3, gap=0.02, chunk=128 * 1024))
+    origin.route(
+        f"/{slug}/big.ts", Answer(200, SEGMENT, BIG, delay=0.3, gap=0.02, chunk=128 * 1024)
+    )
     playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nbig.ts\n" * 20
     origin.route(
         f"/{slug}/index.m3u8",
@@ -189,3 +194,36 @@ def test_origin_health_is_the_same_in_every_worker(pop: EdgeStack, origin: Scrip
         }
 
     assert wait_for(lambda: states() == {"down"}, timeout=10)
+
+
+def test_an_https_edge_runs_its_workers_on_tcp_and_quic(
+    origin: ScriptedOrigin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hypercorn in every worker: TLS connections reach both, a fill over HTTP/2 in one is a
+    hit over HTTP/3 (whichever worker the QUIC connection lands on)."""
+    monkeypatch.setenv("STREAMING_EDGE_WORKERS", "2")
+    origin.route("/healthz", Answer(headers={"content-type": "application/json"}, body=b"{}"))
+    origin.route("/tls/seg.ts", Answer(200, SEGMENT, b"s" * 5000))
+    doc = edge_doc(origin.url)
+    https_port = free_port()
+    doc["edges"][0]["https_port"] = https_port
+    doc["tls"] = tls_section(tmp_path / "pki")
+    ca = doc["tls"]["ca_file"]
+    with edge_stack(tmp_path, doc):
+        url = f"https://127.0.0.1:{https_port}"
+        pids: set[int] = set()
+        deadline = time.monotonic() + 10
+        while len(pids) < 2 and time.monotonic() < deadline:
+            with httpx.Client(http2=True, verify=trust(ca), timeout=10) as client:
+                pids.add(client.get(url + "/healthz").json()["worker"]["pid"])
+        assert len(pids) == 2
+        with httpx.Client(http2=True, verify=trust(ca), timeout=10) as client:
+            assert client.get(url + "/tls/seg.ts").headers["x-cache"] == "Miss from iad"
+
+        async def over_h3() -> tuple[str, int, str]:
+            async with h3_connect("127.0.0.1", https_port, ca, "localhost") as h3:
+                got = await h3.get(f"localhost:{https_port}", "/tls/seg.ts")
+                return h3.alpn, got.status, got.headers["x-cache"]
+
+        assert asyncio.run(over_h3()) == ("h3", 200, "Hit from iad")
+        assert origin.count("/tls/seg.ts") == 1
