@@ -57,28 +57,30 @@ class PeerView:
 
 
 @dataclass(frozen=True, slots=True)
-class _Result:
+class Outcome:
+    """How one attempt went: confirmed, or the error and whether the peer refused it."""
+
     ok: bool
     error: str = ""
     refused: bool = False  # the peer answered 4xx: shown as failed
 
 
-def _answer(response: httpx.Response, action: Action, what: str) -> _Result:
+def outcome(response: httpx.Response, action: Action, what: str) -> Outcome:
     """How an attempt went, from the peer's status."""
     status = response.status_code
     if status < 300 or (status == 410 and action is Action.PUBLISH):  # 410: the peer deleted it
-        return _Result(True)
+        return Outcome(True)
     if status == 404 and action is Action.DELETE:
-        return _Result(True)
+        return Outcome(True)
     try:
-        detail = str(response.json().get("detail", ""))
-    except ValueError:
+        detail = str(response.json()["detail"])
+    except (ValueError, TypeError, KeyError):  # not our error body
         detail = response.text[:200]
     error = f"{what}: {status} {detail}".strip()
     # 404 on a commit: the staged files are gone (the peer restarted) or, in storage mode, the
     # engine has not copied everything yet; like 5xx and 429 it passes by itself.
     transient = status >= 500 or status in (404, 408, 429)
-    return _Result(False, error, refused=not transient)
+    return Outcome(False, error, refused=not transient)
 
 
 class Replicator:
@@ -185,7 +187,7 @@ class Replicator:
             if owed.action is Action.PUBLISH and self.jobs.get(owed.video_id) is None:
                 return  # deleted here mid-push: its files went, and its delete is owed instead
             log.exception("%s %s to %s crashed", owed.action, owed.video_id, peer.id)
-            result = _Result(False, f"internal error: {exc}")  # reading our copy: try again
+            result = Outcome(False, f"internal error: {exc}")  # reading our copy: try again
         if result.ok:
             self.outbox.done(owed)
             self._confirmed(view, owed)
@@ -204,10 +206,10 @@ class Replicator:
         if job is not None and job.digest:
             view.videos[owed.video_id] = view.sent[owed.video_id] = job.digest
 
-    async def _publish(self, peer: Origin, video_id: str) -> _Result:
+    async def _publish(self, peer: Origin, video_id: str) -> Outcome:
         job = self.jobs.get(video_id)
         if job is None or job.state is not State.READY or self.outbox.buried(video_id):
-            return _Result(True)  # nothing to send any more
+            return Outcome(True)  # nothing to send any more
         files = await self.store.files(video_id)
         if self.mode == "origin":
             for relpath in files:
@@ -217,7 +219,7 @@ class Replicator:
                     content=self.store.read(video_id, relpath, 0, size - 1),
                 )  # fmt: skip
                 if response.status_code >= 300:
-                    return _answer(response, Action.PUBLISH, f"PUT {relpath}")
+                    return outcome(response, Action.PUBLISH, f"PUT {relpath}")
         commit = {
             "filename": job.filename, "size": job.size, "files": files, "home": job.home,
             "digest": job.digest or await digest(self.store, video_id),
@@ -225,11 +227,11 @@ class Replicator:
         response = await self._client.post(
             f"{peer.url}/replicas/{video_id}/commit", json=commit, headers=self._auth
         )
-        return _answer(response, Action.PUBLISH, "commit")
+        return outcome(response, Action.PUBLISH, "commit")
 
-    async def _delete(self, peer: Origin, video_id: str) -> _Result:
+    async def _delete(self, peer: Origin, video_id: str) -> Outcome:
         response = await self._client.delete(f"{peer.url}/replicas/{video_id}", headers=self._auth)
-        return _answer(response, Action.DELETE, "delete")
+        return outcome(response, Action.DELETE, "delete")
 
     # Reconciling.
 
