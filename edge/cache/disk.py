@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +30,9 @@ from edge.cache import Entry
 log = logging.getLogger("edge.cache.disk")
 
 STALE_SPOOL_SECONDS = 600
+# A deleted version's body stays this long under its name: a response that names it (a server
+# sending it by path, a pread that opens it) may be on its way in this or a sibling worker.
+BODY_GRACE = 5.0
 
 
 class DiskCache:
@@ -46,6 +49,7 @@ class DiskCache:
         # (event, key) for "stored" and "deleted": the sibling workers' indexes follow.
         self.on_change: Callable[[str, str], None] | None = None
         self.shared = False  # sibling workers replace and evict files under this index
+        self._doomed: deque[tuple[float, str]] = deque()  # (unlink after, body) of deleted keys
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._rebuild()
@@ -222,8 +226,9 @@ class DiskCache:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             bodies.add(str(meta_path.with_name(json.loads(meta_path.read_bytes())["file"])))
         meta_path.unlink(missing_ok=True)
-        for body in bodies:
-            Path(body).unlink(missing_ok=True)
+        now = time.monotonic()
+        self._doomed.extend((now + BODY_GRACE, body) for body in bodies)
+        self._sweep(now)
         if entry is not None:
             entry.file = None
         if announce and self.on_change is not None:
@@ -234,6 +239,10 @@ class DiskCache:
             self.delete(key, announce=False)
         shutil.rmtree(self.objects, ignore_errors=True)
         self.objects.mkdir(parents=True, exist_ok=True)
+
+    def _sweep(self, now: float) -> None:
+        while self._doomed and self._doomed[0][0] <= now:
+            Path(self._doomed.popleft()[1]).unlink(missing_ok=True)
 
     def _shrink(self) -> None:
         while self.used > self.capacity and self._index:
