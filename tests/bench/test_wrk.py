@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.wrk import WrkResult, median_of, parse
+from bench.wrk import WrkResult, median_of, parse, spread
 
 OUTPUT = """Running 4s test @ http://127.0.0.1:8201/hls/v/360p/index.m3u8
   1 threads and 16 connections
@@ -48,3 +48,16 @@ def test_median_run_keeps_its_own_latencies() -> None:
     ]
     m = median_of(runs)
     assert (m.requests_per_s, m.p99_ms, m.errors, m.cpu_us_per_request) == (200, 20, 1, 20)
+
+
+def test_spread_keeps_the_median_run_and_the_range_of_requests_and_cpu() -> None:
+    """Interleaved rounds are reported as the median run with min and max of both measures."""
+    runs = [
+        WrkResult(100, 1, 5, 50, 0, 30),
+        WrkResult(300, 3, 1, 10, 0, 10),
+        WrkResult(200, 2, 2, 20, 0, 25),
+    ]
+    s = spread(runs)
+    assert (s.median.requests_per_s, s.median.p99_ms, s.median.cpu_us_per_request) == (200, 20, 25)
+    assert (s.rps_min, s.rps_max, s.cpu_min, s.cpu_max, s.runs) == (100, 300, 10, 30, 3)
+    assert s.as_dict()["rps_max"] == 300 and s.as_dict()["requests_per_s"] == 200
