@@ -19,8 +19,8 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _json_str  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,8 @@ from streaming.signing import split_query
 
 FLUSH_SECONDS = 0.5
 FLUSH_LINES = 256  # about 100 KB of lines: one write
-MEMO = 4096  # distinct encoded values (paths, user agents, referers) remembered
+MEMO = 4096  # distinct encoded values (paths, user agents, referers) remembered, each of at
+MEMO_CHARS = 512  # most this many characters
 FILE_MODE = 0o640  # the owner writes, its group (log shippers) reads, nobody else
 # The CloudFront field order; `x-distribution-id` and `x-origin-region` are our additions.
 FIELDS = (
@@ -203,25 +204,28 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-@lru_cache(maxsize=MEMO)
-def _text(value: str) -> str:
-    """A JSON string, as json.dumps writes it."""
-    return str(_json_str(value))
+class _Memo:
+    """`fn(value)` remembered for values of at most MEMO_CHARS (a player's paths, its user agent,
+    the host): the memo stays small whatever viewers send."""
+
+    def __init__(self, fn: Callable[[str], str]) -> None:
+        self.fn, self.known = fn, dict[str, str]()
+
+    def __call__(self, value: str) -> str:
+        found = self.known.get(value)
+        if found is None:
+            found = self.fn(value)
+            if len(value) <= MEMO_CHARS:
+                if len(self.known) >= MEMO:
+                    self.known.clear()
+                self.known[value] = found
+        return found
 
 
-@lru_cache(maxsize=MEMO)
-def _encoded(value: str) -> str:
-    return _text(encode(value))
-
-
-@lru_cache(maxsize=MEMO)
-def _referer_field(value: str) -> str:
-    return _text(encode(_referer(value)))
-
-
-@lru_cache(maxsize=MEMO)
-def _query_field(query: str) -> str:
-    return _text(without_credentials(query) or "-")
+_text = _Memo(lambda value: str(_json_str(value)))  # a JSON string, as json.dumps writes it
+_encoded = _Memo(lambda value: _text(encode(value)))
+_referer_field = _Memo(lambda value: _text(encode(_referer(value))))
+_query_field = _Memo(lambda query: _text(without_credentials(query) or "-"))
 
 
 def _number(seconds: float) -> str:

@@ -94,7 +94,8 @@ class ViewerFacts:
     @property
     def raw_path(self) -> str:
         if self._raw_path is None:
-            self._raw_path = _encoded(self._path)
+            path = self._path
+            self._raw_path = _encoded(path) if len(path) <= MEMO_BYTES else _encode(path)
         return self._raw_path
 
     @property
@@ -108,10 +109,12 @@ class ViewerFacts:
         return f"{self.scheme}://{self.host}{self.raw_path}" + (f"?{query}" if query else "")
 
 
-@lru_cache(maxsize=4096)
-def _encoded(path: str) -> str:
-    """A decoded path as a client sends it (players repeat the same paths)."""
+def _encode(path: str) -> str:
+    """A decoded path as a client sends it."""
     return quote(path, safe=PATH_SAFE)
+
+
+_encoded = lru_cache(maxsize=4096)(_encode)  # players repeat the same paths
 
 
 @dataclass(frozen=True, slots=True)

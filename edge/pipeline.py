@@ -63,7 +63,8 @@ log = logging.getLogger("edge.pipeline")
 
 CACHED_METHODS = frozenset({"GET", "HEAD"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-CLASSIFY_MEMO = 16384  # paths whose classification is remembered
+CLASSIFY_MEMO = 16384  # paths whose classification is remembered, each of at most
+MEMO_PATH_CHARS = 1024  # characters
 
 
 class Pipeline:
@@ -143,9 +144,10 @@ class Pipeline:
         classified = self._classified.get(path)
         if classified is None:
             classified = classify(path, self.routes)
-            if len(self._classified) >= CLASSIFY_MEMO:
-                self._classified.clear()
-            self._classified[path] = classified
+            if len(path) <= MEMO_PATH_CHARS:  # nor can long ones make it large
+                if len(self._classified) >= CLASSIFY_MEMO:
+                    self._classified.clear()
+                self._classified[path] = classified
         return classified
 
     async def _respond(self, viewer: Viewer, classified: Classified, receive: Receive) -> Reply:

@@ -143,3 +143,13 @@ def test_a_line_formatted_at_flush_is_the_json_of_its_fields(tmp_path: Path) -> 
     assert written == expected
     assert json.loads(written[1])["cs-uri-query"] == "v=1&q=%22"
     log.close()
+
+
+def test_what_viewers_send_is_remembered_only_when_short() -> None:
+    """Formatting memoises repeated fields, but never a long value a viewer chose, so the memo
+    cannot be grown past its bound by hostile headers."""
+    from edge.access_log import MEMO_CHARS, _encoded
+
+    short, long = "player/1.0", "x" * (MEMO_CHARS + 1)
+    assert _encoded(short) == json.dumps(encode(short)) and short in _encoded.known
+    assert _encoded(long) == json.dumps(encode(long)) and long not in _encoded.known
