@@ -308,7 +308,7 @@ def render(results: dict[str, Any]) -> str:
     """Print the side-by-side tables and return the markdown for docs/performance.md."""
     t = results["targets"]
     if not t:  # a soak-only run rewrites only its own section
-        return "\n".join(_soak(results["soak"])) + "\n" if "soak" in results else ""
+        return "\n".join(_soak(results)) + "\n" if "soak" in results else ""
     md = ["## Edge benchmark", "", *_preamble(results), "",
           "Per core (each server one process on core 0, wrk on core 1); median of the rounds, "
           "(min–max) over them:", "",
@@ -341,7 +341,7 @@ def render(results: dict[str, Any]) -> str:
         if line.startswith("- "):
             console.print(line.replace("**", ""))
     if "soak" in results:
-        md += ["", *_soak(results["soak"])]
+        md += ["", *_soak(results)]
     return "\n".join(md) + "\n"
 
 
@@ -379,12 +379,14 @@ def _preamble(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def _soak(s: dict[str, Any]) -> list[str]:
+def _soak(results: dict[str, Any]) -> list[str]:
+    s, env = results["soak"], results["environment"]
     return [
         "## Edge soak",
         "",
+        f"Measured {env['date']} on {env['cpus']} cores ({env['cpu']}) by `{env['command']}`: "
         f"{s['viewers']} real-time ABR viewers for {s['seconds']:.0f} s against our edge "
-        f"({s['server']}, memory tier {targets.MEMORY_TIER // 2**20} MiB): "
+        f"({s['server']}, one worker, memory tier {targets.MEMORY_TIER // 2**20} MiB): "
         f"RSS {s['rss_start_mb']} MB at start, "
         f"{s['rss_max_mb']} MB max, {s['rss_end_mb']} MB at the end; slope over the second half "
         f"**{s['slope_mb_per_min_second_half']} MB/min** "
