@@ -194,7 +194,7 @@ def _as_one_pop(
     """Wire this worker to its siblings: what one applies or learns, the others do too."""
     cache.disk.shared = True
     cache.disk.on_change = lambda event, key: siblings.tell("disk", event=event, key=key)
-    siblings.on("disk", lambda m: cache.disk.noticed(str(m["event"]), str(m["key"])))
+    siblings.on("disk", lambda m: cache.noticed(str(m["event"]), str(m["key"])))
     invalidator.on_apply = lambda kind, fields: siblings.tell(kind, **fields)
     siblings.on(
         "invalidate", lambda m: invalidator.apply(list(m["paths"]), m["sequence"], announce=False)

@@ -45,6 +45,14 @@ class TieredCache:
                 entry.body = None
         return entry
 
+    def noticed(self, event: str, key: str) -> None:
+        """A sibling worker stored or deleted `key` on the shared disk. A new version replaces
+        this worker's memory copy (served again from disk, then memory); an eviction there
+        leaves the copy here, which is still what the origin sent."""
+        if event == "stored":
+            self.memory.delete(key)
+        self.disk.noticed(event, key)
+
     def holds_in_memory(self, size: int | None) -> bool:
         return size is not None and size <= self.memory_object_bytes
 
