@@ -123,7 +123,7 @@ def serve_edge(
     elif not port_free(host, bind):
         raise ConfigError(f"port {bind} on {host} is already in use")
     root = cache_dir or Path(dist.edge.cache_dir) / pop
-    Worker.prepare(root, count)
+    Worker.prepare(root)
 
     def work(index: int) -> None:
         worker = Worker(index, count, root)

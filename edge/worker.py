@@ -55,7 +55,7 @@ class Worker:
         return self.directory / f"{index}.sock"
 
     @staticmethod
-    def prepare(root: Path, count: int) -> None:
+    def prepare(root: Path) -> None:
         """Before forking: a clean directory for the workers' sockets and metric files."""
         directory = root / "workers"
         shutil.rmtree(directory, ignore_errors=True)
@@ -115,9 +115,7 @@ class Siblings:
         while True:
             try:
                 data = self._sock.recv(MAX_DATAGRAM + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
+            except OSError:  # drained (BlockingIOError), or closed
                 return
             try:
                 message = json.loads(data)
