@@ -305,17 +305,15 @@ class Filler:
         slot = self.pop.leases.take(fill.key)
         if slot is None:
             follower = self.pop.follower(fill.key)
+            outcome = Outcome.OWN
             try:
                 outcome = await self._follow(fill, plan, follower)
-            except BaseException:
-                follower.give_back()
-                raise
+            finally:
+                if outcome is not Outcome.LEAD:
+                    follower.give_back()  # a lease taken while following is not kept
             if outcome is Outcome.OWN:
-                follower.give_back()
                 await self._fetch(fill, plan)  # for this worker's viewers only: not announced
-                return
-            if outcome is Outcome.FOLLOWED:
-                follower.give_back()
+            if outcome is not Outcome.LEAD:
                 return
             assert follower.slot is not None
             slot = follower.slot
@@ -361,7 +359,7 @@ class Filler:
             previous is not None
             and previous.file == stored.file
             and backing_off
-            and (previous.within_sie(now))
+            and previous.within_sie(now)
         ):
             previous.backoff_until = stored.backoff_until  # served stale: within stale-if-error
             error = OriginError("the origin failed a sibling worker's refresh moments ago")
