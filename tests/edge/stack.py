@@ -80,6 +80,10 @@ class ScriptedOrigin:
     def seen(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
 
+    def fetches(self) -> list[Seen]:
+        """Every request but the edges' health checks, which come on their own clock."""
+        return [r for r in self.requests if r.path != "/healthz"]
+
     def start(self) -> None:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(

@@ -215,7 +215,7 @@ def test_cookie_protected_paths_allow_credentials_even_on_their_403(stack: EdgeS
 
 def test_preflight_is_answered_at_the_edge(stack: EdgeStack, origin: ScriptedOrigin) -> None:
     """OPTIONS with Access-Control-Request-Method: 204 with methods, headers and max-age."""
-    before = len(origin.requests)
+    before = len(origin.fetches())
     response = httpx.options(stack.url() + "/private/v/seg.ts", headers={
         "origin": PLAYER, "access-control-request-method": "GET",
         "access-control-request-headers": "range",
@@ -224,7 +224,7 @@ def test_preflight_is_answered_at_the_edge(stack: EdgeStack, origin: ScriptedOri
     assert "GET" in response.headers["access-control-allow-methods"]
     assert "range" in response.headers["access-control-allow-headers"]
     assert response.headers["access-control-max-age"] == "600"
-    assert len(origin.requests) == before
+    assert len(origin.fetches()) == before
 
 
 def test_default_root_object_applies_to_slash_only(
