@@ -34,6 +34,7 @@ from streaming.config.origins import (
     Origin,
     OriginGroup,
     OriginSettings,
+    QueueSettings,
     ReplicationSettings,
     StorageSettings,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Pricing",
     "PublicKey",
     "RateLimit",
+    "QueueSettings",
     "ReplicationSettings",
     "ResponseHeadersPolicy",
     "Secret",

@@ -166,6 +166,30 @@ DEFAULT_LADDER = (
 )
 
 
+class QueueSettings(_Model):
+    """Where packaging tasks wait (docs/origin.md, "Packaging queue").
+
+    `sqlite` (the default): the origin packages its own uploads in-process from its SQLite
+    database. `redis`: origins only enqueue; `streaming packager` workers on any host take the
+    tasks from Redis Streams (`url`), read sources from and write outputs to the S3 store. A task
+    whose worker stops renewing its lease for `visibility_timeout` seconds goes to another
+    worker; after `max_attempts` deliveries it is dead-lettered and its video fails with the
+    reason. Videos are encoded in chunks of about `chunk_seconds` (whole segments).
+    """
+
+    engine: Literal["sqlite", "redis"] = "sqlite"
+    url: str = ""
+    visibility_timeout: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    chunk_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> QueueSettings:
+        if self.engine == "redis" and not self.url.startswith(("redis://", "rediss://")):
+            raise ValueError("url: engine = 'redis' needs a redis:// or rediss:// URL")
+        return self
+
+
 class OriginSettings(_Model):
     """Settings shared by every regional origin server.
 
@@ -196,6 +220,7 @@ class OriginSettings(_Model):
     encryption: Encryption = Encryption.NONE
     storage: StorageSettings = StorageSettings()
     replication: ReplicationSettings = ReplicationSettings()
+    queue: QueueSettings = QueueSettings()
     # Rungs above the source's short side are skipped (never upscaled); see docs/origin.md.
     ladder: Annotated[tuple[LadderRung, ...], Field(min_length=1, max_length=8)] = DEFAULT_LADDER
 
