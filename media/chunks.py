@@ -35,15 +35,22 @@ keyframe at the same presentation time in every rung.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from media import chunk_commands, chunk_playlists, runner
+from media.commands import PLAYLIST_NAME, SEGMENT_PATTERN
 from media.ladder import FULL_LADDER, STEREO, AudioRendition, Rung, audio_for
+from media.ladder import plan as plan_rungs
+from media.packager import write_atomic
 from media.probe import MediaInfo
 from streaming.config import LadderRung
+from streaming.errors import MediaError
+from streaming.hls import MASTER_NAME
 
 Progress = Callable[[float], None]
 RESULTS_DIR = "_private/chunks"
@@ -116,6 +123,7 @@ class ChunkResult:
     first_segment: int
     segment_duration: float
     frame_rate: float
+    has_audio: bool  # the source's: its master waits for the AudioResult
     rungs: tuple[RungResult, ...]  # largest first, like the ladder
 
 
@@ -148,10 +156,50 @@ def chunked_audio(info: MediaInfo) -> tuple[AudioRendition, ...]:
     return audio_for(info.has_audio, info.audio_channels) or (STEREO,)
 
 
+def frame_rate(info: MediaInfo) -> str:
+    """The presentation's constant frame rate as the fps filter takes it (as media.commands)."""
+    return f"{info.frame_rate:.3f}".rstrip("0").rstrip(".")
+
+
 def plan(info: MediaInfo, segment_duration: float, chunk_seconds: float) -> list[Chunk]:
     """Chunks of about `chunk_seconds` (rounded down to whole segments, at least one), cut on
     segment boundaries of the presentation's frame grid; the last may be shorter."""
-    raise NotImplementedError
+    if segment_duration <= 0 or chunk_seconds <= 0:
+        raise MediaError("segment duration and chunk length must be positive")
+    rate = float(frame_rate(info))
+    total = max(1, round(info.duration * rate))
+    # Segment k starts on the first frame at or after k * segment_duration.
+    starts = [0]
+    while (nxt := _ceil_frame((len(starts)) * segment_duration, rate)) < total:
+        starts.append(nxt)
+    bounds = [*starts, total]
+    per_chunk = max(1, int(chunk_seconds / segment_duration + _EPSILON))
+    firsts = list(range(0, len(starts), per_chunk))
+    chunks = []
+    for index, first in enumerate(firsts):
+        last = min(first + per_chunk, len(starts))
+        frames = tuple(bounds[k + 1] - bounds[k] for k in range(first, last))
+        chunks.append(
+            Chunk(
+                index=index,
+                count=len(firsts),
+                start=bounds[first] / rate,
+                duration=sum(frames) / rate,
+                first_segment=first,
+                first_frame=bounds[first],
+                frames=sum(frames),
+                segment_frames=frames,
+                rate=rate,
+            )  # fmt: skip
+        )
+    return chunks
+
+
+def segment_starts(info: MediaInfo, segment_duration: float) -> list[float]:
+    """Presentation seconds where each segment starts (the audio is cut at the same times)."""
+    return [c.start + sum(c.segment_frames[:j]) / c.rate for c in plan(
+        info, segment_duration, segment_duration
+    ) for j in range(c.segment_count)]  # fmt: skip
 
 
 async def encode_video_chunk(
@@ -168,10 +216,42 @@ async def encode_video_chunk(
 
     `rungs` are media.ladder.plan(info.display_width, info.display_height, info.frame_rate,
     ladder), the same for every chunk of a job. Reads `source` only; writes the chunk's
-    segments under global numbers, then `_private/chunks/chunk_NNNNN.json` last. `progress` gets 0..1 of this chunk.
-    Raises MediaError if ffmpeg fails or writes other segments than planned.
+    segments under global numbers, then `_private/chunks/chunk_NNNNN.json` last. `progress`
+    gets 0..1 of this chunk. Raises MediaError if ffmpeg fails or writes other segments than
+    planned.
     """
-    raise NotImplementedError
+    results = out_dir / RESULTS_DIR
+    results.mkdir(parents=True, exist_ok=True)
+    dirs = tuple(out_dir / r.name for r in rungs)
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+    lists = tuple(results / f"chunk_{chunk.index:05d}.{r.name}.csv" for r in rungs)
+    cuts = tuple(sum(chunk.segment_frames[:j]) for j in range(1, chunk.segment_count))
+    job = chunk_commands.VideoChunkJob(
+        source, info, rungs, frame_rate(info), chunk.start,
+        None if chunk.last else chunk.frames, cuts, chunk.first_segment, dirs, lists,
+    )  # fmt: skip
+    await runner.run(
+        binary, chunk_commands.video_chunk(job), duration=chunk.duration,
+        on_progress=progress, frames=chunk.frames,
+    )  # fmt: skip
+    rung_results = []
+    for rung, directory, listing in zip(rungs, dirs, lists, strict=True):
+        segments = _listed(directory, listing, chunk.start, chunk.first_segment)
+        planned = chunk.segment_count
+        if len(segments) != planned and not (chunk.last and 0 < len(segments) <= planned):
+            raise MediaError(
+                f"chunk {chunk.index} of {rung.name}: {len(segments)} segments, {planned} planned"
+            )
+        rung_results.append(_rung_result(rung, segments))
+    result = ChunkResult(
+        index=chunk.index, count=chunk.count, start=chunk.start,
+        duration=round(sum(s.duration for s in rung_results[0].segments), 6),
+        first_segment=chunk.first_segment, segment_duration=segment_duration,
+        frame_rate=chunk.rate, has_audio=info.has_audio, rungs=tuple(rung_results),
+    )  # fmt: skip
+    _write_result(results / f"chunk_{chunk.index:05d}.json", result)
+    return result
 
 
 async def encode_audio(
@@ -184,7 +264,40 @@ async def encode_audio(
 ) -> AudioResult:
     """Encode the whole audio once, per chunked_audio() rendition, cut at the segment boundaries,
     into `out_dir/<audio.name>/seg_NNNNN.ts`; then `_private/chunks/audio.json`."""
-    raise NotImplementedError
+    renditions = chunked_audio(info)
+    if not renditions:
+        raise MediaError("the source has no audio to encode")
+    results = out_dir / RESULTS_DIR
+    results.mkdir(parents=True, exist_ok=True)
+    dirs = tuple(out_dir / a.name for a in renditions)
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+    lists = tuple(results / f"audio.{a.name}.csv" for a in renditions)
+    cuts = tuple(segment_starts(info, segment_duration)[1:])
+    job = chunk_commands.AudioJob(source, renditions, cuts, dirs, lists)
+    await runner.run(
+        binary, chunk_commands.audio(job), duration=info.duration, on_progress=progress
+    )
+    tracks = []
+    for rendition, directory, listing in zip(renditions, dirs, lists, strict=True):
+        segments = _listed(directory, listing, 0.0, 0)
+        peak, average = chunk_playlists.bit_rates(segments)
+        tracks.append(
+            AudioTrackResult(
+                rendition.name,
+                rendition.label,
+                rendition.channels,
+                rendition.kbps,
+                segments,
+                peak,
+                average,
+            )  # fmt: skip
+        )
+    result = AudioResult(
+        duration=round(sum(s.duration for s in tracks[0].segments), 6), tracks=tuple(tracks)
+    )
+    _write_result(results / AUDIO_RESULT, result)
+    return result
 
 
 def stitch(
@@ -199,7 +312,30 @@ def stitch(
     when there is no chunk yet, or when the source has audio and `audio` is None (a master
     naming an audio group must have its playlists). Raises MediaError on a gap in the order.
     """
-    raise NotImplementedError
+    if [r.index for r in results_in_order] != list(range(len(results_in_order))):
+        raise MediaError("chunk results must be chunks 0..n-1 in order")
+    if final and (not results_in_order or len(results_in_order) != results_in_order[0].count):
+        raise MediaError("the final stitch needs every chunk")
+    if not results_in_order or (results_in_order[0].has_audio and audio is None):
+        return
+    first = results_in_order[0]
+    covered = results_in_order[-1].start + results_in_order[-1].duration
+    tracks = audio.tracks if audio is not None else ()
+    for track in tracks:
+        starts = _starts(track.segments)
+        listed = [s for s, at in zip(track.segments, starts, strict=True) if final or at < covered]
+        (out_dir / track.name).mkdir(parents=True, exist_ok=True)
+        text = chunk_playlists.media_playlist(listed, first.segment_duration, final)
+        write_atomic(out_dir / track.name / PLAYLIST_NAME, text)
+    renditions = []
+    for i, head in enumerate(first.rungs):
+        segments = [s for r in results_in_order for s in r.rungs[i].segments]
+        (out_dir / head.name).mkdir(parents=True, exist_ok=True)
+        text = chunk_playlists.media_playlist(segments, first.segment_duration, final)
+        write_atomic(out_dir / head.name / PLAYLIST_NAME, text)
+        renditions.append(chunk_playlists.rendition(head, segments, first.frame_rate))
+    master = chunk_playlists.master(renditions, first.frame_rate, tracks)
+    write_atomic(out_dir / MASTER_NAME, master)
 
 
 def read_result(out_dir: Path, index: int) -> ChunkResult | None:
@@ -228,7 +364,65 @@ async def package_chunked(
     """The whole chunked job in one process (same arguments as media.packager.package, no AES):
     rungs from media.ladder.plan, the audio, `parallel` chunks at a time, stitching after each
     chunk that extends the in-order prefix, then the final VOD stitch. Returns the results."""
-    raise NotImplementedError
+    rungs = plan_rungs(info.display_width, info.display_height, info.frame_rate, ladder)
+    chunks = plan(info, segment_duration, chunk_seconds)
+    slots = asyncio.Semaphore(max(1, parallel))
+    done: dict[int, ChunkResult] = {}
+    fractions = [0.0] * len(chunks)
+    audio: AudioResult | None = None
+
+    def report(index: int) -> Progress:
+        def update(fraction: float) -> None:
+            fractions[index] = fraction
+            if on_progress is not None:
+                covered = sum(f * c.duration for f, c in zip(fractions, chunks, strict=True))
+                on_progress(min(0.99, covered / sum(c.duration for c in chunks)))
+
+        return update
+
+    def prefix() -> list[ChunkResult]:
+        ordered: list[ChunkResult] = []
+        while len(ordered) in done:
+            ordered.append(done[len(ordered)])
+        return ordered
+
+    async def encode(chunk: Chunk) -> None:
+        async with slots:
+            done[chunk.index] = await encode_video_chunk(
+                binary, source, info, chunk, rungs, segment_duration, out_dir,
+                report(chunk.index),
+            )  # fmt: skip
+        stitch(prefix(), audio, out_dir, final=False)
+
+    if info.has_audio:
+        # First and in a slot of its own: it is quick, and the master waits for it.
+        async with slots:
+            audio = await encode_audio(binary, source, info, segment_duration, out_dir)
+    await asyncio.gather(*(encode(c) for c in chunks))
+    ordered = prefix()
+    stitch(ordered, audio, out_dir, final=True)
+    if on_progress is not None:
+        on_progress(1.0)
+    return ordered
+
+
+def _listed(directory: Path, listing: Path, start: float, first: int) -> tuple[Segment, ...]:
+    """The segments a segment-muxer CSV lists, numbered from `first`, with their sizes.
+
+    The listed end times are presentation seconds; durations are their differences, the first
+    from `start` (the CSV's first start time is 0 whatever the chunk, so it is not used).
+    """
+    segments = []
+    previous = start
+    for offset, line in enumerate(listing.read_text(encoding="utf-8").splitlines()):
+        name, _, end = line.split(",")
+        expected = SEGMENT_PATTERN % (first + offset)
+        if name != expected:
+            raise MediaError(f"ffmpeg wrote {name}, expected {expected}")
+        size = (directory / name).stat().st_size
+        segments.append(Segment(first + offset, name, round(float(end) - previous, 6), size))
+        previous = float(end)
+    return tuple(segments)
 
 
 def _segments(raw: list[dict[str, object]]) -> tuple[Segment, ...]:
@@ -251,8 +445,26 @@ def _audio_result(raw: dict[str, object]) -> AudioResult:
     return AudioResult(duration=float(raw["duration"]), tracks=tracks)  # type: ignore[arg-type]
 
 
-def _dump(result: ChunkResult | AudioResult) -> str:
-    return json.dumps(asdict(result), indent=1)
+def _write_result(path: Path, result: ChunkResult | AudioResult) -> None:
+    """The result file goes last and in one rename: its presence means the segments are done."""
+    write_atomic(path, json.dumps(asdict(result), indent=1))
+
+
+def _rung_result(rung: Rung, segments: tuple[Segment, ...]) -> RungResult:
+    peak, average = chunk_playlists.bit_rates(segments)
+    return RungResult(
+        rung.name, rung.width, rung.height, rung.video_kbps, rung.audio_kbps, segments, peak,
+        average,
+    )  # fmt: skip
+
+
+def _starts(segments: tuple[Segment, ...]) -> list[float]:
+    """Each segment's start in presentation seconds (a track that starts at 0)."""
+    starts, at = [], 0.0
+    for segment in segments:
+        starts.append(at)
+        at += segment.duration
+    return starts
 
 
 def _ceil_frame(seconds: float, rate: float) -> int:
