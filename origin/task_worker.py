@@ -1,0 +1,131 @@
+"""A packager worker: takes tasks from the queue, runs them with origin.tasks, keeps their
+leases alive while they run and acknowledges them when done.
+
+The lease is renewed every third of the visibility timeout; a worker that loses a lease (it
+stalled past the timeout and another took the task) cancels that task, since the other worker
+now owns it. A task that raises is given back for a retry with the reason; the queue
+dead-letters it after `max_attempts`, and the job fails with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+
+from origin.queue import DeadLetter, Delivery, Engine, Kind
+from origin.tasks import JobFields, JobRunner, Step, chunk_state
+from streaming.errors import StreamingError
+
+log = logging.getLogger("origin.task_worker")
+
+
+def default_worker_id() -> str:
+    """Host and process: unique among the workers sharing one queue."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class WorkerStats:
+    """What this worker did since it started, for its /metrics."""
+
+    done: dict[str, int] = field(default_factory=dict)  # by task kind
+    failed: dict[str, int] = field(default_factory=dict)
+    dead: int = 0
+    media_seconds: float = 0.0  # seconds of video packaged (chunks' durations)
+    running: int = 0
+
+
+class TaskWorker:
+    """Runs up to `concurrency` tasks at once until stopped."""
+
+    def __init__(
+        self, engine: Engine, runner: JobRunner, worker_id: str, concurrency: int = 1,
+        poll: float = 0.5,
+    ) -> None:  # fmt: skip
+        self.engine, self.runner, self.id = engine, runner, worker_id
+        self._concurrency, self._poll = concurrency, poll
+        self._renew_every = engine.settings.visibility_timeout / 3
+        self.stats = WorkerStats()
+        self._loops: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._loops = [asyncio.create_task(self._loop()) for _ in range(self._concurrency)]
+
+    async def stop(self) -> None:
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                taken = await self.engine.queue.take(self.id, wait=self._poll)
+            except StreamingError as exc:  # the engine is down: wait, then ask again
+                log.warning("taking a task failed: %s", exc.detail)
+                await asyncio.sleep(self._poll)
+                continue
+            if taken is None:
+                await asyncio.sleep(0.05 if self.engine.settings.engine == "redis" else self._poll)
+            elif isinstance(taken, DeadLetter):
+                self.stats.dead += 1
+                log.warning("dead letter %s of %s: %s", taken.task.name, taken.task.job,
+                            taken.reason)  # fmt: skip
+                await self.runner.bury(taken)
+            else:
+                await self.execute(taken)
+
+    async def execute(self, delivery: Delivery) -> None:
+        """Run one task with its lease renewed, then ack it, or give it back with the reason."""
+        task = delivery.task
+        step = Step(task, self.id)
+        log.info("%s of %s: attempt %d", task.name, task.job, delivery.attempt)
+        self.stats.running += 1
+        work = asyncio.create_task(self.runner.run(step))
+        try:
+            while not work.done():
+                await asyncio.wait({work}, timeout=self._renew_every)
+                if work.done():
+                    break
+                if not await self.engine.queue.renew(delivery):
+                    log.warning("lost the lease of %s of %s: stopping it", task.name, task.job)
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await work
+                    return
+                with contextlib.suppress(StreamingError):
+                    await self.runner.report(step)
+            work.result()
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        except Exception as exc:
+            reason = exc.detail if isinstance(exc, StreamingError) else f"internal error: {exc}"
+            if not isinstance(exc, StreamingError):
+                log.exception("%s of %s crashed", task.name, task.job)
+            self.stats.failed[task.kind.value] = self.stats.failed.get(task.kind.value, 0) + 1
+            await self._note_failure(step, reason)
+            await self.engine.queue.fail(delivery, reason)
+            return
+        finally:
+            self.stats.running -= 1
+        await self.engine.queue.ack(delivery)
+        self.stats.done[task.kind.value] = self.stats.done.get(task.kind.value, 0) + 1
+        if task.kind is Kind.CHUNK:
+            self.stats.media_seconds += await self._chunk_seconds(step)
+
+    async def _note_failure(self, step: Step, reason: str) -> None:
+        if step.task.kind in (Kind.CHUNK, Kind.AUDIO):
+            key = JobFields.step(step.task.kind, step.task.index)
+            await self.engine.ledger.update(
+                step.task.job, {key: chunk_state("retrying", self.id, reason[:200])}
+            )
+
+    async def _chunk_seconds(self, step: Step) -> float:
+        fields = await self.engine.ledger.read(step.task.job)
+        raw = fields.get(JobFields.result(Kind.CHUNK, step.task.index))
+        return float(json.loads(raw).get("duration", 0.0)) if raw else 0.0

@@ -1,0 +1,330 @@
+"""The job code: one video's packaging as tasks any worker may run (origin.queue delivers them).
+
+    plan ──► audio (once) ─┐
+         └─► chunk 0..n-1 ─┴─► (each in-order prefix: playlists grow) ─► publish (VOD, manifest)
+
+Every step is idempotent, because delivery is at-least-once. A chunk's or the audio's output is
+encoded into a fresh scratch directory of this worker and put into the store only when whole;
+its result (media.chunks.ChunkResult) is then recorded in the ledger, and that record is what
+says the output is there. A task whose result is already recorded only re-runs the
+publishing step. Playlists are rendered by media.chunks.stitch from the recorded results under
+the job's publishing lock, so the playlists only ever grow, and each is replaced in one
+object write (a reader never sees half a playlist). The manifest goes last: a store that holds
+it holds the complete video.
+
+The job's state lives in the ledger as string fields (`JobFields`); the origin reads them back
+for GET /videos/{id}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from media import chunks, ladder
+from media.probe import MediaInfo, probe
+from origin.queue import DeadLetter, Engine, Kind, Task
+from origin.store import MANIFEST_NAME, Store
+from origin.store.fs import FileStore
+from streaming.config import LadderRung
+from streaming.errors import StreamingError
+
+LOCK_SECONDS = 30.0  # a publishing step takes well under this; a killed holder's lock lapses
+
+
+class JobFields:
+    """Names of the ledger fields of one job."""
+
+    STATE, ERROR, INFO, COUNT, PUBLISHED, FINAL = (
+        "state", "error", "info", "count", "published", "final",
+    )  # fmt: skip
+    SPEC = "spec"  # the origin's job record (filename, size, ...) for the manifest
+
+    @staticmethod
+    def step(kind: Kind, index: int = 0) -> str:
+        return f"chunk:{index}" if kind is Kind.CHUNK else kind.value
+
+    @staticmethod
+    def progress(kind: Kind, index: int = 0) -> str:
+        return f"progress:{index}" if kind is Kind.CHUNK else f"progress:{kind.value}"
+
+    @staticmethod
+    def result(kind: Kind, index: int = 0) -> str:
+        return f"result:{index}" if kind is Kind.CHUNK else f"result:{kind.value}"
+
+
+class Sources(Protocol):
+    """Where uploads are: the bucket (origin.store.s3) or an origin's uploads directory."""
+
+    async def download_upload(self, video_id: str, dest: Path) -> None: ...
+
+
+class LocalSources:
+    """Uploads in one directory (`<id>.upload`), for the embedded engine."""
+
+    def __init__(self, uploads_dir: Path) -> None:
+        self.uploads_dir = uploads_dir
+
+    async def download_upload(self, video_id: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(self.uploads_dir / f"{video_id}.upload", dest)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How every job is packaged: the same on every worker, from the distribution file."""
+
+    binary: str
+    segment_duration: float
+    chunk_seconds: float
+    ladder: tuple[LadderRung, ...]
+
+
+@dataclass
+class Step:
+    """The task running now and how far it is, for the heartbeat to report."""
+
+    task: Task
+    worker: str
+    progress: float = 0.0
+
+
+async def add_files(store: Store, video_id: str, local_dir: Path) -> None:
+    """Put every file of `local_dir` into the video's stored copy, each in one write, keeping
+    what is there (Store.publish of the file store replaces the whole directory instead)."""
+    if isinstance(store, FileStore):
+        target = store.work_dir(video_id)
+        for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+            dest = target / path.relative_to(local_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+        return
+    await store.publish(video_id, local_dir)  # S3: one PUT per file, nothing deleted
+
+
+def chunk_state(state: str, worker: str, error: str = "") -> str:
+    """A chunk's (or the audio's) ledger record: queued, running, retrying or done, by whom."""
+    record = {"state": state, "worker": worker}
+    return json.dumps({**record, "error": error} if error else record)
+
+
+class JobRunner:
+    """Runs the tasks of any job on this worker, with `scratch` as its local disk."""
+
+    def __init__(
+        self, engine: Engine, store: Store, sources: Sources, recipe: Recipe, scratch: Path,
+        on_ready: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
+        self.engine, self.store, self.sources, self.recipe = engine, store, sources, recipe
+        self.scratch = scratch
+        self._on_ready = on_ready
+
+    async def run(self, step: Step) -> None:
+        """Run one delivered task to its end (or raise: the queue retries it)."""
+        task = step.task
+        fields = await self.engine.ledger.read(task.job)
+        if fields.get(JobFields.STATE) in ("failed", "ready") or not fields:
+            return  # failed meanwhile, deleted, or a duplicate delivery of a finished job
+        if task.kind is Kind.PLAN:
+            await self._plan(task, fields)
+        elif task.kind is Kind.PUBLISH:
+            await self._finish(task.job, step.worker)
+        else:
+            await self._encode(step, fields)
+
+    async def bury(self, letter: DeadLetter) -> None:
+        """A task used up its attempts: its job fails with the reason."""
+        reason = f"{letter.task.name} failed after {letter.attempts} attempts: {letter.reason}"
+        await self.engine.ledger.update(
+            letter.task.job, {JobFields.STATE: "failed", JobFields.ERROR: reason}
+        )
+
+    async def report(self, step: Step) -> None:
+        """The heartbeat's progress report of a chunk or the audio (a field of its own: the
+        step's state is the runner's alone to write, so a late report never undoes "done")."""
+        if step.task.kind in (Kind.CHUNK, Kind.AUDIO):
+            key = JobFields.progress(step.task.kind, step.task.index)
+            await self.engine.ledger.update(step.task.job, {key: f"{step.progress:.3f}"})
+
+    async def _source(self, job: str) -> Path:
+        """The job's source on this worker's disk, downloaded once per job."""
+        path = self.scratch / job / "source"
+        if not path.exists():
+            partial = path.with_name(f"source.{os.getpid()}.{time.monotonic_ns()}")
+            await self.sources.download_upload(job, partial)
+            os.replace(partial, path)
+        return path
+
+    async def _plan(self, task: Task, fields: Mapping[str, str]) -> None:
+        if JobFields.COUNT in fields:
+            return  # planned by an earlier delivery
+        source = await self._source(task.job)
+        info = await asyncio.to_thread(probe, source)
+        planned = chunks.plan(info, self.recipe.segment_duration, self.recipe.chunk_seconds)
+        ladder.plan(info.display_width, info.display_height, info.frame_rate, self.recipe.ladder)
+        audio = bool(chunks.chunked_audio(info))
+        tasks = [Task(task.job, Kind.AUDIO)] if audio else []
+        tasks += [Task(task.job, Kind.CHUNK, c.index) for c in planned]
+        steps = {JobFields.step(Kind.CHUNK, c.index): chunk_state("queued", "") for c in planned}
+        if audio:
+            steps[JobFields.step(Kind.AUDIO)] = chunk_state("queued", "")
+        await self.engine.ledger.update(
+            task.job, {JobFields.INFO: json.dumps(asdict(info)), JobFields.STATE: "packaging",
+                       **steps},
+        )  # fmt: skip
+        await self.engine.queue.put(tasks)
+        # Written after the tasks exist: a plan killed in between is planned again (duplicate
+        # chunk tasks are harmless, missing ones would never finish the job).
+        await self.engine.ledger.update(task.job, {JobFields.COUNT: str(len(planned))})
+
+    async def _encode(self, step: Step, fields: Mapping[str, str]) -> None:
+        task = step.task
+        result_key = JobFields.result(task.kind, task.index)
+        if result_key not in fields:
+            started = {
+                JobFields.step(task.kind, task.index): chunk_state("running", step.worker),
+                JobFields.progress(task.kind, task.index): "0",
+            }
+            await self.engine.ledger.update(task.job, started)
+            info = MediaInfo(**json.loads(fields[JobFields.INFO]))
+            source = await self._source(task.job)
+            out = self.scratch / task.job / f"{task.name.replace(' ', '_')}.{os.getpid()}"
+            shutil.rmtree(out, ignore_errors=True)  # a retry starts from nothing
+            out.mkdir(parents=True)
+
+            def progress(value: float) -> None:
+                step.progress = value
+
+            recipe = self.recipe
+            result: chunks.ChunkResult | chunks.AudioResult
+            if task.kind is Kind.AUDIO:
+                result = await chunks.encode_audio(
+                    recipe.binary, source, info, recipe.segment_duration, out, progress
+                )
+            else:
+                planned = chunks.plan(info, recipe.segment_duration, recipe.chunk_seconds)
+                rungs = ladder.plan(
+                    info.display_width, info.display_height, info.frame_rate, recipe.ladder
+                )
+                result = await chunks.encode_video_chunk(
+                    recipe.binary, source, info, planned[task.index], rungs,
+                    recipe.segment_duration, out, progress,
+                )  # fmt: skip
+            shutil.rmtree(out / chunks.RESULTS_DIR.split("/")[0], ignore_errors=True)
+            await add_files(self.store, task.job, out)  # the whole output, or (killed) nothing
+            shutil.rmtree(out, ignore_errors=True)
+            await self.engine.ledger.update(
+                task.job, {result_key: json.dumps(asdict(result)),
+                           JobFields.step(task.kind, task.index): chunk_state("done", step.worker),
+                           JobFields.progress(task.kind, task.index): "1"},
+            )  # fmt: skip
+        await self._advance(task.job, step.worker)
+
+    async def _locked(self, job: str, worker: str) -> None:
+        while not await self.engine.ledger.lock(job, worker, LOCK_SECONDS):
+            await asyncio.sleep(0.1)
+
+    async def _advance(self, job: str, worker: str) -> None:
+        """Publish the playlists of the in-order prefix of done chunks; queue the final
+        publish once every chunk and the audio are done."""
+        await self._locked(job, worker)
+        try:
+            fields = await self.engine.ledger.read(job)
+            results, audio, complete = self._results(fields)
+            if len(results) > int(fields.get(JobFields.PUBLISHED, "0")):
+                await self._stitch(job, results, audio, final=False)
+                await self.engine.ledger.update(job, {JobFields.PUBLISHED: str(len(results))})
+            if complete and JobFields.FINAL not in fields:
+                await self.engine.queue.put([Task(job, Kind.PUBLISH)])
+                await self.engine.ledger.update(job, {JobFields.FINAL: "queued"})
+        finally:
+            await self.engine.ledger.unlock(job, worker)
+
+    def _results(
+        self, fields: Mapping[str, str]
+    ) -> tuple[list[chunks.ChunkResult], chunks.AudioResult | None, bool]:
+        """The done chunks' results in order up to the first gap, the audio's, and whether
+        the job has every result."""
+        count = int(fields.get(JobFields.COUNT, "0"))
+        info = MediaInfo(**json.loads(fields[JobFields.INFO]))
+        needs_audio = bool(chunks.chunked_audio(info))
+        scratch = self.scratch / "_results"
+        scratch.mkdir(parents=True, exist_ok=True)
+        results: list[chunks.ChunkResult] = []
+        for index in range(count):
+            raw = fields.get(JobFields.result(Kind.CHUNK, index))
+            if raw is None:
+                break
+            results.append(_parse_chunk(raw, scratch))
+        raw_audio = fields.get(JobFields.result(Kind.AUDIO))
+        audio = _parse_audio(raw_audio, scratch) if raw_audio else None
+        if needs_audio and audio is None:
+            results = []  # a master naming the audio group needs its playlists first
+        complete = count > 0 and len(results) == count and (audio is not None or not needs_audio)
+        return results, audio, complete
+
+    async def _stitch(
+        self, job: str, results: list[chunks.ChunkResult], audio: chunks.AudioResult | None,
+        final: bool,
+    ) -> None:  # fmt: skip
+        out = self.scratch / job / f"playlists.{os.getpid()}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        chunks.stitch(results, audio, out, final=final)
+        await add_files(self.store, job, out)
+        shutil.rmtree(out, ignore_errors=True)
+
+    async def _finish(self, job: str, worker: str) -> None:
+        """VOD playlists, then the manifest last, then ready."""
+        await self._locked(job, worker)
+        try:
+            fields = await self.engine.ledger.read(job)
+            results, audio, complete = self._results(fields)
+            if not complete:
+                raise StreamingError(f"job {job}: publish ran before every chunk was done")
+            await self._stitch(job, results, audio, final=True)
+            info = MediaInfo(**json.loads(fields[JobFields.INFO]))
+            spec = json.loads(fields.get(JobFields.SPEC, "{}"))
+            manifest = {
+                **spec, "id": job, "duration": sum(r.duration for r in results),
+                "width": info.display_width, "height": info.display_height,
+            }  # fmt: skip
+            out = self.scratch / job / f"manifest.{os.getpid()}"
+            out.mkdir(parents=True, exist_ok=True)
+            (out / MANIFEST_NAME).write_text(json.dumps(manifest, sort_keys=True))
+            await add_files(self.store, job, out)
+            await self.engine.ledger.update(
+                job, {JobFields.STATE: "ready", JobFields.PUBLISHED: str(len(results))}
+            )
+        finally:
+            await self.engine.ledger.unlock(job, worker)
+        shutil.rmtree(self.scratch / job, ignore_errors=True)
+        if self._on_ready is not None:
+            self._on_ready(job)
+
+
+def _parse_chunk(raw: str, scratch: Path) -> chunks.ChunkResult:
+    """A recorded ChunkResult, read back through media.chunks' own reader."""
+    data = json.loads(raw)
+    path = scratch / chunks.RESULTS_DIR / f"chunk_{int(data['index']):05d}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(raw, encoding="utf-8")
+    result = chunks.read_result(scratch, int(data["index"]))
+    assert result is not None
+    return result
+
+
+def _parse_audio(raw: str, scratch: Path) -> chunks.AudioResult:
+    path = scratch / chunks.RESULTS_DIR / chunks.AUDIO_RESULT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(raw, encoding="utf-8")
+    result = chunks.read_audio_result(scratch)
+    assert result is not None
+    return result
