@@ -398,7 +398,13 @@ async def package_chunked(
         # First and in a slot of its own: it is quick, and the master waits for it.
         async with slots:
             audio = await encode_audio(binary, source, info, segment_duration, out_dir)
-    await asyncio.gather(*(encode(c) for c in chunks))
+    try:
+        # A failed chunk cancels the others here, in the running loop (their ffmpeg killed).
+        async with asyncio.TaskGroup() as group:
+            for chunk in chunks:
+                group.create_task(encode(chunk))
+    except* MediaError as failed:
+        raise failed.exceptions[0] from None
     ordered = prefix()
     stitch(ordered, audio, out_dir, final=True)
     if on_progress is not None:
