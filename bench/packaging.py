@@ -9,6 +9,11 @@ alternating the two `--runs` times; prints wall time and realtime factor of each
 overhead. Then starts a real origin process, uploads the clip and measures the time from the
 upload's 202 to the first playable segment of every rendition (master + media playlist +
 segment all answering 200).
+
+    python -m bench.packaging --chunked [--seconds 300] [--chunks 2]
+
+measures chunked parallel packaging against the single-process ladder instead (the issue's
+goals; see bench/chunked.py) and writes the "## Chunked packaging" section.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,7 +31,8 @@ from pathlib import Path
 import httpx
 import m3u8
 
-from bench import doc
+from bench import chunked, doc
+from bench.chunked import cpu_seconds as _cpu
 from media import commands, packager
 from media.ladder import ladder_for
 from media.probe import MediaInfo, probe
@@ -37,15 +42,6 @@ from procs.supervisor import Supervisor, cli_argv
 from tests.factories import TOKEN, distribution_doc, write_config
 
 SEGMENT = 4.0
-
-
-def _cpu() -> float:
-    """CPU seconds used so far by this process and its reaped children (ffmpeg)."""
-    me, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def bare(binary: str, source: Path, info: MediaInfo, out: Path) -> tuple[float, float]:
@@ -156,11 +152,17 @@ segments); x264 `veryfast`; one ffmpeg process that also writes the poster and t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, help="default 60, 300 with --chunked")
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument(
+        "--chunked", action="store_true", help="the chunked-packaging goals (bench/chunked.py)"
+    )
+    parser.add_argument("--chunks", type=int, default=2, help="with --chunked: W chunks")
     args = parser.parse_args()
+    if args.seconds is None:
+        args.seconds = 300.0 if args.chunked else 60.0
     binary = ffmpeg_binary()
     work = Path(tempfile.mkdtemp(prefix="bench-packaging-"))
     try:
@@ -169,6 +171,9 @@ def main() -> None:
         clip = work / "clip.mp4"
         asyncio.run(make_clip(binary, clip, seconds=args.seconds, width=width, height=args.height))
         info = probe(clip)
+        if args.chunked:
+            chunked.run(args, work, clip, info)
+            return
         rungs = ", ".join(r.name for r in ladder_for(info.display_height))
         print(f"ladder: {rungs}; segments {SEGMENT:g} s; preset veryfast", flush=True)
         samples: dict[str, list[Sample]] = {"bare ffmpeg": [], "our packaging": []}
