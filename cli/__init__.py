@@ -52,6 +52,23 @@ def origin(
 
 
 @app.command()
+def packager(
+    config: ConfigOpt,
+    host: HostOpt = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port of /healthz and /metrics (8150).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Scratch directory.")] = None,
+    worker_id: Annotated[
+        str | None, typer.Option("--id", help="Worker id (default: host-pid), shown per chunk.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=16, help="Tasks run at once.")] = 1,
+) -> None:
+    """Run a packager worker: takes packaging tasks from the queue engine (origin.queue)."""
+    from cli.packager import serve_packager
+
+    serve_packager(config, host, port, data, worker_id, concurrency)
+
+
+@app.command()
 def edge(
     config: ConfigOpt,
     pop: Annotated[str, typer.Option(help="Which edge POP of the config to run.")],

@@ -18,11 +18,13 @@ from media.runner import ffmpeg_binary
 from origin.access import HEALTH_PATH, OriginAccess, route_matcher
 from origin.context import OriginContext
 from origin.delivery import delivery_router
+from origin.dispatch import Bucket, Dispatcher
 from origin.jobs import JobStore
 from origin.live_peers import LivePeers
 from origin.live_store import open_live_store
 from origin.metrics import CONTENT_TYPE, OriginMetrics
 from origin.outbox import Outbox
+from origin.queue import open_engine
 from origin.replicas import Intake
 from origin.replicate import Replicator
 from origin.routes import admin_router
@@ -31,12 +33,12 @@ from origin.store.fs import FileStore
 from origin.worker import PackageFn, WorkerPool, ffmpeg_packager
 from streaming import paths
 from streaming.config import Distribution
-from streaming.errors import NotFound
+from streaming.errors import ConfigError, NotFound
 from streaming.hls import MASTER_NAME
 from streaming.http import install_error_handler
 
 
-def live_source(source: str, pool: WorkerPool, work: FileStore) -> str:
+def live_source(source: str, pool: WorkerPool | Dispatcher, work: FileStore) -> str:
     """A channel source: "testsrc", a file, or a video id looped from its upload if this origin
     still has it, else from its packaged top rendition (replicas have only the HLS copy)."""
     if source == "testsrc" or "/" in source or "." in source:
@@ -75,10 +77,21 @@ def create_app(
         origin, peers, mode, settings.replication, jobs, outbox, store, dist.admin_token, client
     )
     intake = Intake(origin.id, jobs, outbox, store, root / "staging", copies=mode == "origin")
-    pool = WorkerPool(
-        jobs, store, work, root / "uploads", package, settings.workers,
-        on_ready=replicator.ready, direct=uploads, staging=storage.staging,
-    )  # fmt: skip
+    pool: WorkerPool | Dispatcher
+    if settings.queue.engine != "sqlite":
+        # Packaging happens in `streaming packager` workers; this origin only enqueues.
+        if not isinstance(uploads, Bucket):
+            raise ConfigError(
+                f"origin.queue: engine = {settings.queue.engine!r} needs the S3 storage backend "
+                "(packager workers read sources from and write outputs to the bucket)"
+            )
+        engine = open_engine(settings.queue, root)
+        pool = Dispatcher(jobs, engine, root / "uploads", uploads, on_ready=replicator.ready)
+    else:
+        pool = WorkerPool(
+            jobs, store, work, root / "uploads", package, settings.workers,
+            on_ready=replicator.ready, direct=uploads, staging=storage.staging,
+        )  # fmt: skip
     live_root = root / "live"  # ffmpeg's work dirs, and the published files unless on S3
     live_store = open_live_store(dist.storage_of(origin), live_root, origin.region)
     live_peers = LivePeers(peers, dist.admin_token, client)
@@ -111,7 +124,10 @@ def create_app(
         outbox,
         intake,
     )
-    metrics = OriginMetrics(replication=replicator.backlog)
+    metrics = OriginMetrics(
+        replication=replicator.backlog,
+        queue=lambda: pool.depth if isinstance(pool, Dispatcher) else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,7 +167,8 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
-        """Replication backlog and lag per peer region (admin token, like the rest of the API)."""
+        """Replication backlog and lag per peer region, and the packaging queue's depth when on
+        an engine (admin token, like the rest of the API)."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     app.include_router(admin_router(ctx))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from media.live import Channel
+from origin.dispatch import Dispatcher
 from origin.jobs import Job, JobStore, State
 from origin.live_store import LiveFiles
 from origin.outbox import Outbox
@@ -31,7 +32,7 @@ class OriginContext:
     store: Store
     work: FileStore
     uploads: DirectUploads | None
-    pool: WorkerPool
+    pool: WorkerPool | Dispatcher  # packages here, or hands jobs to the queue engine
     replicator: Replicator
     channels: dict[str, Channel]
     live_store: LiveFiles  # each origin's own live files: its disk, or its prefix of the bucket
@@ -81,5 +82,6 @@ class OriginContext:
             await self.uploads.delete_upload(video_id)
 
     def files_of(self, job: Job) -> Store:
-        """Where a job's files are read from: the work dir while packaging, else the store."""
-        return self.work if job.state is State.PACKAGING else self.store
+        """Where a job's files are read from: the work dir while packaging here, else the store
+        (where packager workers publish as they go)."""
+        return self.work if job.state is State.PACKAGING and self.pool.local else self.store

@@ -1,6 +1,7 @@
 """Prometheus metrics of one origin, in a registry of its own, read from their owners at scrape
-time: replication backlog and lag per peer (from the outbox), and whether each peer answered
-the last reconcile."""
+time: replication backlog and lag per peer (from the outbox), whether each peer answered
+the last reconcile, and, with packaging on a queue engine, the queue's depth as last seen by
+the dispatcher (the workers' own /metrics count what they packaged: origin.packager_app)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from origin.outbox import Backlog
+from origin.queue import Depth
 from origin.replicate import PeerView
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 Snapshot = Callable[[], Mapping[str, tuple[Backlog, PeerView]]]
+QueueView = Callable[[], Depth | None]
 
 
 class _Replication(Collector):
@@ -51,12 +54,34 @@ class _Replication(Collector):
         yield from (backlog, lag, up, listed)
 
 
+class _Queue(Collector):
+    def __init__(self, view: QueueView) -> None:
+        self._view = view
+
+    def collect(self) -> Iterator[Metric]:
+        depth = self._view()
+        if depth is None:  # packaging in-process: no queue engine
+            return
+        tasks = GaugeMetricFamily(
+            "origin_queue_tasks",
+            "Packaging tasks on the queue engine: waiting (queued), leased to a worker "
+            "(running), dead-lettered after their last attempt (dead).",
+            labels=["state"],
+        )
+        tasks.add_metric(["queued"], depth.queued)
+        tasks.add_metric(["running"], depth.running)
+        tasks.add_metric(["dead"], depth.dead)
+        yield tasks
+
+
 class OriginMetrics:
     """Every series the origin exports."""
 
-    def __init__(self, replication: Snapshot) -> None:
+    def __init__(self, replication: Snapshot, queue: QueueView | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_Replication(replication))
+        if queue is not None:
+            self.registry.register(_Queue(queue))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -116,9 +116,13 @@ def admin_router(ctx: OriginContext) -> APIRouter:
 
     @router.get("/videos/{video_id}")
     async def get_video(video_id: str) -> dict[str, object]:
-        """The job, and where each region stands with it (`regions`: docs/origin.md)."""
+        """The job, where each region stands with it (`regions`: docs/origin.md) and, when
+        packager workers package it, each chunk's state, progress and worker (`chunks`)."""
         job = await ctx.job(video_id)
-        return {**job.public(), "regions": ctx.replicator.regions(job)}
+        body = {**job.public(), "regions": ctx.replicator.regions(job)}
+        if chunks := await ctx.pool.chunks(job.id):  # packaged in chunks by packager workers
+            body["chunks"] = chunks
+        return body
 
     @router.delete("/videos/{video_id}", status_code=204)
     async def delete_video(video_id: str, request: Request) -> Response:

@@ -128,4 +128,7 @@ class TaskWorker:
     async def _chunk_seconds(self, step: Step) -> float:
         fields = await self.engine.ledger.read(step.task.job)
         raw = fields.get(JobFields.result(Kind.CHUNK, step.task.index))
-        return float(json.loads(raw).get("duration", 0.0)) if raw else 0.0
+        record = json.loads(fields.get(JobFields.step(Kind.CHUNK, step.task.index), "{}"))
+        if not raw or record.get("worker") != self.id:
+            return 0.0  # a duplicate delivery of a chunk another worker encoded
+        return float(json.loads(raw).get("duration", 0.0))

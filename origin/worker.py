@@ -46,6 +46,8 @@ def key_uri(video_id: str) -> str:
 class WorkerPool:
     """Runs queued jobs `concurrency` at a time; re-queues what a crash interrupted."""
 
+    local = True  # a packaging video's files are in this origin's work directory
+
     def __init__(
         self,
         jobs: JobStore,
@@ -93,6 +95,10 @@ class WorkerPool:
         if task:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def chunks(self, job_id: str) -> list[dict[str, object]]:
+        """Per-chunk progress: none, a job packages here in one piece."""
+        return []
 
     async def _loop(self) -> None:
         while True:

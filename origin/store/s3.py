@@ -165,6 +165,13 @@ class S3Store:
             return None
         return int(head["ContentLength"])
 
+    async def put_upload(self, video_id: str, source: Path) -> None:
+        """Put a source the origin received into the bucket, where packager workers read it."""
+        await self._call(
+            self.client.upload_file, Filename=str(source), Bucket=self.bucket,
+            Key=self._upload_key(video_id),
+        )  # fmt: skip
+
     async def download_upload(self, video_id: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.part")

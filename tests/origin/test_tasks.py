@@ -67,7 +67,8 @@ async def test_two_workers_share_one_job_and_publish_a_whole_vod(
         TaskWorker(
             engine,
             JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / f"scratch-{name}"),
-            name, poll=0.1,
+            name,
+            poll=0.1,
         )  # fmt: skip
         for name in ("a", "b")
     ]

@@ -1,0 +1,152 @@
+"""The origin's side of packaging on a queue engine: enqueue each upload, never package it.
+
+With `[origin.queue] engine = "redis"` an origin is API and delivery only. A queued upload is
+dispatched: its source is put into the bucket (a direct upload is there already), its job
+record written to the ledger, and its plan task queued; `streaming packager` workers do the
+rest (origin.tasks). The origin follows each dispatched job in the ledger and copies its state,
+progress and error into its own job table, then owes the ready video to its peers like the
+embedded pool does. Dispatching is idempotent: a restart re-dispatches what it had not
+finished dispatching, and duplicate plan tasks are harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from origin.jobs import Job, JobStore, State
+from origin.queue import Depth, Engine, Kind, Task
+from origin.tasks import JobFields
+from streaming.errors import StreamingError
+
+log = logging.getLogger("origin.dispatch")
+DISPATCHED = "dispatched"  # ledger field written once the plan task is queued
+
+
+@runtime_checkable
+class Bucket(Protocol):
+    """Where sources go for the workers (origin.store.s3.S3Store)."""
+
+    async def put_upload(self, video_id: str, source: Path) -> None: ...
+
+    async def delete_upload(self, video_id: str) -> None: ...
+
+
+def progress_of(fields: dict[str, str]) -> float:
+    """0..1 of a job from its ledger fields: the mean of its video chunks' progress."""
+    if fields.get(JobFields.STATE) == "ready":
+        return 1.0
+    count = int(fields.get(JobFields.COUNT, "0"))
+    if count == 0:
+        return 0.0
+    total = sum(float(fields.get(JobFields.progress(Kind.CHUNK, i), "0")) for i in range(count))
+    return round(min(0.99, total / count), 3)
+
+
+def chunks_of(fields: dict[str, str]) -> list[dict[str, object]]:
+    """Each video chunk's state, progress and worker, for GET /videos/{id}."""
+    listed: list[dict[str, object]] = []
+    for index in range(int(fields.get(JobFields.COUNT, "0"))):
+        record = json.loads(fields.get(JobFields.step(Kind.CHUNK, index), "{}"))
+        progress = float(fields.get(JobFields.progress(Kind.CHUNK, index), "0"))
+        listed.append({"index": index, "progress": round(progress, 3), **record})
+    return listed
+
+
+class Dispatcher:
+    """Hands queued jobs to the engine and follows them there; the pool's place in the origin."""
+
+    local = False  # a packaging video's files are in the store, not in a local work directory
+
+    def __init__(
+        self, jobs: JobStore, engine: Engine, uploads_dir: Path, bucket: Bucket,
+        on_ready: Callable[[str], Awaitable[None]] | None = None, poll: float = 0.5,
+    ) -> None:  # fmt: skip
+        self.jobs, self.engine, self.uploads_dir, self._bucket = jobs, engine, uploads_dir, bucket
+        self._on_ready, self._poll = on_ready, poll
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self.depth: Depth | None = None  # the last one seen, for /metrics
+
+    def source(self, job_id: str) -> Path:
+        return self.uploads_dir / f"{job_id}.upload"
+
+    def notify(self) -> None:
+        """A job was queued: dispatch it now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self.engine.queue.close()
+
+    async def cancel(self, job_id: str) -> None:
+        """The video is being deleted: workers skip the rest of its tasks."""
+        await self.engine.ledger.forget(job_id)
+        with contextlib.suppress(StreamingError):
+            await self._bucket.delete_upload(job_id)
+
+    async def chunks(self, job_id: str) -> list[dict[str, object]]:
+        return chunks_of(await self.engine.ledger.read(job_id))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except StreamingError as exc:  # the engine or the bucket is down: try again later
+                log.warning("dispatching failed: %s", exc.detail)
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._poll)
+
+    async def sync(self) -> None:
+        """Dispatch what is queued here, copy what the workers did back into the job table."""
+        for job in self.jobs.list():
+            if job.state not in (State.QUEUED, State.PACKAGING):
+                continue
+            fields = await self.engine.ledger.read(job.id)
+            if DISPATCHED not in fields:
+                await self._dispatch(job)
+                continue
+            await self._follow(job, fields)
+        self.depth = await self.engine.queue.depth()
+
+    async def _dispatch(self, job: Job) -> None:
+        if job.source == "local":
+            await self._bucket.put_upload(job.id, self.source(job.id))
+        spec = {
+            "filename": job.filename, "size": job.size, "created": job.created,
+            "encryption": job.encryption, "home": job.home,
+        }  # fmt: skip
+        await self.engine.ledger.update(
+            job.id, {JobFields.STATE: "queued", JobFields.SPEC: json.dumps(spec)}
+        )
+        await self.engine.queue.put([Task(job.id, Kind.PLAN)])
+        await self.engine.ledger.update(job.id, {DISPATCHED: "1"})
+        log.info("job %s queued for the packagers", job.id)
+
+    async def _follow(self, job: Job, fields: dict[str, str]) -> None:
+        state = fields.get(JobFields.STATE, "queued")
+        if state == "failed":
+            self.jobs.update(job.id, state=State.FAILED, error=fields.get(JobFields.ERROR, ""))
+        elif state == "ready":
+            self.jobs.update(job.id, state=State.READY, progress=1.0)
+            self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
+            if self._on_ready is not None:
+                try:
+                    await self._on_ready(job.id)
+                except Exception:  # the video is ready here; reconcile still replicates it
+                    log.exception("job %s: owing it to the peers failed", job.id)
+        elif state == "packaging":
+            progress = progress_of(fields)
+            if job.state is not State.PACKAGING or progress != job.progress:
+                self.jobs.update(job.id, state=State.PACKAGING, progress=progress)
