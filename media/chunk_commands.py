@@ -1,4 +1,4 @@
-"""Pure builders of the ffmpeg argv of chunked packaging: one chunk of video, the whole audio.
+"""Pure builders of the ffmpeg argv of chunked packaging: a chunk of video, the audio, thumbnails.
 
 Both write MPEG-TS segments with the segment muxer, which cuts where it is told (frame counts
 for video, times for audio) instead of at multiples of a duration from the first packet, and
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from media import commands
 from media.commands import DEINTERLACE, SEGMENT_PATTERN
 from media.ladder import AudioRendition, Rung, codec
 from media.probe import MediaInfo
@@ -120,3 +121,12 @@ def audio(job: AudioJob) -> list[str]:
         argv += ["-map", f"[ar{i}]", "-c:a", "aac", "-b:a", f"{rendition.kbps}k"]
         argv += _segmenter(times, 0, job.lists[i], job.dirs[i])
     return argv
+
+
+def thumbnails(source: Path, info: MediaInfo, out_dir: Path) -> list[str]:
+    """Arguments that write the poster and the thumbnail sprite, as the single-process argv
+    does in its own branches (a chunked job decodes the whole video once more for them)."""
+    head = f"{DEINTERLACE}," if info.interlaced else ""
+    graph = [f"[0:v]{head}split=2[t0][t1]", *commands.thumbnail_branches(info, "t0", "t1")]
+    argv = [*_QUIET, "-i", str(source), "-filter_complex", ";".join(graph), *_PROGRESS]
+    return argv + commands.thumbnail_outputs(out_dir)

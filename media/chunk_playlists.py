@@ -10,7 +10,7 @@ from media.ladder import AudioRendition, Rung, codec
 from media.packager import AudioTrack, Rendition, master_playlist
 
 if TYPE_CHECKING:
-    from media.chunks import AudioTrackResult, RungResult, Segment
+    from media.chunk_results import AudioTrackResult, RungResult, Segment
 
 
 def media_playlist(segments: Sequence[Segment], segment_duration: float, final: bool) -> str:

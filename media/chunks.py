@@ -36,13 +36,27 @@ keyframe at the same presentation time in every rung.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from media import chunk_commands, chunk_playlists, runner
+from media import chunk_commands, chunk_playlists, runner, thumbnails
+from media.chunk_results import (
+    AUDIO_RESULT,
+    RESULTS_DIR,
+    AudioResult,
+    AudioTrackResult,
+    ChunkResult,
+    RungResult,
+    Segment,
+    parse_audio_result,
+    parse_chunk_result,
+    read_audio_result,
+    read_result,
+    to_json,
+    write_result,
+)
 from media.commands import PLAYLIST_NAME, SEGMENT_PATTERN
 from media.ladder import FULL_LADDER, STEREO, AudioRendition, Rung, audio_for
 from media.ladder import plan as plan_rungs
@@ -52,9 +66,14 @@ from streaming.config import LadderRung
 from streaming.errors import MediaError
 from streaming.hls import MASTER_NAME
 
+# The results live in media.chunk_results; the job orchestration finds them here too.
+__all__ = [
+    "AUDIO_RESULT", "RESULTS_DIR", "AudioResult", "AudioTrackResult", "Chunk", "ChunkResult",
+    "RungResult", "Segment", "chunked_audio", "encode_audio", "encode_thumbnails",
+    "encode_video_chunk", "package_chunked", "parse_audio_result", "parse_chunk_result", "plan",
+    "read_audio_result", "read_result", "stitch", "to_json",
+]  # fmt: skip
 Progress = Callable[[float], None]
-RESULTS_DIR = "_private/chunks"
-AUDIO_RESULT = "audio.json"
 # A boundary falls on the first frame at or after k * segment_duration; the epsilon keeps a
 # frame that float arithmetic puts a hair before the boundary on the right side of it.
 _EPSILON = 1e-6
@@ -86,66 +105,6 @@ class Chunk:
     @property
     def segment_count(self) -> int:
         return len(self.segment_frames)
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One written segment: its global number, file name, duration (s) and size (bytes)."""
-
-    number: int
-    uri: str
-    duration: float
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class RungResult:
-    """One rung of one chunk (or the whole audio): its segments and bit rates."""
-
-    name: str
-    width: int
-    height: int
-    video_kbps: int
-    audio_kbps: int
-    segments: tuple[Segment, ...]
-    peak_bps: int  # the largest segment's bits / duration
-    average_bps: int  # all bits / all seconds of these segments
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkResult:
-    """What encode_video_chunk wrote; `_private/chunks/chunk_NNNNN.json` holds the same."""
-
-    index: int
-    count: int
-    start: float
-    duration: float  # measured: the sum of its segments' durations
-    first_segment: int
-    segment_duration: float
-    frame_rate: float
-    has_audio: bool  # the source's: its master waits for the AudioResult
-    rungs: tuple[RungResult, ...]  # largest first, like the ladder
-
-
-@dataclass(frozen=True, slots=True)
-class AudioTrackResult:
-    """One separate audio rendition of the whole source."""
-
-    name: str
-    label: str
-    channels: int
-    kbps: int
-    segments: tuple[Segment, ...]
-    peak_bps: int
-    average_bps: int
-
-
-@dataclass(frozen=True, slots=True)
-class AudioResult:
-    """What encode_audio wrote; `_private/chunks/audio.json` holds the same."""
-
-    duration: float
-    tracks: tuple[AudioTrackResult, ...]
 
 
 def chunked_audio(info: MediaInfo) -> tuple[AudioRendition, ...]:
@@ -250,7 +209,7 @@ async def encode_video_chunk(
         first_segment=chunk.first_segment, segment_duration=segment_duration,
         frame_rate=chunk.rate, has_audio=info.has_audio, rungs=tuple(rung_results),
     )  # fmt: skip
-    _write_result(results / f"chunk_{chunk.index:05d}.json", result)
+    write_result(results / f"chunk_{chunk.index:05d}.json", result)
     return result
 
 
@@ -296,8 +255,22 @@ async def encode_audio(
     result = AudioResult(
         duration=round(sum(s.duration for s in tracks[0].segments), 6), tracks=tuple(tracks)
     )
-    _write_result(results / AUDIO_RESULT, result)
+    write_result(results / AUDIO_RESULT, result)
     return result
+
+
+async def encode_thumbnails(
+    binary: str, source: Path, info: MediaInfo, out_dir: Path, progress: Progress | None = None
+) -> None:
+    """Write the poster, the thumbnail sprite and its WebVTT index (media.thumbnails names) into
+    `out_dir`, as the single-process path does: a task of its own, off the critical path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    await runner.run(
+        binary, chunk_commands.thumbnails(source, info, out_dir), duration=info.duration,
+        on_progress=progress, frames=info.duration * info.frame_rate,
+    )  # fmt: skip
+    grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
+    write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
 
 
 def stitch(
@@ -338,18 +311,6 @@ def stitch(
     write_atomic(out_dir / MASTER_NAME, master)
 
 
-def read_result(out_dir: Path, index: int) -> ChunkResult | None:
-    """The ChunkResult a worker wrote for chunk `index`, or None if it is not complete."""
-    path = out_dir / RESULTS_DIR / f"chunk_{index:05d}.json"
-    return _chunk_result(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-
-
-def read_audio_result(out_dir: Path) -> AudioResult | None:
-    """The AudioResult encode_audio wrote, or None if it is not complete."""
-    path = out_dir / RESULTS_DIR / AUDIO_RESULT
-    return _audio_result(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-
-
 async def package_chunked(
     binary: str,
     source: Path,
@@ -360,10 +321,12 @@ async def package_chunked(
     ladder: tuple[LadderRung, ...] = FULL_LADDER,
     chunk_seconds: float = 60.0,
     parallel: int = 1,
+    with_thumbnails: bool = True,
 ) -> list[ChunkResult]:
     """The whole chunked job in one process (same arguments as media.packager.package, no AES):
     rungs from media.ladder.plan, the audio, `parallel` chunks at a time, stitching after each
-    chunk that extends the in-order prefix, then the final VOD stitch. Returns the results."""
+    chunk that extends the in-order prefix, the thumbnails, then the final VOD stitch. Returns
+    the chunk results."""
     rungs = plan_rungs(info.display_width, info.display_height, info.frame_rate, ladder)
     chunks = plan(info, segment_duration, chunk_seconds)
     slots = asyncio.Semaphore(max(1, parallel))
@@ -398,12 +361,19 @@ async def package_chunked(
         # First and in a slot of its own: it is quick, and the master waits for it.
         async with slots:
             audio = await encode_audio(binary, source, info, segment_duration, out_dir)
+
+    async def pictures() -> None:
+        async with slots:
+            await encode_thumbnails(binary, source, info, out_dir)
+
     try:
         # A failed chunk cancels the others here, in the running loop (their ffmpeg killed).
         async with asyncio.TaskGroup() as group:
             for chunk in chunks:
                 group.create_task(encode(chunk))
-    except* MediaError as failed:
+            if with_thumbnails:
+                group.create_task(pictures())
+    except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
     ordered = prefix()
     stitch(ordered, audio, out_dir, final=True)
@@ -429,31 +399,6 @@ def _listed(directory: Path, listing: Path, start: float, first: int) -> tuple[S
         segments.append(Segment(first + offset, name, round(float(end) - previous, 6), size))
         previous = float(end)
     return tuple(segments)
-
-
-def _segments(raw: list[dict[str, object]]) -> tuple[Segment, ...]:
-    return tuple(Segment(**s) for s in raw)  # type: ignore[arg-type]
-
-
-def _chunk_result(raw: dict[str, object]) -> ChunkResult:
-    rungs = tuple(
-        RungResult(**{**r, "segments": _segments(r["segments"])})  # type: ignore[dict-item]
-        for r in raw.pop("rungs")  # type: ignore[attr-defined]
-    )
-    return ChunkResult(**raw, rungs=rungs)  # type: ignore[arg-type]
-
-
-def _audio_result(raw: dict[str, object]) -> AudioResult:
-    tracks = tuple(
-        AudioTrackResult(**{**t, "segments": _segments(t["segments"])})  # type: ignore[dict-item]
-        for t in raw["tracks"]  # type: ignore[attr-defined]
-    )
-    return AudioResult(duration=float(raw["duration"]), tracks=tracks)  # type: ignore[arg-type]
-
-
-def _write_result(path: Path, result: ChunkResult | AudioResult) -> None:
-    """The result file goes last and in one rename: its presence means the segments are done."""
-    write_atomic(path, json.dumps(asdict(result), indent=1))
 
 
 def _rung_result(rung: Rung, segments: tuple[Segment, ...]) -> RungResult:

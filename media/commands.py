@@ -124,21 +124,7 @@ def _filter_graph(job: PackageJob) -> str:
             f"[s{i}]scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p[v{i}]"
         )
     if job.thumbnails:
-        grid = thumbnails.sprite_grid(
-            job.info.duration, job.info.display_width, job.info.display_height
-        )
-        at = thumbnails.poster_time(job.info.duration)
-        parts.append(
-            f"[s{n}]trim=start={at},setpts=PTS-STARTPTS,"
-            f"scale=-2:{thumbnails.poster_height(job.info.display_height)},format=yuvj420p[poster]"
-        )
-        parts.append(
-            # The first frame, then one per interval: never zero frames, even for a short clip
-            # (an output that receives no frame fails the whole ffmpeg run).
-            f"[s{n + 1}]select='isnan(prev_selected_t)+gte(t-prev_selected_t,{grid.interval:g})',"
-            f"scale={grid.tile_width}:{grid.tile_height},"
-            f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]"
-        )
+        parts += thumbnail_branches(job.info, f"s{n}", f"s{n + 1}")
     if job.audio:
         labels = "".join(f"[a{i}]" for i in range(len(job.audio)))
         parts.append(f"[0:a:0]asplit={len(job.audio)}{labels}")
@@ -150,6 +136,28 @@ def _filter_graph(job: PackageJob) -> str:
 
 
 _LAYOUTS = {2: "stereo", 6: "5.1"}
+
+
+def thumbnail_branches(info: MediaInfo, poster_in: str, sprite_in: str) -> list[str]:
+    """Filter graph branches from two video labels to [poster] and [sprite]."""
+    grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
+    at = thumbnails.poster_time(info.duration)
+    return [
+        f"[{poster_in}]trim=start={at},setpts=PTS-STARTPTS,"
+        f"scale=-2:{thumbnails.poster_height(info.display_height)},format=yuvj420p[poster]",
+        # The first frame, then one per interval: never zero frames, even for a short clip
+        # (an output that receives no frame fails the whole ffmpeg run).
+        f"[{sprite_in}]select='isnan(prev_selected_t)+gte(t-prev_selected_t,{grid.interval:g})',"
+        f"scale={grid.tile_width}:{grid.tile_height},"
+        f"tile={grid.columns}x{grid.rows},format=yuvj420p[sprite]",
+    ]
+
+
+def thumbnail_outputs(out_dir: Path) -> list[str]:
+    """The poster and sprite outputs of the [poster] and [sprite] branches."""
+    return _image("poster", out_dir / thumbnails.POSTER_NAME) + _image(
+        "sprite", out_dir / thumbnails.SPRITE_NAME
+    )
 
 
 def _image(label: str, out: Path) -> list[str]:
@@ -241,8 +249,7 @@ def package(job: PackageJob) -> list[str]:
             argv += ["-map", f"[ar{i}]", f"-c:a:{i}", "aac", f"-b:a:{i}", f"{audio.kbps}k"]
         argv += _hls(job, seg, [f"a:{i},name:{a.name}" for i, a in enumerate(job.audio)])
     if job.thumbnails:
-        argv += _image("poster", job.out_dir / thumbnails.POSTER_NAME)
-        argv += _image("sprite", job.out_dir / thumbnails.SPRITE_NAME)
+        argv += thumbnail_outputs(job.out_dir)
     return argv
 
 

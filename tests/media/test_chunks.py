@@ -10,7 +10,7 @@ import av
 import m3u8
 import pytest
 
-from media import chunks, runner
+from media import chunks, runner, thumbnails
 from media.ladder import plan as plan_rungs
 from media.probe import MediaInfo, probe
 from media.samples import make_clip
@@ -252,3 +252,21 @@ def test_at_29_97_fps_segments_start_on_the_planned_frames_with_no_frame_lost(
     assert all(abs(b - a - frame) <= 1 for a, b in zip(pts, pts[1:], strict=False))
     starts = [pts[k] for k in (0, 30, 60, 90)]
     assert [round((s - pts[0]) / frame) for s in starts] == [0, 30, 60, 90]
+
+
+def test_the_poster_and_thumbnail_sprite_are_written_like_the_single_process_path(
+    packaged: Chunked,
+) -> None:
+    poster = av.open(str(packaged.out / thumbnails.POSTER_NAME)).streams.video[0].codec_context
+    assert (poster.width, poster.height) == (320, 180)
+    assert (packaged.out / thumbnails.SPRITE_NAME).stat().st_size > 0
+    index = (packaged.out / thumbnails.INDEX_NAME).read_text()
+    assert index.startswith("WEBVTT") and f"{thumbnails.SPRITE_NAME}#xywh=0,0," in index
+
+
+def test_a_result_survives_its_json_unchanged(packaged: Chunked) -> None:
+    """The orchestration may carry results in its ledger instead of the result files."""
+    for result in packaged.results:
+        assert chunks.parse_chunk_result(chunks.to_json(result)) == result
+    audio = chunks.read_audio_result(packaged.out)
+    assert audio is not None and chunks.parse_audio_result(chunks.to_json(audio)) == audio
