@@ -119,7 +119,7 @@ class TaskWorker:
             self.stats.media_seconds += await self._chunk_seconds(step)
 
     async def _note_failure(self, step: Step, reason: str) -> None:
-        if step.task.kind in (Kind.CHUNK, Kind.AUDIO):
+        if step.task.kind not in (Kind.PLAN, Kind.PUBLISH):
             key = JobFields.step(step.task.kind, step.task.index)
             await self.engine.ledger.update(
                 step.task.job, {key: chunk_state("retrying", self.id, reason[:200])}

@@ -1,7 +1,8 @@
 """The job code: one video's packaging as tasks any worker may run (origin.queue delivers them).
 
-    plan ──► audio (once) ─┐
-         └─► chunk 0..n-1 ─┴─► (each in-order prefix: playlists grow) ─► publish (VOD, manifest)
+    plan ──► audio (once), thumbnails (once) ──┐
+         └─► chunk 0..n-1 ─────────────────────┴─► (each in-order prefix: playlists grow)
+                                                    ─► publish (VOD playlists, manifest)
 
 Every step is idempotent, because delivery is at-least-once. A chunk's or the audio's output is
 encoded into a fresh scratch directory of this worker and put into the store only when whole;
@@ -149,7 +150,7 @@ class JobRunner:
     async def report(self, step: Step) -> None:
         """The heartbeat's progress report of a chunk or the audio (a field of its own: the
         step's state is the runner's alone to write, so a late report never undoes "done")."""
-        if step.task.kind in (Kind.CHUNK, Kind.AUDIO):
+        if step.task.kind not in (Kind.PLAN, Kind.PUBLISH):
             key = JobFields.progress(step.task.kind, step.task.index)
             await self.engine.ledger.update(step.task.job, {key: f"{step.progress:.3f}"})
 
@@ -170,9 +171,12 @@ class JobRunner:
         planned = chunks.plan(info, self.recipe.segment_duration, self.recipe.chunk_seconds)
         ladder.plan(info.display_width, info.display_height, info.frame_rate, self.recipe.ladder)
         audio = bool(chunks.chunked_audio(info))
+        # The audio and the thumbnails first: the playlists wait for the audio's.
         tasks = [Task(task.job, Kind.AUDIO)] if audio else []
+        tasks += [Task(task.job, Kind.THUMBNAILS)]
         tasks += [Task(task.job, Kind.CHUNK, c.index) for c in planned]
         steps = {JobFields.step(Kind.CHUNK, c.index): chunk_state("queued", "") for c in planned}
+        steps[JobFields.step(Kind.THUMBNAILS)] = chunk_state("queued", "")
         if audio:
             steps[JobFields.step(Kind.AUDIO)] = chunk_state("queued", "")
         await self.engine.ledger.update(
@@ -203,11 +207,13 @@ class JobRunner:
                 step.progress = value
 
             recipe = self.recipe
-            result: chunks.ChunkResult | chunks.AudioResult
+            result: chunks.ChunkResult | chunks.AudioResult | None = None
             if task.kind is Kind.AUDIO:
                 result = await chunks.encode_audio(
                     recipe.binary, source, info, recipe.segment_duration, out, progress
                 )
+            elif task.kind is Kind.THUMBNAILS:
+                await chunks.encode_thumbnails(recipe.binary, source, info, out, progress)
             else:
                 planned = chunks.plan(info, recipe.segment_duration, recipe.chunk_seconds)
                 rungs = ladder.plan(
@@ -221,7 +227,7 @@ class JobRunner:
             await add_files(self.store, task.job, out)  # the whole output, or (killed) nothing
             shutil.rmtree(out, ignore_errors=True)
             await self.engine.ledger.update(
-                task.job, {result_key: json.dumps(asdict(result)),
+                task.job, {result_key: "{}" if result is None else chunks.to_json(result),
                            JobFields.step(task.kind, task.index): chunk_state("done", step.worker),
                            JobFields.progress(task.kind, task.index): "1"},
             )  # fmt: skip
@@ -255,19 +261,20 @@ class JobRunner:
         count = int(fields.get(JobFields.COUNT, "0"))
         info = MediaInfo(**json.loads(fields[JobFields.INFO]))
         needs_audio = bool(chunks.chunked_audio(info))
-        scratch = self.scratch / "_results"
-        scratch.mkdir(parents=True, exist_ok=True)
         results: list[chunks.ChunkResult] = []
         for index in range(count):
             raw = fields.get(JobFields.result(Kind.CHUNK, index))
             if raw is None:
                 break
-            results.append(_parse_chunk(raw, scratch))
+            results.append(chunks.parse_chunk_result(raw))
         raw_audio = fields.get(JobFields.result(Kind.AUDIO))
-        audio = _parse_audio(raw_audio, scratch) if raw_audio else None
+        audio = chunks.parse_audio_result(raw_audio) if raw_audio else None
         if needs_audio and audio is None:
             results = []  # a master naming the audio group needs its playlists first
-        complete = count > 0 and len(results) == count and (audio is not None or not needs_audio)
+        complete = (
+            count > 0 and len(results) == count and (audio is not None or not needs_audio)
+            and JobFields.result(Kind.THUMBNAILS) in fields
+        )  # fmt: skip
         return results, audio, complete
 
     async def _stitch(
@@ -308,23 +315,3 @@ class JobRunner:
         shutil.rmtree(self.scratch / job, ignore_errors=True)
         if self._on_ready is not None:
             self._on_ready(job)
-
-
-def _parse_chunk(raw: str, scratch: Path) -> chunks.ChunkResult:
-    """A recorded ChunkResult, read back through media.chunks' own reader."""
-    data = json.loads(raw)
-    path = scratch / chunks.RESULTS_DIR / f"chunk_{int(data['index']):05d}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(raw, encoding="utf-8")
-    result = chunks.read_result(scratch, int(data["index"]))
-    assert result is not None
-    return result
-
-
-def _parse_audio(raw: str, scratch: Path) -> chunks.AudioResult:
-    path = scratch / chunks.RESULTS_DIR / chunks.AUDIO_RESULT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(raw, encoding="utf-8")
-    result = chunks.read_audio_result(scratch)
-    assert result is not None
-    return result

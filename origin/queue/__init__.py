@@ -25,10 +25,12 @@ from streaming.config import QueueSettings
 
 
 class Kind(StrEnum):
-    """The steps of one job: probe and plan, audio once, each video chunk, the final publish."""
+    """The steps of one job: probe and plan, audio once, the poster and thumbnail sprite, each
+    video chunk, the final publish."""
 
     PLAN = "plan"
     AUDIO = "audio"
+    THUMBNAILS = "thumbnails"
     CHUNK = "chunk"
     PUBLISH = "publish"
 

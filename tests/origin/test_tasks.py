@@ -88,6 +88,8 @@ async def test_two_workers_share_one_job_and_publish_a_whole_vod(
     manifest = json.loads((store.work_dir("vid1") / "video.json").read_text())
     assert manifest["id"] == "vid1" and manifest["duration"] == pytest.approx(12.0, abs=0.1)
     assert not list(store.work_dir("vid1").rglob("_private")), "no result file is servable"
+    assert (store.work_dir("vid1") / "poster.jpg").is_file()
+    assert (store.work_dir("vid1") / "thumbnails.vtt").is_file()
     assert (await engine.queue.depth()).queued == 0
 
 
