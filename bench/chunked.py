@@ -19,21 +19,19 @@ import argparse
 import asyncio
 import math
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import doc
-from media import chunks, commands
+from bench.packaging import SEGMENT, bare, cpu_seconds, ffmpeg_version
+from media import chunks
 from media.ladder import ladder_for
 from media.probe import MediaInfo
 from media.runner import ffmpeg_binary
 
-SEGMENT = 4.0
 HEADING = "## Chunked packaging"
 
 
@@ -64,15 +62,6 @@ class Round:
         return max(self.audio.wall, *(c.wall for c in self.chunks)) + self.stitch.wall
 
 
-def cpu_seconds() -> float:
-    """CPU seconds used so far by this process and its reaped children (ffmpeg)."""
-    me, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def _now() -> tuple[float, float]:
     return cpu_seconds(), time.perf_counter()
 
@@ -83,13 +72,8 @@ def _timed(cpu: float, started: float) -> Step:
 
 def single(binary: str, source: Path, info: MediaInfo, out: Path) -> Step:
     """The whole ladder in one ffmpeg process, as packaging runs today (no thumbnails)."""
-    rungs = ladder_for(info.display_height)
-    for rung in rungs:
-        (out / rung.name).mkdir(parents=True, exist_ok=True)
-    job = commands.PackageJob(source, out, info, rungs, SEGMENT, thumbnails=False)
-    cpu, started = _now()
-    subprocess.run([binary, *commands.package(job)], check=True, stdout=subprocess.DEVNULL)
-    return _timed(cpu, started)
+    wall, cpu = bare(binary, source, info, out, thumbnails=False)
+    return Step(wall, cpu)
 
 
 def chunk_seconds(info: MediaInfo, count: int) -> float:
@@ -177,8 +161,7 @@ def section(
     stitch = [r.stitch.wall * 1000 for r in rounds]
     audio = [r.audio.wall for r in rounds]
     rungs = ", ".join(r.name for r in ladder_for(info.display_height))
-    version = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
-    ffmpeg = version.stdout.split("\n")[0].split(" Copyright")[0]
+    ffmpeg = ffmpeg_version()
     cmd = (f"python -m bench.packaging --chunked --seconds {args.seconds:g} --height {args.height} "
            f"--runs {args.runs} --chunks {w}")  # fmt: skip
     return f"""{HEADING}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,8 +32,7 @@ from pathlib import Path
 import httpx
 import m3u8
 
-from bench import chunked, doc
-from bench.chunked import cpu_seconds as _cpu
+from bench import doc
 from media import commands, packager
 from media.ladder import ladder_for
 from media.probe import MediaInfo, probe
@@ -44,12 +44,33 @@ from tests.factories import TOKEN, distribution_doc, write_config
 SEGMENT = 4.0
 
 
-def bare(binary: str, source: Path, info: MediaInfo, out: Path) -> tuple[float, float]:
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its reaped children (ffmpeg)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+_cpu = cpu_seconds
+
+
+def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version`, without the copyright."""
+    version = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
+    return version.stdout.split("\n")[0].split(" Copyright")[0]
+
+
+def bare(
+    binary: str, source: Path, info: MediaInfo, out: Path, thumbnails: bool = True
+) -> tuple[float, float]:
     """(wall, CPU) seconds of the bare ffmpeg command (progress to /dev/null, nothing else)."""
     rungs = ladder_for(info.display_height)
     for rung in rungs:
         (out / rung.name).mkdir(parents=True, exist_ok=True)
-    argv = commands.package(commands.PackageJob(source, out, info, rungs, SEGMENT))
+    job = commands.PackageJob(source, out, info, rungs, SEGMENT, thumbnails=thumbnails)
+    argv = commands.package(job)
     cpu, started = _cpu(), time.perf_counter()
     subprocess.run([binary, *argv], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started, _cpu() - cpu
@@ -119,8 +140,7 @@ def _section(
         cpu = statistics.median(c for _, c in values)
         runs = " / ".join(f"{w:.1f}" for w, _ in values)
         rows.append(f"| {name} | {runs} | {wall:.1f} | {info.duration / wall:.2f}x | {cpu:.1f} |")
-    version = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
-    ffmpeg = version.stdout.split("\n")[0].split(" Copyright")[0]
+    ffmpeg = ffmpeg_version()
     wall_overhead, cpu_overhead = overheads
     first = " / ".join(f"{s:.2f}" for s in starts)
     return f"""## Packaging
@@ -172,6 +192,8 @@ def main() -> None:
         asyncio.run(make_clip(binary, clip, seconds=args.seconds, width=width, height=args.height))
         info = probe(clip)
         if args.chunked:
+            from bench import chunked  # it uses this module's timing helpers
+
             chunked.run(args, work, clip, info)
             return
         rungs = ", ".join(r.name for r in ladder_for(info.display_height))

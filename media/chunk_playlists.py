@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from media.chunk_results import AudioTrackResult, RungResult, Segment
 
 
-def media_playlist(segments: Sequence[Segment], segment_duration: float, final: bool) -> str:
-    """An EVENT playlist of `segments` (VOD with ENDLIST when `final`).
+def media_playlist(
+    segments: Sequence[Segment], segment_duration: float, final: bool, key_uri: str = ""
+) -> str:
+    """An EVENT playlist of `segments` (VOD with ENDLIST when `final`), AES-128 with the key
+    at `key_uri` if one is given (no IV attribute: each segment's IV is its sequence number).
 
     The target duration is fixed by the segment duration (a growing playlist must not change
     it), or the longest segment's rounded duration if that is more (HLS: EXTINF rounded to the
@@ -29,6 +32,8 @@ def media_playlist(segments: Sequence[Segment], segment_duration: float, final: 
         f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
+    if key_uri:
+        lines.append(f'#EXT-X-KEY:METHOD=AES-128,URI="{key_uri}"')
     for segment in segments:
         lines += [f"#EXTINF:{segment.duration:.6f},", segment.uri]
     if final:

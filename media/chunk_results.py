@@ -53,6 +53,10 @@ class ChunkResult:
     frame_rate: float
     has_audio: bool  # the source's: its master waits for the AudioResult
     rungs: tuple[RungResult, ...]  # largest first, like the ladder
+    # AES-128: the URI players fetch the key from (the key itself is never in a result); each
+    # segment is encrypted with its global number as the IV (HLS's default: the media
+    # sequence number, the playlists starting at 0). "" = in the clear.
+    key_uri: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class AudioResult:
 
     duration: float
     tracks: tuple[AudioTrackResult, ...]
+    key_uri: str = ""  # as ChunkResult.key_uri
 
 
 def to_json(result: ChunkResult | AudioResult) -> str:
@@ -120,7 +125,8 @@ def _audio_result(raw: dict[str, object]) -> AudioResult:
         AudioTrackResult(**{**t, "segments": _segments(t["segments"])})  # type: ignore[dict-item]
         for t in raw["tracks"]  # type: ignore[attr-defined]
     )
-    return AudioResult(duration=float(raw["duration"]), tracks=tracks)  # type: ignore[arg-type]
+    key_uri = str(raw.get("key_uri", ""))
+    return AudioResult(float(raw["duration"]), tracks, key_uri)  # type: ignore[arg-type]
 
 
 def write_result(path: Path, result: ChunkResult | AudioResult) -> None:

@@ -37,9 +37,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from media import chunk_commands, chunk_playlists, runner, thumbnails
 from media.chunk_results import (
@@ -60,7 +64,7 @@ from media.chunk_results import (
 from media.commands import PLAYLIST_NAME, SEGMENT_PATTERN
 from media.ladder import FULL_LADDER, STEREO, AudioRendition, Rung, audio_for
 from media.ladder import plan as plan_rungs
-from media.packager import write_atomic
+from media.packager import KEY_FILE, AesKey, write_atomic
 from media.probe import MediaInfo
 from streaming.config import LadderRung
 from streaming.errors import MediaError
@@ -170,14 +174,16 @@ async def encode_video_chunk(
     segment_duration: float,
     out_dir: Path,
     progress: Progress | None = None,
+    key: AesKey | None = None,
 ) -> ChunkResult:
     """Encode `chunk` of the video for every rung (video only) into `out_dir/<rung>/seg_NNNNN.ts`.
 
     `rungs` are media.ladder.plan(info.display_width, info.display_height, info.frame_rate,
     ladder), the same for every chunk of a job. Reads `source` only; writes the chunk's
     segments under global numbers, then `_private/chunks/chunk_NNNNN.json` last. `progress`
-    gets 0..1 of this chunk. Raises MediaError if ffmpeg fails or writes other segments than
-    planned.
+    gets 0..1 of this chunk. With `key` every segment is AES-128 encrypted in place (IV = its
+    global number) before the result is written. Raises MediaError if ffmpeg fails or writes
+    other segments than planned.
     """
     results = out_dir / RESULTS_DIR
     results.mkdir(parents=True, exist_ok=True)
@@ -196,6 +202,7 @@ async def encode_video_chunk(
     )  # fmt: skip
     rung_results = []
     for rung, directory, listing in zip(rungs, dirs, lists, strict=True):
+        _encrypt(directory, listing, chunk.first_segment, key)
         segments = _listed(directory, listing, chunk.start, chunk.first_segment)
         planned = chunk.segment_count
         if len(segments) != planned and not (chunk.last and 0 < len(segments) <= planned):
@@ -208,6 +215,7 @@ async def encode_video_chunk(
         duration=round(sum(s.duration for s in rung_results[0].segments), 6),
         first_segment=chunk.first_segment, segment_duration=segment_duration,
         frame_rate=chunk.rate, has_audio=info.has_audio, rungs=tuple(rung_results),
+        key_uri=key.uri if key else "",
     )  # fmt: skip
     write_result(results / f"chunk_{chunk.index:05d}.json", result)
     return result
@@ -220,9 +228,11 @@ async def encode_audio(
     segment_duration: float,
     out_dir: Path,
     progress: Progress | None = None,
+    key: AesKey | None = None,
 ) -> AudioResult:
     """Encode the whole audio once, per chunked_audio() rendition, cut at the segment boundaries,
-    into `out_dir/<audio.name>/seg_NNNNN.ts`; then `_private/chunks/audio.json`."""
+    into `out_dir/<audio.name>/seg_NNNNN.ts` (AES-128 with `key`, as the video); then
+    `_private/chunks/audio.json`."""
     renditions = chunked_audio(info)
     if not renditions:
         raise MediaError("the source has no audio to encode")
@@ -239,6 +249,7 @@ async def encode_audio(
     )
     tracks = []
     for rendition, directory, listing in zip(renditions, dirs, lists, strict=True):
+        _encrypt(directory, listing, 0, key)
         segments = _listed(directory, listing, 0.0, 0)
         peak, average = chunk_playlists.bit_rates(segments)
         tracks.append(
@@ -252,9 +263,8 @@ async def encode_audio(
                 average,
             )  # fmt: skip
         )
-    result = AudioResult(
-        duration=round(sum(s.duration for s in tracks[0].segments), 6), tracks=tuple(tracks)
-    )
+    duration = round(sum(s.duration for s in tracks[0].segments), 6)
+    result = AudioResult(duration, tuple(tracks), key.uri if key else "")
     write_result(results / AUDIO_RESULT, result)
     return result
 
@@ -291,6 +301,9 @@ def stitch(
         raise MediaError("the final stitch needs every chunk")
     if not results_in_order or (results_in_order[0].has_audio and audio is None):
         return
+    keys = {r.key_uri for r in results_in_order} | ({audio.key_uri} if audio else set())
+    if len(keys) > 1:
+        raise MediaError("the chunks and the audio of one video must share its key")
     first = results_in_order[0]
     covered = results_in_order[-1].start + results_in_order[-1].duration
     tracks = audio.tracks if audio is not None else ()
@@ -298,13 +311,15 @@ def stitch(
         starts = _starts(track.segments)
         listed = [s for s, at in zip(track.segments, starts, strict=True) if final or at < covered]
         (out_dir / track.name).mkdir(parents=True, exist_ok=True)
-        text = chunk_playlists.media_playlist(listed, first.segment_duration, final)
+        text = chunk_playlists.media_playlist(listed, first.segment_duration, final, first.key_uri)
         write_atomic(out_dir / track.name / PLAYLIST_NAME, text)
     renditions = []
     for i, head in enumerate(first.rungs):
         segments = [s for r in results_in_order for s in r.rungs[i].segments]
         (out_dir / head.name).mkdir(parents=True, exist_ok=True)
-        text = chunk_playlists.media_playlist(segments, first.segment_duration, final)
+        text = chunk_playlists.media_playlist(
+            segments, first.segment_duration, final, first.key_uri
+        )
         write_atomic(out_dir / head.name / PLAYLIST_NAME, text)
         renditions.append(chunk_playlists.rendition(head, segments, first.frame_rate))
     master = chunk_playlists.master(renditions, first.frame_rate, tracks)
@@ -322,11 +337,16 @@ async def package_chunked(
     chunk_seconds: float = 60.0,
     parallel: int = 1,
     with_thumbnails: bool = True,
+    encryption: AesKey | None = None,
 ) -> list[ChunkResult]:
     """The whole chunked job in one process (same arguments as media.packager.package, no AES):
     rungs from media.ladder.plan, the audio, `parallel` chunks at a time, stitching after each
     chunk that extends the in-order prefix, the thumbnails, then the final VOD stitch. Returns
-    the chunk results."""
+    the chunk results. With `encryption` the key goes to KEY_FILE, as the single-process path
+    puts it, and every segment is AES-128 encrypted."""
+    if encryption is not None:
+        (out_dir / KEY_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / KEY_FILE).write_bytes(encryption.key)
     rungs = plan_rungs(info.display_width, info.display_height, info.frame_rate, ladder)
     chunks = plan(info, segment_duration, chunk_seconds)
     slots = asyncio.Semaphore(max(1, parallel))
@@ -353,14 +373,16 @@ async def package_chunked(
         async with slots:
             done[chunk.index] = await encode_video_chunk(
                 binary, source, info, chunk, rungs, segment_duration, out_dir,
-                report(chunk.index),
+                report(chunk.index), encryption,
             )  # fmt: skip
         stitch(prefix(), audio, out_dir, final=False)
 
     if info.has_audio:
         # First and in a slot of its own: it is quick, and the master waits for it.
         async with slots:
-            audio = await encode_audio(binary, source, info, segment_duration, out_dir)
+            audio = await encode_audio(
+                binary, source, info, segment_duration, out_dir, key=encryption
+            )
 
     async def pictures() -> None:
         async with slots:
@@ -380,6 +402,21 @@ async def package_chunked(
     if on_progress is not None:
         on_progress(1.0)
     return ordered
+
+
+def _encrypt(directory: Path, listing: Path, first: int, key: AesKey | None) -> None:
+    """AES-128-CBC over each listed segment, PKCS#7 padded, IV = its global number (HLS 5.2)."""
+    if key is None:
+        return
+    for offset, line in enumerate(listing.read_text(encoding="utf-8").splitlines()):
+        path = directory / line.split(",")[0]
+        padder = padding.PKCS7(128).padder()
+        plain = padder.update(path.read_bytes()) + padder.finalize()
+        iv = (first + offset).to_bytes(16, "big")
+        encryptor = Cipher(algorithms.AES(key.key), modes.CBC(iv)).encryptor()
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(encryptor.update(plain) + encryptor.finalize())
+        os.replace(tmp, path)
 
 
 def _listed(directory: Path, listing: Path, start: float, first: int) -> tuple[Segment, ...]:

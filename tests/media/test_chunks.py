@@ -10,13 +10,14 @@ import av
 import m3u8
 import pytest
 
-from media import chunks, runner, thumbnails
+from media import chunks, packager, runner, thumbnails
 from media.ladder import plan as plan_rungs
 from media.probe import MediaInfo, probe
 from media.samples import make_clip
 from streaming.config import LadderRung
 from streaming.errors import MediaError
 from tests.media import sources
+from tests.media.readback import decrypt
 
 SEGMENT = 1.0
 CHUNK = 2.0
@@ -270,3 +271,33 @@ def test_a_result_survives_its_json_unchanged(packaged: Chunked) -> None:
         assert chunks.parse_chunk_result(chunks.to_json(result)) == result
     audio = chunks.read_audio_result(packaged.out)
     assert audio is not None and chunks.parse_audio_result(chunks.to_json(audio)) == audio
+
+
+def test_an_encrypted_chunked_video_decrypts_with_its_key_and_each_segments_number(
+    ffmpeg: str, packaged: Chunked, tmp_path: Path
+) -> None:
+    """AES-128 like the single-process path: EXT-X-KEY names the URI, never the key; each
+    segment decrypts with IV = its sequence number to the same TS timing as in the clear."""
+    key = packager.AesKey(bytes(range(16)), "/drm/v1/key")
+    out = tmp_path / "locked"
+    asyncio.run(
+        chunks.package_chunked(
+            ffmpeg, packaged.source, out, packaged.info, SEGMENT, ladder=LADDER,
+            chunk_seconds=CHUNK, with_thumbnails=False, encryption=key,
+        )
+    )  # fmt: skip
+    assert (out / packager.KEY_FILE).read_bytes() == key.key
+    for name in ("180p", "audio_2ch"):
+        listed = m3u8.load(str(out / name / "index.m3u8"))
+        assert [k.uri for k in listed.keys] == ["/drm/v1/key"] and listed.keys[0].iv is None
+        for number, segment in enumerate(listed.segments):
+            data = (out / name / str(segment.uri)).read_bytes()
+            assert data[0] != 0x47  # not a TS sync byte: encrypted
+            plain = decrypt(data, key.key, number.to_bytes(16, "big"))
+            assert plain[0] == 0x47
+            if name == "180p":
+                (tmp_path / "plain.ts").write_bytes(plain)
+                clear = packets(packaged.out / name / str(segment.uri), "video")
+                assert packets(tmp_path / "plain.ts", "video")[0] == clear[0]
+    for path in out.rglob("*.m3u8"):
+        assert key.key.hex() not in path.read_text()
