@@ -1,12 +1,17 @@
 """Chunked parallel packaging: cut a long upload at segment boundaries, encode the chunks apart
 (on any worker), encode the audio once, and stitch everything into one HLS presentation.
 
-The contract between the parts (A1's job orchestration calls these functions):
+The contract between the parts (the job orchestration, origin.tasks, calls these functions;
+package_chunked is all of it in one process):
 
     chunks = plan(info, segment_duration, chunk_seconds)          # pure
-    audio  = await encode_audio(binary, source, info, seg, out_dir, progress)   # once per job
-    r_i    = await encode_video_chunk(binary, source, info, chunks[i], rungs, seg, out_dir, p)
+    audio  = await encode_audio(binary, source, info, seg, out_dir, progress, key)  # once a job
+    r_i    = await encode_video_chunk(binary, source, info, chunks[i], rungs, seg, out_dir, p, key)
+    await encode_thumbnails(binary, source, info, out_dir, progress)   # poster + sprite, once
     stitch(results_so_far_in_order, audio, out_dir, final=...)    # pure rendering, idempotent
+
+`key` (media.packager.AesKey, or None for the clear) must be the same for every part of a
+video; the results carry only its URI. Results travel as JSON too (to_json, parse_*_result).
 
 Layout of `out_dir` (the presentation root; the same on every worker, so a worker's files can be
 uploaded to the video's prefix as they are):
@@ -16,6 +21,7 @@ uploaded to the video's prefix as they are):
     <rung.name>/index.m3u8          media playlists        } written by stitch() only
     <audio.name>/index.m3u8                                } (EVENT while growing,
     master.m3u8                                            }  VOD + ENDLIST when final)
+    poster.jpg thumbnails.jpg thumbnails.vtt                  encode_thumbnails
     _private/chunks/chunk_NNNNN.json   a chunk's ChunkResult (written last, after its segments)
     _private/chunks/audio.json         the AudioResult (written last, after its segments)
 
@@ -160,9 +166,7 @@ def plan(info: MediaInfo, segment_duration: float, chunk_seconds: float) -> list
 
 def segment_starts(info: MediaInfo, segment_duration: float) -> list[float]:
     """Presentation seconds where each segment starts (the audio is cut at the same times)."""
-    return [c.start + sum(c.segment_frames[:j]) / c.rate for c in plan(
-        info, segment_duration, segment_duration
-    ) for j in range(c.segment_count)]  # fmt: skip
+    return [c.start for c in plan(info, segment_duration, segment_duration)]
 
 
 async def encode_video_chunk(
