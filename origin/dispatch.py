@@ -37,25 +37,27 @@ class Bucket(Protocol):
     async def delete_upload(self, video_id: str) -> None: ...
 
 
-def progress_of(fields: dict[str, str]) -> float:
-    """0..1 of a job from its ledger fields: the mean of its video chunks' progress."""
-    if fields.get(JobFields.STATE) == "ready":
-        return 1.0
-    count = int(fields.get(JobFields.COUNT, "0"))
-    if count == 0:
-        return 0.0
-    total = sum(float(fields.get(JobFields.progress(Kind.CHUNK, i), "0")) for i in range(count))
-    return round(min(0.99, total / count), 3)
-
-
 def chunks_of(fields: dict[str, str]) -> list[dict[str, object]]:
     """Each video chunk's state, progress and worker, for GET /videos/{id}."""
     listed: list[dict[str, object]] = []
     for index in range(int(fields.get(JobFields.COUNT, "0"))):
         record = json.loads(fields.get(JobFields.step(Kind.CHUNK, index), "{}"))
         progress = float(fields.get(JobFields.progress(Kind.CHUNK, index), "0"))
+        # A heartbeat's last report may land just after "done": done is whole.
+        progress = 1.0 if record.get("state") == "done" else min(progress, 0.99)
         listed.append({"index": index, "progress": round(progress, 3), **record})
     return listed
+
+
+def progress_of(fields: dict[str, str]) -> float:
+    """0..1 of a job from its ledger fields: the mean of its video chunks' progress."""
+    if fields.get(JobFields.STATE) == "ready":
+        return 1.0
+    listed = chunks_of(fields)
+    if not listed:
+        return 0.0
+    total = sum(float(str(c["progress"])) for c in listed)
+    return round(min(0.99, total / len(listed)), 3)
 
 
 class Dispatcher:

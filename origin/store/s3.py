@@ -75,7 +75,12 @@ class S3Store:
         try:
             await self._call(self.client.head_bucket, Bucket=self.bucket)
         except NotFound:
-            await self._call(self.client.create_bucket, Bucket=self.bucket)
+            try:
+                await self._call(self.client.create_bucket, Bucket=self.bucket)
+            except Unavailable as exc:
+                # Origins and packagers starting together race to create it: theirs is ours.
+                if "BucketAlreadyOwnedByYou" not in exc.detail:
+                    raise
         except Unavailable:
             # head_bucket answers 403/400 on some servers for a missing bucket
             with contextlib.suppress(Unavailable):
