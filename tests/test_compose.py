@@ -23,6 +23,8 @@ from streaming.config import Distribution, load
 from streaming.secret_files import DEMO_SECRETS
 
 ROOT = Path(__file__).resolve().parents[1]
+# Off-the-shelf servers the roles use; they read neither the distribution file nor a secret.
+ENGINES = {"redis", "seaweedfs"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def test_no_secret_ships_with_compose(compose: dict[str, Any]) -> None:
     assert services["secrets"]["command"][0] == "secrets"
     assert "secrets:/config/secrets" in services["secrets"]["volumes"]
     for name, service in services.items():
-        if name == "secrets":
+        if name == "secrets" or name in ENGINES:
             continue
         assert "secrets:/config/secrets:ro" in service["volumes"], name
         wait = service["depends_on"]["secrets"]["condition"]
@@ -119,18 +121,46 @@ def test_commands_parse_with_the_real_cli_and_match_ports(
     for name, service in compose["services"].items():
         if name == "secrets":  # a one-shot command, no port (test_no_secret_ships_with_compose)
             continue
+        if name in ENGINES:  # their own images and commands (test_the_packagers_...)
+            continue
         dist = load(mounted_config(service, config_dir))
         argv = service["command"]
         sub = commands.get(argv[0])
         assert sub is not None, f"{name}: unknown command {argv[0]}"
         params = sub.make_context(argv[0], list(argv[1:])).params
         assert params["config"] == Path("/config/distribution.toml")
+        roles.add(argv[0])
+        if argv[0] == "packager":  # scaled: no published port (test_the_packagers_...)
+            assert "ports" not in service and params["host"] == "0.0.0.0", name
+            continue
         port = expected_port(dist, argv[0], params)
         assert params["port"] == port, name
         assert service["ports"] == [f"{port}:{port}"], name
         assert params["host"] == "0.0.0.0", name
-        roles.add(argv[0])
-    assert roles == {"origin", "edge", "control", "steering", "portal"}
+    assert roles == {"origin", "edge", "control", "steering", "portal", "packager"}
+
+
+def test_the_packagers_scale_on_redis_and_the_shared_bucket(
+    compose: dict[str, Any], config_dir: Path
+) -> None:
+    """`docker compose up --scale packager=4`: workers with no fixed name or published port,
+    after Redis (with its append-only file) and SeaweedFS, which the config names as the
+    queue engine and the bucket of both origins."""
+    services = compose["services"]
+    packager = services["packager"]
+    assert "container_name" not in packager and "ports" not in packager
+    for name in ("packager", "origin-us-east", "origin-eu-west"):
+        needs = services[name]["depends_on"]
+        assert {"redis", "seaweedfs", "secrets"} <= set(needs), name
+    redis = services["redis"]
+    assert redis["command"][0] == "redis-server" and "--appendonly" in redis["command"]
+    assert any(v.endswith(":/data") for v in redis["volumes"])
+    assert "-s3" in services["seaweedfs"]["command"]
+    dist = load(mounted_config(packager, config_dir))
+    queue, storage = dist.origin.queue, dist.origin.storage
+    assert queue.engine == "redis" and queue.url == "redis://redis:6379/0"
+    assert storage.backend == "s3" and storage.endpoint_url == "http://seaweedfs:8333"
+    assert all(dist.storage_of(o) == storage for o in dist.origins)
 
 
 def test_dockerfile_copies_every_installed_package() -> None:
