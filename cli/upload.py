@@ -117,6 +117,19 @@ def _direct_upload(
     return httpx.post(f"{base}{body['complete_url']}", headers=headers, timeout=timeout)
 
 
+def describe(video_id: str, status: dict[str, object]) -> str:
+    """The progress bar's label: the state, and with packager workers how many chunks are done
+    and which workers are encoding (GET /videos/{id} `chunks`)."""
+    label = f"{status['state']} {video_id}"
+    chunks = status.get("chunks")
+    if not isinstance(chunks, list) or not chunks:
+        return label
+    done = sum(1 for c in chunks if c.get("state") == "done")
+    running = sorted({str(c["worker"]) for c in chunks if c.get("state") == "running"})
+    label += f" · chunks {done}/{len(chunks)}"
+    return label + (f" · encoding on {', '.join(running)}" if running else "")
+
+
 def follow(
     base: str, video_id: str, timeout: float = 3600.0, headers: dict[str, str] | None = None
 ) -> dict[str, object]:
@@ -135,7 +148,7 @@ def follow(
             progress.update(
                 task,
                 completed=float(status["progress"]),
-                description=f"{status['state']} {video_id}",
+                description=describe(video_id, status),
             )
             if status["state"] == "ready":
                 console.print(f"ready: {base}{status['master_path']}")
