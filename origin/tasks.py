@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -30,12 +31,15 @@ from pathlib import Path
 from typing import Protocol
 
 from media import chunks, ladder
+from media.packager import KEY_FILE, AesKey
 from media.probe import MediaInfo, probe
 from origin.queue import DeadLetter, Engine, Kind, Task
 from origin.store import MANIFEST_NAME, Store
 from origin.store.fs import FileStore
+from origin.worker import key_uri
 from streaming.config import LadderRung
-from streaming.errors import StreamingError
+from streaming.errors import NotFound, StreamingError
+from streaming.hls import Encryption
 
 LOCK_SECONDS = 30.0  # a publishing step takes well under this; a killed holder's lock lapses
 
@@ -170,6 +174,7 @@ class JobRunner:
         info = await asyncio.to_thread(probe, source)
         planned = chunks.plan(info, self.recipe.segment_duration, self.recipe.chunk_seconds)
         ladder.plan(info.display_width, info.display_height, info.frame_rate, self.recipe.ladder)
+        await self._make_key(task.job, fields)
         audio = bool(chunks.chunked_audio(info))
         # The audio and the thumbnails first: the playlists wait for the audio's.
         tasks = [Task(task.job, Kind.AUDIO)] if audio else []
@@ -187,6 +192,27 @@ class JobRunner:
         # Written after the tasks exist: a plan killed in between is planned again (duplicate
         # chunk tasks are harmless, missing ones would never finish the job).
         await self.engine.ledger.update(task.job, {JobFields.COUNT: str(len(planned))})
+
+    async def _make_key(self, job: str, fields: Mapping[str, str]) -> None:
+        """An AES-128 video's key, made once: into the store's `_private/` (never servable but
+        by the origin's /drm route), where every worker reads it; a re-run plan keeps it."""
+        if not _encrypted(fields) or await self._key(job, fields) is not None:
+            return
+        out = self.scratch / job / f"key.{os.getpid()}"
+        (out / KEY_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (out / KEY_FILE).write_bytes(secrets.token_bytes(16))
+        await add_files(self.store, job, out)
+        shutil.rmtree(out, ignore_errors=True)
+
+    async def _key(self, job: str, fields: Mapping[str, str]) -> AesKey | None:
+        if not _encrypted(fields):
+            return None
+        try:
+            stat = await self.store.stat(job, KEY_FILE)
+            raw = b"".join([c async for c in self.store.read(job, KEY_FILE, 0, stat.size - 1)])
+        except NotFound:
+            return None
+        return AesKey(raw, key_uri(job))
 
     async def _encode(self, step: Step, fields: Mapping[str, str]) -> None:
         task = step.task
@@ -207,10 +233,13 @@ class JobRunner:
                 step.progress = value
 
             recipe = self.recipe
+            key = await self._key(task.job, fields)
+            if _encrypted(fields) and key is None:
+                raise StreamingError(f"job {task.job}: its AES-128 key is missing from the store")
             result: chunks.ChunkResult | chunks.AudioResult | None = None
             if task.kind is Kind.AUDIO:
                 result = await chunks.encode_audio(
-                    recipe.binary, source, info, recipe.segment_duration, out, progress
+                    recipe.binary, source, info, recipe.segment_duration, out, progress, key
                 )
             elif task.kind is Kind.THUMBNAILS:
                 await chunks.encode_thumbnails(recipe.binary, source, info, out, progress)
@@ -221,7 +250,7 @@ class JobRunner:
                 )
                 result = await chunks.encode_video_chunk(
                     recipe.binary, source, info, planned[task.index], rungs,
-                    recipe.segment_duration, out, progress,
+                    recipe.segment_duration, out, progress, key,
                 )  # fmt: skip
             shutil.rmtree(out / chunks.RESULTS_DIR.split("/")[0], ignore_errors=True)
             await add_files(self.store, task.job, out)  # the whole output, or (killed) nothing
@@ -315,3 +344,8 @@ class JobRunner:
         shutil.rmtree(self.scratch / job, ignore_errors=True)
         if self._on_ready is not None:
             self._on_ready(job)
+
+
+def _encrypted(fields: Mapping[str, str]) -> bool:
+    spec = json.loads(fields.get(JobFields.SPEC, "{}"))
+    return bool(spec.get("encryption") == Encryption.AES_128)

@@ -11,13 +11,14 @@ from pathlib import Path
 import m3u8
 import pytest
 
+from media.packager import KEY_FILE
 from media.samples import make_clip
 from origin.queue import Engine, Kind, Task, open_engine
 from origin.store.fs import FileStore
 from origin.task_worker import TaskWorker
 from origin.tasks import JobFields, JobRunner, LocalSources, Recipe
 from streaming.config import LadderRung, QueueSettings
-from tests.media.readback import probe_segment
+from tests.media.readback import decrypt, probe_segment
 
 pytestmark = pytest.mark.anyio
 LADDER = (LadderRung(short_side=240, video_kbps=300, audio_kbps=64),)
@@ -110,3 +111,34 @@ async def test_a_task_failing_every_attempt_fails_its_job_with_the_reason(
     error = (await engine.ledger.read("bad1"))["error"]
     assert error.startswith("plan failed after 2 attempts: ")
     assert len(await engine.queue.dead_letters()) == 1
+
+
+async def test_an_aes_128_job_encrypts_every_part_with_one_key_in_the_store(
+    ffmpeg: str, source: Path, tmp_path: Path
+) -> None:
+    engine = open_engine(QueueSettings(visibility_timeout=5), tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "aes1.upload").write_bytes(source.read_bytes())
+    store = FileStore(tmp_path / "hls")
+    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER)
+    runner = JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / "s")
+    spec = json.dumps({"encryption": "aes-128"})
+    await engine.ledger.update("aes1", {"state": "queued", "spec": spec})
+    await engine.queue.put([Task("aes1", Kind.PLAN)])
+    await run_until(engine, "aes1", [TaskWorker(engine, runner, "a", poll=0.1)], "ready")
+
+    root = store.work_dir("aes1")
+    key = (root / KEY_FILE).read_bytes()
+    assert len(key) == 16
+    master = m3u8.loads((root / "master.m3u8").read_text())
+    for uri in [str(master.playlists[0].uri), str(master.media[0].uri)]:
+        media = m3u8.loads((root / uri).read_text())
+        assert media.keys[0] is not None and media.keys[0].uri == "/drm/aes1/key"
+        segment = media.segments[-1]
+        data = (root / uri).parent.joinpath(str(segment.uri)).read_bytes()
+        number = int(str(segment.uri).removeprefix("seg_").removesuffix(".ts"))
+        iv = number.to_bytes(16, "big")
+        assert data[:1] != b"\x47", "encrypted: no TS sync byte"
+        probed = probe_segment(decrypt(data, key, iv))
+        assert probed.has_video if uri == str(master.playlists[0].uri) else probed.has_audio
