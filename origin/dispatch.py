@@ -92,8 +92,10 @@ class Dispatcher:
         await self.engine.queue.close()
 
     async def cancel(self, job_id: str) -> None:
-        """The video is being deleted: workers skip the rest of its tasks."""
-        await self.engine.ledger.forget(job_id)
+        """The video is being deleted: workers skip the rest of its tasks, and put nothing
+        more into the store (a chunk encoding now is dropped when it ends)."""
+        if await self.engine.ledger.read(job_id):
+            await self.engine.ledger.update(job_id, {JobFields.STATE: "deleted"})
         with contextlib.suppress(StreamingError):
             await self._bucket.delete_upload(job_id)
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 
 from origin.queue import DeadLetter, Delivery, Engine, Kind
@@ -22,6 +23,7 @@ from origin.tasks import JobFields, JobRunner, Step, chunk_state
 from streaming.errors import StreamingError
 
 log = logging.getLogger("origin.task_worker")
+SWEEP_EVERY = 60.0  # seconds between scratch clean-ups while idle
 
 
 def default_worker_id() -> str:
@@ -62,6 +64,7 @@ class TaskWorker:
         await asyncio.gather(*self._loops, return_exceptions=True)
 
     async def _loop(self) -> None:
+        swept = time.monotonic()
         while True:
             try:
                 taken = await self.engine.queue.take(self.id, wait=self._poll)
@@ -70,6 +73,10 @@ class TaskWorker:
                 await asyncio.sleep(self._poll)
                 continue
             if taken is None:
+                if time.monotonic() - swept > SWEEP_EVERY:
+                    swept = time.monotonic()
+                    with contextlib.suppress(StreamingError):
+                        await self.runner.sweep()
                 await asyncio.sleep(0.05 if self.engine.settings.engine == "redis" else self._poll)
             elif isinstance(taken, DeadLetter):
                 self.stats.dead += 1

@@ -42,6 +42,7 @@ from streaming.errors import NotFound, StreamingError
 from streaming.hls import Encryption
 
 LOCK_SECONDS = 30.0  # a publishing step takes well under this; a killed holder's lock lapses
+OVER = ("ready", "failed", "deleted")  # a job in one of these states runs no more tasks
 
 
 class JobFields:
@@ -135,7 +136,7 @@ class JobRunner:
         """Run one delivered task to its end (or raise: the queue retries it)."""
         task = step.task
         fields = await self.engine.ledger.read(task.job)
-        if fields.get(JobFields.STATE) in ("failed", "ready") or not fields:
+        if fields.get(JobFields.STATE) in OVER or JobFields.SPEC not in fields:
             return  # failed meanwhile, deleted, or a duplicate delivery of a finished job
         if task.kind is Kind.PLAN:
             await self._plan(task, fields)
@@ -143,6 +144,16 @@ class JobRunner:
             await self._finish(task.job, step.worker)
         else:
             await self._encode(step, fields)
+
+    async def sweep(self) -> None:
+        """Drop the scratch files (sources above all) of jobs that are over: the worker that
+        ran `publish` dropped its own, the others keep theirs until this runs."""
+        if not self.scratch.is_dir():
+            return
+        for folder in [p for p in self.scratch.iterdir() if p.is_dir()]:
+            fields = await self.engine.ledger.read(folder.name)
+            if not fields or fields.get(JobFields.STATE) in OVER:
+                await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def bury(self, letter: DeadLetter) -> None:
         """A task used up its attempts: its job fails with the reason."""
@@ -253,6 +264,9 @@ class JobRunner:
                     recipe.segment_duration, out, progress, key,
                 )  # fmt: skip
             shutil.rmtree(out / chunks.RESULTS_DIR.split("/")[0], ignore_errors=True)
+            if (await self.engine.ledger.read(task.job)).get(JobFields.STATE) in OVER:
+                shutil.rmtree(out, ignore_errors=True)
+                return  # deleted (or failed) while it encoded: nothing more goes to the store
             await add_files(self.store, task.job, out)  # the whole output, or (killed) nothing
             shutil.rmtree(out, ignore_errors=True)
             await self.engine.ledger.update(

@@ -92,6 +92,9 @@ async def test_two_workers_share_one_job_and_publish_a_whole_vod(
     assert (store.work_dir("vid1") / "poster.jpg").is_file()
     assert (store.work_dir("vid1") / "thumbnails.vtt").is_file()
     assert (await engine.queue.depth()).queued == 0
+    for worker in workers:  # the sources and scratch files of a finished job go
+        await worker.runner.sweep()
+        assert not (worker.runner.scratch / "vid1").exists()
 
 
 async def test_a_task_failing_every_attempt_fails_its_job_with_the_reason(
@@ -105,7 +108,7 @@ async def test_a_task_failing_every_attempt_fails_its_job_with_the_reason(
     runner = JobRunner(
         engine, FileStore(tmp_path / "hls"), LocalSources(uploads), recipe, tmp_path / "s"
     )
-    await engine.ledger.update("bad1", {"state": "queued"})
+    await engine.ledger.update("bad1", {"state": "queued", "spec": "{}"})
     await engine.queue.put([Task("bad1", Kind.PLAN)])
     await run_until(engine, "bad1", [TaskWorker(engine, runner, "a", poll=0.1)], "failed")
     error = (await engine.ledger.read("bad1"))["error"]
