@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -153,6 +154,10 @@ def test_workers_share_a_job_and_a_killed_workers_chunk_is_taken_over(
             time.sleep(0.05)
         status = wait_state(origin, video_id, "ready", timeout=120)
         seconds, named = played(origin, video_id)
+        survivor = children[1 + names.index(next(n for n in names if n != victim))]
+        metrics_url = survivor.health_url.replace("/healthz", "/metrics")
+        assert httpx.get(metrics_url).status_code == 401, "a worker's metrics need the token"
+        metrics = httpx.get(metrics_url, headers=AUTH).text
 
     chunks = status["chunks"]
     assert isinstance(chunks, list) and len(chunks) == SECONDS // 4
@@ -164,6 +169,10 @@ def test_workers_share_a_job_and_a_killed_workers_chunk_is_taken_over(
     assert seen <= {("event", False), ("vod", True)}, seen
     for uri, total in seconds.items():
         assert total == pytest.approx(SECONDS, abs=0.15), uri
+    done = re.search(r'^packager_tasks_total\{kind="chunk",outcome="done"\} (\S+)$', metrics, re.M)
+    assert done and float(done[1]) >= 1, metrics
+    media = re.search(r"^packager_media_seconds_total (\S+)$", metrics, re.M)
+    assert media and float(media[1]) >= 4, "a chunk is 4 s of media"
     thumbs = {"poster.jpg", "thumbnails.jpg", "thumbnails.vtt"}
     extra = stored(s3_server, "packagers-kill/", video_id) - named - thumbs - {"video.json"}
     assert not extra, f"objects no playlist names (half-published?): {sorted(extra)}"
