@@ -48,6 +48,7 @@ class Round:
     chunks: tuple[Step, ...]
     stitch: Step
     two_workers: Step
+    thumbnails: Step
 
     @property
     def chunked_cpu(self) -> float:
@@ -89,8 +90,8 @@ def chunk_seconds(info: MediaInfo, count: int) -> float:
 
 def one_worker(
     binary: str, source: Path, info: MediaInfo, out: Path, count: int
-) -> tuple[Step, tuple[Step, ...], Step]:
-    """(audio, each chunk, final stitch), one after another, each timed on its own."""
+) -> tuple[Step, tuple[Step, ...], Step, Step]:
+    """(audio, each chunk, final stitch, thumbnails), one after another, each timed alone."""
     rungs = ladder_for(info.display_height)
     plan = chunks.plan(info, SEGMENT, chunk_seconds(info, count))
     cpu, started = _now()
@@ -105,7 +106,10 @@ def one_worker(
         steps.append(_timed(cpu, started))
     cpu, started = _now()
     chunks.stitch(results, audio_result, out, final=True)
-    return audio, tuple(steps), _timed(cpu, started)
+    stitch = _timed(cpu, started)
+    cpu, started = _now()
+    asyncio.run(chunks.encode_thumbnails(binary, source, info, out))
+    return audio, tuple(steps), stitch, _timed(cpu, started)
 
 
 def two_workers(binary: str, source: Path, info: MediaInfo, out: Path, count: int) -> Step:
@@ -113,7 +117,7 @@ def two_workers(binary: str, source: Path, info: MediaInfo, out: Path, count: in
     asyncio.run(
         chunks.package_chunked(
             binary, source, out, info, SEGMENT, chunk_seconds=chunk_seconds(info, count),
-            parallel=2,
+            parallel=2, with_thumbnails=False,
         )
     )  # fmt: skip
     return _timed(cpu, started)
@@ -129,7 +133,7 @@ def measure(
         print(
             f"  run {run + 1} single process  {s.wall:7.1f} s wall {s.cpu:7.1f} s CPU", flush=True
         )
-        audio, steps, stitch = one_worker(binary, clip, info, out / "one", args.chunks)
+        audio, steps, stitch, pictures = one_worker(binary, clip, info, out / "one", args.chunks)
         walls = " + ".join(f"{c.wall:.1f}" for c in steps)
         print(f"  run {run + 1} chunked, 1 worker  audio {audio.wall:.1f} + {walls} + stitch "
               f"{stitch.wall:.3f} s", flush=True)  # fmt: skip
@@ -138,7 +142,7 @@ def measure(
             f"  run {run + 1} chunked, 2 workers {two.wall:7.1f} s wall {two.cpu:7.1f} s CPU",
             flush=True,
         )
-        rounds.append(Round(s, audio, steps, stitch, two))
+        rounds.append(Round(s, audio, steps, stitch, two, pictures))
         shutil.rmtree(out)
     return rounds
 
@@ -168,6 +172,7 @@ def section(
     cpu_ratio = [r.critical_cpu / (r.single.cpu / w) for r in rounds]
     stitch = [r.stitch.wall * 1000 for r in rounds]
     audio = [r.audio.wall for r in rounds]
+    pictures = [r.thumbnails.cpu for r in rounds]
     rungs = ", ".join(r.name for r in ladder_for(info.display_height))
     ffmpeg = ffmpeg_version()
     cmd = (f"python -m bench.packaging --chunked --seconds {args.seconds:g} --height {args.height} "
@@ -197,6 +202,7 @@ are min / median / max over {len(rounds)} interleaved rounds.
 | audio (whole source, once), wall | {_spread(audio)} |
 | longest chunk, wall | {_spread(longest)} |
 | longest chunk, CPU | {_spread(longest_cpu)} |
+| thumbnails task (poster + sprite; in no other figure), CPU | {_spread(pictures)} |
 | stitch (all playlists + master), milliseconds | {_spread(stitch, 2)} |
 | critical path with {w} workers (audio or longest chunk, + stitch) | {_spread(critical)} |
 
