@@ -207,7 +207,9 @@ are min / median / max over {len(rounds)} interleaved rounds.
 | critical path with {w} workers (audio or longest chunk, + stitch) | {_spread(critical)} |
 
 - Chunking overhead, total CPU against the single-process ladder: **{_spread(overhead)} %**
-  (goal ≤ 10 %).
+  (goal ≤ 10 %). What chunking costs (each chunk's seek pre-roll, x264 starting cold, one more
+  process per chunk) is partly paid back: the single process muxes the stereo AAC into every
+  rung, so it encodes the audio once per rung, where a chunked job encodes it once.
 - Critical path with W = {w} workers against the whole / W: **{_spread(ratio, 2)}** (goal
   ≤ 1.10); against the chunked job's own one-worker wall / W: {_spread(own, 2)}. The same in
   CPU seconds (the audio's or the longest chunk's CPU, + the stitch's, against the single
