@@ -108,6 +108,8 @@ class Dispatcher:
                 await self.sync()
             except StreamingError as exc:  # the engine or the bucket is down: try again later
                 log.warning("dispatching failed: %s", exc.detail)
+            except Exception:  # never stop following: log it, try again at the next poll
+                log.exception("dispatching failed")
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll)
@@ -118,10 +120,13 @@ class Dispatcher:
             if job.state not in (State.QUEUED, State.PACKAGING):
                 continue
             fields = await self.engine.ledger.read(job.id)
-            if DISPATCHED not in fields:
-                await self._dispatch(job)
+            if DISPATCHED in fields:
+                await self._follow(job, fields)
                 continue
-            await self._follow(job, fields)
+            try:
+                await self._dispatch(job)
+            except FileNotFoundError:  # its upload is gone (a wiped data directory)
+                self.jobs.update(job.id, state=State.FAILED, error="the upload is missing")
         self.depth = await self.engine.queue.depth()
 
     async def _dispatch(self, job: Job) -> None:

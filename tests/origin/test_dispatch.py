@@ -1,0 +1,73 @@
+"""origin.dispatch: an origin on a queue engine enqueues a job once, follows the workers'
+ledger into its job table, and fails a job whose upload is gone (embedded engine, fake bucket)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from origin.dispatch import Dispatcher
+from origin.jobs import JobStore, State
+from origin.queue import Delivery, Kind, Task, open_engine
+from streaming.config import QueueSettings
+
+pytestmark = pytest.mark.anyio
+
+
+class Bucket:
+    """Keeps what the origin puts for the workers, as the S3 store would."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, bytes] = {}
+
+    async def put_upload(self, video_id: str, source: Path) -> None:
+        self.sources[video_id] = source.read_bytes()
+
+    async def delete_upload(self, video_id: str) -> None:
+        self.sources.pop(video_id, None)
+
+
+async def test_a_job_is_dispatched_once_and_followed_until_ready(tmp_path: Path) -> None:
+    jobs, bucket = JobStore(tmp_path / "jobs.sqlite3"), Bucket()
+    engine = open_engine(QueueSettings(), tmp_path)
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "v1.upload").write_bytes(b"source bytes")
+    jobs.create("v1", "clip.mp4", 12, home="us-east")
+    ready: list[str] = []
+
+    async def on_ready(video_id: str) -> None:
+        ready.append(video_id)
+
+    dispatcher = Dispatcher(jobs, engine, tmp_path / "uploads", bucket, on_ready=on_ready)
+    await dispatcher.sync()
+    await dispatcher.sync()  # dispatched already: no second plan task
+    assert bucket.sources == {"v1": b"source bytes"}
+    fields = await engine.ledger.read("v1")
+    assert json.loads(fields["spec"])["filename"] == "clip.mp4"
+    plan = await engine.queue.take("w1", 0)
+    assert isinstance(plan, Delivery) and plan.task == Task("v1", Kind.PLAN)
+    assert await engine.queue.take("w1", 0) is None
+
+    await engine.ledger.update("v1", {"state": "packaging", "count": "2", "progress:0": "0.5"})
+    await dispatcher.sync()
+    job = jobs.get("v1")
+    assert job is not None and job.state is State.PACKAGING and job.progress == 0.25
+    assert [c["progress"] for c in await dispatcher.chunks("v1")] == [0.5, 0.0]
+
+    await engine.ledger.update("v1", {"state": "ready"})
+    await dispatcher.sync()
+    job = jobs.get("v1")
+    assert job is not None and job.state is State.READY and ready == ["v1"]
+    assert not (tmp_path / "uploads" / "v1.upload").exists(), "the bucket keeps the original"
+
+
+async def test_a_job_whose_upload_is_gone_fails_with_the_reason(tmp_path: Path) -> None:
+    jobs = JobStore(tmp_path / "jobs.sqlite3")
+    engine = open_engine(QueueSettings(), tmp_path)
+    jobs.create("v2", "clip.mp4", 12)
+    dispatcher = Dispatcher(jobs, engine, tmp_path / "uploads", Bucket())
+    await dispatcher.sync()
+    job = jobs.get("v2")
+    assert job is not None and job.state is State.FAILED and job.error == "the upload is missing"
