@@ -18,7 +18,7 @@ from media.runner import ffmpeg_binary
 from origin.access import HEALTH_PATH, OriginAccess, route_matcher
 from origin.context import OriginContext
 from origin.delivery import delivery_router
-from origin.dispatch import Bucket, Dispatcher
+from origin.dispatch import Bucket, Dispatcher, InPlace
 from origin.jobs import JobStore
 from origin.live_peers import LivePeers
 from origin.live_store import open_live_store
@@ -30,6 +30,8 @@ from origin.replicate import Replicator
 from origin.routes import admin_router
 from origin.store import MANIFEST_NAME, open_store
 from origin.store.fs import FileStore
+from origin.task_worker import TaskWorker
+from origin.tasks import JobRunner, LocalSources, Recipe
 from origin.worker import PackageFn, WorkerPool, ffmpeg_packager
 from streaming import paths
 from streaming.config import Distribution
@@ -87,6 +89,25 @@ def create_app(
             )
         engine = open_engine(settings.queue, root)
         pool = Dispatcher(jobs, engine, root / "uploads", uploads, on_ready=replicator.ready)
+    elif settings.queue.chunked:
+        # The embedded engine with the packager workers' job code, in this process.
+        engine = open_engine(settings.queue, root)
+        recipe = Recipe(
+            binary or ffmpeg_binary(settings.ffmpeg), settings.segment_duration,
+            settings.queue.chunk_seconds, settings.ladder,
+        )  # fmt: skip
+        sources = LocalSources(root / "uploads", uploads)
+        workers = [
+            TaskWorker(
+                engine,
+                JobRunner(engine, store, sources, recipe, root / "scratch"),
+                f"{origin.id}-{index}",
+            )  # fmt: skip
+            for index in range(settings.workers)
+        ]
+        pool = Dispatcher(
+            jobs, engine, root / "uploads", InPlace(), on_ready=replicator.ready, workers=workers
+        )
     else:
         pool = WorkerPool(
             jobs, store, work, root / "uploads", package, settings.workers,

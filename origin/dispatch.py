@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from origin.jobs import Job, JobStore, State
 from origin.queue import Depth, Engine, Kind, Task
+from origin.task_worker import TaskWorker
 from origin.tasks import JobFields
 from streaming.errors import StreamingError
 
@@ -30,11 +31,21 @@ DISPATCHED = "dispatched"  # ledger field written once the plan task is queued
 
 @runtime_checkable
 class Bucket(Protocol):
-    """Where sources go for the workers (origin.store.s3.S3Store)."""
+    """Where sources go for the workers (origin.store.s3.S3Store, or InPlace)."""
 
     async def put_upload(self, video_id: str, source: Path) -> None: ...
 
     async def delete_upload(self, video_id: str) -> None: ...
+
+
+class InPlace:
+    """The embedded engine's bucket: the in-process workers read the uploads directory."""
+
+    async def put_upload(self, video_id: str, source: Path) -> None:
+        return None
+
+    async def delete_upload(self, video_id: str) -> None:
+        return None  # the origin removes its own upload on delete
 
 
 def chunks_of(fields: dict[str, str]) -> list[dict[str, object]]:
@@ -68,9 +79,13 @@ class Dispatcher:
     def __init__(
         self, jobs: JobStore, engine: Engine, uploads_dir: Path, bucket: Bucket,
         on_ready: Callable[[str], Awaitable[None]] | None = None, poll: float = 0.5,
+        workers: Sequence[TaskWorker] = (),
     ) -> None:  # fmt: skip
         self.jobs, self.engine, self.uploads_dir, self._bucket = jobs, engine, uploads_dir, bucket
         self._on_ready, self._poll = on_ready, poll
+        # In-process workers (the embedded engine): uploads stay here, the live channels and
+        # a restart read them.
+        self._workers = tuple(workers)
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self.depth: Depth | None = None  # the last one seen, for /metrics
@@ -84,8 +99,12 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop())
+        for worker in self._workers:
+            await worker.start()
 
     async def stop(self) -> None:
+        for worker in self._workers:
+            await worker.stop()
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
@@ -149,7 +168,8 @@ class Dispatcher:
             self.jobs.update(job.id, state=State.FAILED, error=fields.get(JobFields.ERROR, ""))
         elif state == "ready":
             self.jobs.update(job.id, state=State.READY, progress=1.0)
-            self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
+            if not self._workers:
+                self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
             if self._on_ready is not None:
                 try:
                     await self._on_ready(job.id)

@@ -73,14 +73,19 @@ class Sources(Protocol):
 
 
 class LocalSources:
-    """Uploads in one directory (`<id>.upload`), for the embedded engine."""
+    """Uploads in one directory (`<id>.upload`), for the embedded engine; a direct upload
+    not fetched yet comes from the bucket (`direct`)."""
 
-    def __init__(self, uploads_dir: Path) -> None:
-        self.uploads_dir = uploads_dir
+    def __init__(self, uploads_dir: Path, direct: Sources | None = None) -> None:
+        self.uploads_dir, self._direct = uploads_dir, direct
 
     async def download_upload(self, video_id: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.link(self.uploads_dir / f"{video_id}.upload", dest)
+        local = self.uploads_dir / f"{video_id}.upload"
+        if not local.exists() and self._direct is not None:
+            await self._direct.download_upload(video_id, dest)
+            return
+        os.link(local, dest)
 
 
 @dataclass(frozen=True, slots=True)

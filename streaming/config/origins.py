@@ -174,10 +174,13 @@ class QueueSettings(_Model):
     tasks from Redis Streams (`url`), read sources from and write outputs to the S3 store. A task
     whose worker stops renewing its lease for `visibility_timeout` seconds goes to another
     worker; after `max_attempts` deliveries it is dead-lettered and its video fails with the
-    reason. Videos are encoded in chunks of about `chunk_seconds` (whole segments).
+    reason. Videos are encoded in chunks of about `chunk_seconds` (whole segments). With
+    `sqlite` and `chunked`, the origin runs that same job code itself, `origin.workers` tasks
+    at a time, on the embedded queue (default: one ffmpeg process per upload).
     """
 
     engine: Literal["sqlite", "redis"] = "sqlite"
+    chunked: bool = False
     url: str = ""
     visibility_timeout: Annotated[float, Field(ge=1, le=3600)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 3

@@ -1,17 +1,22 @@
 """origin.dispatch: an origin on a queue engine enqueues a job once, follows the workers'
-ledger into its job table, and fails a job whose upload is gone (embedded engine, fake bucket)."""
+ledger into its job table, and fails a job whose upload is gone (embedded engine, fake bucket);
+an embedded origin with `chunked` runs the packagers' job code itself."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from media.samples import make_clip
 from origin.dispatch import Dispatcher
 from origin.jobs import JobStore, State
 from origin.queue import Delivery, Kind, Task, open_engine
 from streaming.config import QueueSettings
+from tests.helpers import AUTH
+from tests.origin.conftest import OriginFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +76,31 @@ async def test_a_job_whose_upload_is_gone_fails_with_the_reason(tmp_path: Path) 
     await dispatcher.sync()
     job = jobs.get("v2")
     assert job is not None and job.state is State.FAILED and job.error == "the upload is missing"
+
+
+async def test_an_embedded_origin_with_chunked_runs_the_packagers_job_code(
+    origin_app: OriginFactory, ffmpeg: str, tmp_path: Path
+) -> None:
+    """`[origin.queue] chunked = true` on the embedded engine: the origin's own workers run
+    the tasks `streaming packager` runs, and serve the result from its store."""
+    clip = await make_clip(ffmpeg, tmp_path / "c.mp4", seconds=8, width=426, height=240)
+    settings = {
+        "segment_duration": 2.0, "workers": 2, "queue": {"chunked": True, "chunk_seconds": 4},
+        "ladder": [{"short_side": 240, "video_kbps": 300, "audio_kbps": 64}],
+    }  # fmt: skip
+    async with origin_app(origin=settings) as o:
+        files = {"file": ("c.mp4", clip.read_bytes())}
+        response = await o.client.post("/videos", files=files, headers=AUTH)
+        video_id = response.json()["id"]
+        for _ in range(600):
+            status = (await o.client.get(f"/videos/{video_id}", headers=AUTH)).json()
+            if status["state"] in ("ready", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert status["state"] == "ready", status
+        assert [c["state"] for c in status["chunks"]] == ["done", "done"]
+        master = await o.client.get(f"/hls/{video_id}/master.m3u8", headers=AUTH)
+        assert master.status_code == 200 and "#EXT-X-MEDIA:" in master.text
+        media = await o.client.get(f"/hls/{video_id}/240p/index.m3u8", headers=AUTH)
+        assert "#EXT-X-ENDLIST" in media.text and media.text.count("#EXTINF") == 4
+        assert o.ctx.pool.source(video_id).exists(), "the embedded origin keeps its upload"
