@@ -29,10 +29,15 @@ demo: $(STAMP) $(NODE_STAMP)
 
 # The browser tests run in their own pytest process: Playwright's sync API drives an event loop
 # in the main thread, which must not leak into the asyncio tests.
+# Most tests wait on servers and clocks more than they compute, so three run at once (one module
+# per process: its fixtures are built once); the ones judged in real time run alone afterwards.
+PARALLEL := -n 3 --dist loadfile
+
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest --ignore=tests/browser -m "not serial" $(PARALLEL)
+	$(BIN)/python -m pytest --ignore=tests/browser -m serial
 	# The edge tests again with every edge a POP of two worker processes (--workers 2).
-	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py
+	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py $(PARALLEL)
 	$(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)
