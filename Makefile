@@ -38,7 +38,7 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest --ignore=tests/browser -m serial
 	# The edge tests again with every edge a POP of two worker processes (--workers 2).
 	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py $(PARALLEL)
-	$(BIN)/python -m pytest tests/browser
+	$(BIN)/python -m pytest tests/browser -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check streaming cli procs origin edge media portal experiments tests bench
