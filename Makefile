@@ -27,10 +27,10 @@ $(NODE_STAMP): package.json package-lock.json
 demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/streaming demo
 
-# The browser tests run in their own pytest process: Playwright's sync API drives an event loop
-# in the main thread, which must not leak into the asyncio tests.
 # Most tests wait on servers and clocks more than they compute, so three run at once (one module
 # per process: its fixtures are built once); the ones judged in real time run alone afterwards.
+# The browser tests run in their own pytest processes: Playwright's sync API drives an event loop
+# in the main thread, which must not leak into the asyncio tests.
 PARALLEL := -n 3 --dist loadfile
 
 test: $(STAMP) $(NODE_STAMP)
