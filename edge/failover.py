@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from edge.health import Checker, Health
 from edge.origins import OriginClient, OriginRequest, OriginResponse, Timeouts
 from streaming.config import Distribution, Edge, HealthPolicy, Origin, OriginGroup
-from streaming.errors import OriginError, Unavailable
+from streaming.errors import OriginError, OriginTimeout, Unavailable
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +44,8 @@ ORIGIN_REGION_HEADER = "x-origin-region"
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 # Validators of the broken response do not apply to another origin's copy.
 DROPPED_ON_RESUME = frozenset({"if-none-match", "if-modified-since", "if-range", "range"})
+# An origin's answer when a held LL-HLS request's part did not come within its bounded wait.
+HELD_GAVE_UP = 503
 
 
 class Origins:
@@ -79,7 +81,7 @@ class Origins:
         if self.guard is not None:
             self.guard(request)
         group = self._groups[request.target]
-        timeouts = Timeouts.of(group, self._dist.edge)
+        timeouts = self.timeouts(request)
         try:
             await asyncio.wait_for(self._slots.acquire(), timeouts.response)
         except TimeoutError:
@@ -92,6 +94,11 @@ class Origins:
             raise
         response.on_close = self._release
         return response
+
+    def timeouts(self, request: OriginRequest) -> Timeouts:
+        """The request's target's timeouts; a held LL-HLS request may wait its hold."""
+        timeouts = Timeouts.of(self._groups[request.target], self._dist.edge)
+        return timeouts.holding() if request.held else timeouts
 
     def _release(self) -> None:
         self.in_flight -= 1
@@ -112,10 +119,18 @@ class Origins:
             try:
                 response = await self._open_member(origin, request, timeouts)
             except OriginError as exc:
+                if request.held and isinstance(exc, OriginTimeout):
+                    # It waited the whole hold: the part is late, not the origin slow; another
+                    # origin would hold as long, and this one is no less healthy for it.
+                    self.health.release(origin.id)
+                    raise
                 self.health.failed(origin.id, exc.detail)
                 log.warning("%s; trying the next origin", exc.detail)
                 last_error = exc
                 continue
+            if request.held and response.status == HELD_GAVE_UP:
+                self.health.succeeded(origin.id)  # its bounded hold ended: a word, not a failure
+                return response
             if health_failure(response.status):
                 self.health.failed(origin.id, f"HTTP {response.status}")
             else:

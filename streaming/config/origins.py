@@ -86,6 +86,9 @@ class OriginGroup(_Model):
     connect_timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
     # Time to first byte and the longest idle gap between body chunks (CloudFront's read timeout).
     response_timeout: Annotated[float, Field(gt=0, le=120)] = 1.0
+    # A held LL-HLS request (blocking reload, preload-hinted part) waits this long for its first
+    # byte: longer than the origin's own bounded hold, so the origin answers it, not a timeout.
+    ll_hold_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     attempts: Annotated[int, Field(ge=1, le=3)] = 1  # connection attempts per member
     health: HealthPolicy = HealthPolicy()
 
