@@ -65,7 +65,9 @@ class MemberBody:
         self.origin, self._response = origin, response
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        stream = self._response.aiter_raw(CHUNK)
+        # As each read returns (httpcore reads at most 64 KiB): a chunk size here would hold a
+        # slowly sent body (an LL-HLS part as the encoder makes it) until that many bytes came.
+        stream = self._response.aiter_raw()
         while True:
             with _translate(self.origin):
                 raw = await anext(stream, None)
