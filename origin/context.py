@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from media.live import Channel
+from media.ll_channel import LLChannel
 from origin.jobs import Job, JobStore, State
 from origin.live_store import LiveFiles
 from origin.outbox import Outbox
@@ -33,7 +34,7 @@ class OriginContext:
     uploads: DirectUploads | None
     pool: WorkerPool
     replicator: Replicator
-    channels: dict[str, Channel]
+    channels: dict[str, Channel | LLChannel]
     live_store: LiveFiles  # each origin's own live files: its disk, or its prefix of the bucket
     origin: Origin  # this region's origin
     outbox: Outbox

@@ -145,6 +145,9 @@ class LiveChannel(_Model):
         180,
     )
     frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
+    # LL-HLS (fMP4 parts of about `part_target` seconds, blocking reloads, delta updates).
+    low_latency: bool = False
+    part_target: Annotated[float, Field(ge=0.2, le=1.0)] = 0.5
 
 
 class LadderRung(_Model):

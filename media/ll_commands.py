@@ -1,0 +1,78 @@
+"""ffmpeg arguments for an LL-HLS channel: one real-time encode per rung, fragmented MP4 to a pipe.
+
+ffmpeg has no LL-HLS muxer, so it writes `ftyp`+`moov` and then a fragment about every half
+frame (`-frag_duration`: a fragment is flushed when the next packet arrives, so every sample's
+duration is known); `media.ll_channel` groups those fragments into parts on frame boundaries
+it computes itself, the same on every origin whatever the audio packets' phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from media.commands import H264_PROFILE, h264_level, live_width
+from media.ladder import Rung
+
+MOVFLAGS = "empty_moov+default_base_moof+frag_keyframe+skip_trailer"
+
+
+@dataclass(frozen=True, slots=True)
+class LLJob:
+    """Everything an LL channel's argv depends on (the pipes' fds are given separately)."""
+
+    source: str  # "testsrc" or a file, looped
+    has_audio: bool
+    rungs: tuple[Rung, ...]
+    segment_duration: int
+    frame_rate: int
+    epoch_start: int  # wall-clock second of the first frame, a multiple of segment_duration
+    preset: str = "superfast"
+
+
+def frag_duration_us(frame_rate: int) -> int:
+    """Half a frame: every video frame starts a fragment of its own."""
+    return 500_000 // frame_rate
+
+
+def ll_live(job: LLJob, fds: tuple[int, ...]) -> list[str]:
+    """Arguments for one real-time ffmpeg writing rung i as fragmented MP4 to `pipe:<fds[i]>`.
+
+    Keyframes fall on every multiple of the segment duration of the run's own clock, which starts
+    at a segment boundary, so segment N always begins with a keyframe at wall-clock N*d.
+    `-tune zerolatency` drops B-frames and lookahead: a part leaves the encoder a frame after
+    its last picture went in.
+    """
+    seg, rate = job.segment_duration, job.frame_rate
+    tallest = job.rungs[0].height
+    argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
+    if job.source == "testsrc":
+        size = f"{live_width(tallest)}x{tallest}"
+        argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+        audio = "1:a:0"
+    else:
+        argv += ["-re", "-stream_loop", "-1", "-i", job.source]
+        audio = "0:a:0"
+    n = len(job.rungs)
+    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
+    argv += ["-filter_complex", ";".join(graph)]
+    gop = str(seg * rate)
+    for i, (rung, fd) in enumerate(zip(job.rungs, fds, strict=True)):
+        argv += ["-map", f"[v{i}]"]
+        if job.has_audio:
+            argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k"]
+            argv += ["-ac", "2", "-ar", "48000"]
+        argv += [
+            "-c:v", "libx264", "-preset", job.preset, "-tune", "zerolatency",
+            "-profile:v", H264_PROFILE,
+            "-level:v", h264_level(live_width(rung.height), rung.height, rate),
+            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
+            "-bufsize", f"{rung.bufsize_kbps}k",
+            "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+            "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
+            "-f", "mp4", "-movflags", MOVFLAGS,
+            "-frag_duration", str(frag_duration_us(rate)),
+            f"pipe:{fd}",
+        ]  # fmt: skip
+    return argv
