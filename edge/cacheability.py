@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from edge import ll_hls
 from streaming import cache_control
 from streaming.config import TTLPolicy
-from streaming.hls import Kind, PlaylistType, playlist_facts
+from streaming.hls import Kind, PlaylistType, dash_update_period, playlist_facts
 
 # CloudFront applies its Default TTL to these statuses only.
 DEFAULT_TTL_STATUS = frozenset({200, 203, 300, 301, 410})
@@ -174,9 +174,10 @@ def hls_override(
 
 
 def live_target(body: bytes) -> float | None:
-    """The target duration of a live or EVENT media playlist, None for VOD and masters."""
+    """The target duration of a live or EVENT media playlist (a live DASH manifest: its update
+    period), None for VOD and masters."""
     if not body.startswith(b"#EXTM3U"):
-        return None
+        return dash_update_period(body)
     facts = playlist_facts(body)
     if facts.type is PlaylistType.VOD or not facts.target_duration:
         return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from media import h264, thumbnails
 from media.ladder import AudioRendition, Rung, codec
 from media.probe import MediaInfo
+from streaming.hls import Container
 
 H264_PROFILE = "high"  # live channels; VOD rungs get theirs from media.h264
 CODECS_AUDIO = "mp4a.40.2"  # AAC-LC, stereo and 5.1 alike
@@ -16,6 +17,9 @@ CODECS_AUDIO = "mp4a.40.2"  # AAC-LC, stereo and 5.1 alike
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=all"
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
+FMP4_SEGMENT_PATTERN = "seg_%05d.m4s"
+# ffmpeg names the init segment of each variant stream from this (%v: the stream's name).
+FMP4_INIT_PATTERN = "init_%v.mp4"
 LIVE_LIST_NAME = "segments.csv"
 
 
@@ -34,6 +38,12 @@ class PackageJob:
     thumbnails: bool = True
     # Separate audio renditions (multichannel sources); () muxes stereo into every rung.
     audio: tuple[AudioRendition, ...] = ()
+    container: Container = Container.TS
+
+
+def init_name(stream: str) -> str:
+    """The fMP4 init segment ffmpeg writes beside a stream's playlist (EXT-X-MAP's URI)."""
+    return FMP4_INIT_PATTERN.replace("%v", stream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,15 +191,23 @@ def keyframe_times(segment_duration: float) -> str:
 
 
 def _hls(job: PackageJob, hls_time: float, streams: list[str]) -> list[str]:
-    """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked."""
+    """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked;
+    fMP4 writes an init segment per stream (EXT-X-MAP) and .m4s media segments."""
+    fmp4 = job.container is Container.FMP4
     argv = [
         "-f", "hls",
         "-hls_time", f"{hls_time:.6g}",
         "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(job.out_dir / "%v" / SEGMENT_PATTERN),
+        "-hls_segment_filename",
+        str(job.out_dir / "%v" / (FMP4_SEGMENT_PATTERN if fmp4 else SEGMENT_PATTERN)),
         "-var_stream_map", " ".join(streams),
     ]  # fmt: skip
+    if fmp4:
+        # ffmpeg substitutes %v only when an output has two or more variant streams.
+        single = streams[0].rsplit("name:", 1)[-1] if len(streams) == 1 else None
+        init = init_name(single) if single else FMP4_INIT_PATTERN
+        argv += ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init]
     if job.key_info is not None:
         argv += ["-hls_key_info_file", str(job.key_info)]
     return argv + [str(job.out_dir / "%v" / PLAYLIST_NAME)]

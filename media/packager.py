@@ -11,7 +11,7 @@ from pathlib import Path
 
 import m3u8
 
-from media import commands, runner, thumbnails
+from media import commands, dash, runner, thumbnails
 from media.ladder import (
     AUDIO_GROUP,
     FULL_LADDER,
@@ -24,7 +24,7 @@ from media.ladder import (
 )
 from media.probe import MediaInfo
 from streaming.config import LadderRung
-from streaming.hls import MASTER_NAME
+from streaming.hls import MASTER_NAME, MPD_NAME, Container
 
 _EXTINF = re.compile(r"^#EXTINF:([0-9.]+)", re.M)
 PRIVATE_DIR = "_private"  # never matches a servable file name (they start with [A-Za-z0-9])
@@ -72,15 +72,17 @@ def master_playlist(
     frame_rate: float,
     has_audio: bool,
     audio: list[AudioTrack] | None = None,
+    version: int = 6,
 ) -> str:
     """A multivariant playlist with every attribute Apple's authoring spec requires.
 
     With separate `audio` renditions every variant names their group (AUDIO=...) and its
     BANDWIDTH counts the largest of them; stereo is the DEFAULT, so a player that cannot
-    play 5.1 (or never looks at CHANNELS) plays stereo.
+    play 5.1 (or never looks at CHANNELS) plays stereo. fMP4 media playlists (EXT-X-MAP) are
+    version 7, and so is their master.
     """
     playlist = m3u8.M3U8()
-    playlist.version = 6
+    playlist.version = version
     playlist.is_independent_segments = True
     for track in audio or ():
         default = "YES" if track.audio == STEREO else "NO"
@@ -188,20 +190,27 @@ async def package(
     on_progress: Callable[[float], None] | None = None,
     encryption: AesKey | None = None,
     ladder: tuple[LadderRung, ...] = FULL_LADDER,
+    container: Container = Container.TS,
 ) -> list[Rendition]:
-    """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
+    """Package `source` into `out_dir`; the master appears as soon as every rung is playable.
+
+    fMP4 videos also get `manifest.mpd` over the same segments, written once packaging is done
+    (a static MPD needs every duration) and before the final master. (fMP4 with AES-128 is
+    refused before this: ffmpeg cannot encrypt fMP4, and DASH has no whole-segment scheme.)
+    """
     layout = _Layout(
         out_dir,
         info,
         plan(info.display_width, info.display_height, info.frame_rate, ladder),
-        audio_for(info.has_audio, info.audio_channels),
+        audio_for(info.has_audio, info.audio_channels, container),
+        container,
     )
     for directory in layout.directories:
         directory.mkdir(parents=True, exist_ok=True)
     key_info = _key_info(out_dir, encryption) if encryption else None
     job = commands.PackageJob(
         source, out_dir, info, layout.rungs, segment_duration, key_info=key_info,
-        audio=layout.audio,
+        audio=layout.audio, container=container,
     )  # fmt: skip
     progressive = asyncio.create_task(_follow(layout, on_progress))
     try:
@@ -218,6 +227,8 @@ async def package(
     grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
     write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
     renditions = layout.measure()
+    if container is Container.FMP4 and encryption is None:
+        write_atomic(out_dir / MPD_NAME, layout.mpd(renditions, segment_duration))
     write_atomic(out_dir / MASTER_NAME, layout.master(renditions))
     return renditions
 
@@ -230,6 +241,7 @@ class _Layout:
     info: MediaInfo
     rungs: tuple[Rung, ...]
     audio: tuple[AudioRendition, ...]
+    container: Container = Container.TS
 
     @property
     def directories(self) -> list[Path]:
@@ -243,7 +255,37 @@ class _Layout:
 
     def master(self, renditions: list[Rendition]) -> str:
         tracks = [measure_audio(self.out_dir / a.name, a) for a in self.audio]
-        return master_playlist(renditions, self.info.frame_rate, self.info.has_audio, tracks)
+        version = 7 if self.container is Container.FMP4 else 6
+        return master_playlist(
+            renditions, self.info.frame_rate, self.info.has_audio, tracks, version
+        )
+
+    def mpd(self, renditions: list[Rendition], segment_duration: float) -> str:
+        """The static DASH manifest over the packaged fMP4 streams."""
+        video = [
+            dash.Representation(
+                id=r.rung.name,
+                bandwidth=r.peak_bps,
+                codecs=commands.codecs_video(r.level, r.profile),
+                timeline=dash.stream_timeline(self.out_dir / r.rung.name),
+                width=r.width,
+                height=r.rung.height,
+                frame_rate=self.info.frame_rate,
+            )
+            for r in renditions
+        ]
+        tracks = [measure_audio(self.out_dir / a.name, a) for a in self.audio]
+        audio = [
+            dash.Representation(
+                id=t.audio.name,
+                bandwidth=t.peak_bps,
+                codecs=commands.CODECS_AUDIO,
+                timeline=dash.stream_timeline(self.out_dir / t.audio.name),
+                channels=t.audio.channels,
+            )
+            for t in tracks
+        ]
+        return dash.vod_mpd(video, audio, segment_duration)
 
 
 async def _follow(layout: _Layout, on_progress: Callable[[float], None] | None) -> None:

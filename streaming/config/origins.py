@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _Model
-from streaming.hls import Encryption
+from streaming.hls import FMP4_AES_REFUSED, Container, Encryption
 
 
 class StorageSettings(_Model):
@@ -200,6 +200,9 @@ class OriginSettings(_Model):
     ffmpeg: str = ""
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
     encryption: Encryption = Encryption.NONE
+    # Default segment container for uploads (POST /videos?container=fmp4 overrides per video);
+    # fmp4 videos also get a DASH manifest.mpd over the same segments (docs/cmaf.md).
+    container: Container = Container.TS
     storage: StorageSettings = StorageSettings()
     replication: ReplicationSettings = ReplicationSettings()
     # Rungs above the source's short side are skipped (never upscaled); see docs/origin.md.
@@ -210,4 +213,6 @@ class OriginSettings(_Model):
         sides = [r.short_side for r in self.ladder]
         if len(set(sides)) != len(sides):
             raise ValueError(f"ladder: two rungs with the same short_side ({sorted(sides)})")
+        if self.container is Container.FMP4 and self.encryption is Encryption.AES_128:
+            raise ValueError(f"container/encryption: {FMP4_AES_REFUSED}")
         return self
