@@ -153,7 +153,8 @@ class LLChannel:
                 return ready()
         return True
 
-    def _notify(self) -> None:
+    def notify(self) -> None:
+        """Wake every held request (they re-check what they wait for)."""
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -177,7 +178,7 @@ class LLChannel:
             self.pid = None
             for state in self.rungs.values():
                 state.playlist.abandon()
-            self._notify()
+            self.notify()
             long_run = time.monotonic() - started > 30 or (self.on_air and self.runs > aired)
             failures = 0 if long_run else failures + 1
             await asyncio.sleep(0.0 if failures <= 1 else min(10.0, 0.5 * 2 ** min(failures, 5)))
@@ -283,7 +284,7 @@ class LLChannel:
         if not self.on_air and all(s.playlist.last_part for s in self.rungs.values()):
             self.master = self._master()
             self.on_air = True
-        self._notify()
+        self.notify()
 
     def _expire(self, state: _Rung, newest: int) -> None:
         """Forget files two windows old (RFC 8216: still fetchable while a playlist held them)."""
