@@ -71,6 +71,10 @@ def ll_live(job: LLJob, fds: tuple[int, ...]) -> list[str]:
             "-bufsize", f"{rung.bufsize_kbps}k",
             "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
             "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
+            # Else the AAC priming delay stretches the first frame and every later video
+            # timestamp of a run shifts by 1024 samples: runs started at other boundaries
+            # (other origins) would disagree by 21 ms.
+            "-avoid_negative_ts", "disabled",
             "-f", "mp4", "-movflags", MOVFLAGS,
             "-frag_duration", str(frag_duration_us(rate)),
             f"pipe:{fd}",
