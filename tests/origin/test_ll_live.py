@@ -81,7 +81,7 @@ def numbered(playlist: m3u8.M3U8) -> dict[int, Any]:
 
 def decode(data: bytes) -> tuple[int, float, bool]:
     """(video frames, first video frame time in seconds, has audio) of an fMP4 byte string."""
-    with av.open(io.BytesIO(data), format="mp4") as container:
+    with av.open(io.BytesIO(data), mode="r", format="mp4") as container:
         has_audio = bool(container.streams.audio)
         frames = list(container.decode(video=0))
     assert frames[0].pts is not None and frames[0].time_base is not None
