@@ -76,6 +76,9 @@ def create_app(
     install_error_handler(app)
     app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
+    # Shaka Player for the DASH page, installed by npm beside hls.js (node_modules/*/dist).
+    shaka = vendor_dir.parent.parent / "shaka-player" / "dist"
+    app.mount("/vendor/shaka", StaticFiles(directory=shaka, check_dir=False), name="shaka")
     for route, (name, title) in pages.PAGES.items():
         page = pages.endpoint(pages.render(name, title))
         app.add_api_route(route, page, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,66 @@
+"""The DASH page in real Chromium: Shaka Player plays an fMP4 video's manifest.mpd through an
+edge over HTTPS with signed cookies, from the same segments the HLS player plays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.conftest import wait_for
+from tests.browser.pages import current_time, sign_in_and_play, watch_responses
+from tests.browser.stack import Stack, portal_stack
+from tests.helpers import AUTH, wait_state
+
+pytestmark = pytest.mark.e2e
+
+
+def upload_fmp4(origin: str, clip: Path) -> str:
+    with clip.open("rb") as fh:
+        response = httpx.post(
+            f"{origin}/videos?container=fmp4", files={"file": (clip.name, fh)}, headers=AUTH,
+            timeout=30,
+        )  # fmt: skip
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, long_clip: Path, browser_ca: Path
+) -> Iterator[tuple[Stack, str]]:
+    """The private HTTPS topology with a 20 s fMP4 video ready in both regions."""
+    with portal_stack(tmp_path_factory.mktemp("dash"), browser_ca) as stack:
+        topology = stack.topology
+        video = upload_fmp4(topology.origin_url("us-east"), long_clip)
+        assert wait_state(topology.origin_url("us-east"), video)["state"] == "ready"
+        wait_state(topology.origin_url("eu-west"), video)
+        yield stack, video
+
+
+def dash_state(page: Page) -> dict[str, object]:
+    return dict(page.evaluate("() => window.dashPlayer"))
+
+
+def test_shaka_plays_the_vod_mpd_through_an_edge_from_the_fmp4_segments(
+    stack: tuple[Stack, str], page: Page
+) -> None:
+    """After sign-in currentTime advances with no Shaka error; the MPD, init and .m4s segments
+    all came from the edge over HTTP/2 (none from the origin, none as TS)."""
+    portal, video = stack
+    responses = watch_responses(page)
+    sign_in_and_play(page, f"{portal.portal}/dash?video={video}&pop=iad")
+    wait_for(lambda: current_time(page) > 0, 30, "DASH playback to start")
+    start = current_time(page)
+    wait_for(lambda: current_time(page) > start + 3, 20, "currentTime to advance 3 s")
+    state = dash_state(page)
+    assert state["fatal"] is None and state["errors"] == [] and state["loaded"] is True
+    edge = portal.topology.dist.edge_by_pop("iad").viewer_url
+    assert state["manifest"] == f"{edge}/hls/{video}/manifest.mpd"
+    media = [r for r in responses if f"/hls/{video}/" in r["url"]]
+    names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in media}
+    assert {"mpd", "mp4", "m4s"} <= names and "ts" not in names and "m3u8" not in names
+    assert {(r["url"].startswith(edge + "/hls/"), r["protocol"]) for r in media} == {(True, "h2")}
