@@ -96,7 +96,11 @@ def create_app(
             "edges": [{"pop": e.pop, "region": e.region, "url": e.viewer_url} for e in dist.pops],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
             "live": [
-                {"channel": c.name, "path": f"/live/{c.name}/master.m3u8"}
+                {
+                    "channel": c.name,
+                    "path": f"/live/{c.name}/master.m3u8",
+                    "low_latency": c.low_latency,
+                }
                 for c in dist.live_channels
             ],
             "login": {"url": "/api/login"} if signer is not None else None,
