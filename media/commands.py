@@ -58,6 +58,32 @@ class LiveJob:
     frame_rate: int
     epoch_start: int  # wall-clock second of the first frame, a multiple of segment_duration
     preset: str = "superfast"
+    container: Container = Container.TS
+    # fMP4 only: where the separate audio stream is segmented (one track per file, as in CMAF).
+    audio_dir: Path | None = None
+
+
+# Self-contained fMP4 files, one fragment each (media.cmaf splits off the init segment).
+LIVE_MP4_OPTIONS = "movflags=+empty_moov+default_base_moof+skip_trailer:frag_duration=60000000"
+
+
+def _live_segments(job: LiveJob, out: Path, fmp4: bool) -> list[str]:
+    """The segment muxer: numbered from epoch/duration, listed with wall-clock end times."""
+    seg = job.segment_duration
+    if fmp4:
+        muxer = ["-segment_format", "mp4", "-segment_format_options", LIVE_MP4_OPTIONS]
+    else:
+        # One continuous TS cut into files (continuity counters run on across segments, as
+        # players reading the playlist expect); PAT/PMT precede every keyframe anyway.
+        muxer = ["-segment_format", "mpegts", "-individual_header_trailer", "0"]
+    return [
+        "-output_ts_offset", str(job.epoch_start),
+        "-f", "segment", *muxer,
+        "-segment_time", str(seg),
+        "-segment_start_number", str(job.epoch_start // seg),
+        "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
+        str(out / ("chunk_%d.mp4" if fmp4 else "chunk_%d.ts")),
+    ]  # fmt: skip
 
 
 def h264_level(width: int, height: int, frame_rate: float) -> str:
@@ -271,6 +297,9 @@ def live(job: LiveJob) -> list[str]:
     multiple of the segment duration and the segment muxer numbers from epoch/duration, so
     segment N covers [N*d, (N+1)*d) of wall time on every origin that runs the channel.
     `-progress pipe:1` makes ffmpeg die of SIGPIPE if its origin is killed, not linger.
+
+    fMP4 rungs carry video only and the audio is one more output into `audio_dir`, each a
+    self-contained MP4 per segment whose decode times media.cmaf moves onto the wall clock.
     """
     seg, rate = job.segment_duration, job.frame_rate
     tallest = job.rungs[0].height
@@ -289,9 +318,10 @@ def live(job: LiveJob) -> list[str]:
     graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
     argv += ["-filter_complex", ";".join(graph)]
     gop = str(seg * rate)
+    fmp4 = job.container is Container.FMP4
     for i, (rung, out) in enumerate(zip(job.rungs, job.out_dirs, strict=True)):
         argv += ["-map", f"[v{i}]"]
-        if job.has_audio:
+        if job.has_audio and not fmp4:
             argv += [
                 "-map",
                 audio,
@@ -312,13 +342,10 @@ def live(job: LiveJob) -> list[str]:
             "-bufsize", f"{rung.bufsize_kbps}k",
             "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
             "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
-            "-output_ts_offset", str(job.epoch_start),
-            # One continuous TS cut into files (continuity counters run on across segments, as
-            # players reading the playlist expect); PAT/PMT precede every keyframe anyway.
-            "-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0",
-            "-segment_time", str(seg),
-            "-segment_start_number", str(job.epoch_start // seg),
-            "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
-            str(out / "chunk_%d.ts"),
         ]  # fmt: skip
+        argv += _live_segments(job, out, fmp4)
+    if fmp4 and job.has_audio and job.audio_dir is not None:
+        kbps = job.rungs[0].audio_kbps
+        argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{kbps}k", "-ac", "2", "-ar", "48000"]
+        argv += _live_segments(job, job.audio_dir, fmp4)
     return argv

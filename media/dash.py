@@ -173,7 +173,11 @@ def _segment_timeline(parent: ET.Element, line: Timeline) -> None:
     return None
 
 
-def _template(parent: ET.Element, rep: Representation, media_pattern: str) -> None:
+def _template(
+    parent: ET.Element, rep: Representation, media_pattern: str, seconds: int | None
+) -> None:
+    """SegmentTemplate: a SegmentTimeline of the packaged segments, or (live, `seconds` given)
+    $Number$ with a fixed duration, segment N at N * seconds since the epoch."""
     template = ET.SubElement(
         parent,
         "SegmentTemplate",
@@ -182,12 +186,16 @@ def _template(parent: ET.Element, rep: Representation, media_pattern: str) -> No
         media=f"{rep.id}/{media_pattern}",
         startNumber=str(rep.timeline.first_number),
     )
-    _segment_timeline(template, rep.timeline)
+    if seconds is None:
+        _segment_timeline(template, rep.timeline)
+    else:
+        template.set("duration", str(seconds * rep.timeline.timescale))
 
 
 def _adaptation_sets(
-    period: ET.Element, video: list[Representation], audio: list[Representation], media: str
-) -> None:
+    period: ET.Element, video: list[Representation], audio: list[Representation], media: str,
+    seconds: int | None = None,
+) -> None:  # fmt: skip
     """One video set (every rung: a player switches at any segment), one set per audio rendition
     (stereo and 5.1 are alternatives a player picks, not bit rates of one stream)."""
     if video:
@@ -203,7 +211,7 @@ def _adaptation_sets(
                 codecs=rep.codecs, width=str(rep.width), height=str(rep.height),
                 frameRate=_rate(rep.frame_rate), sar="1:1",
             )  # fmt: skip
-            _template(element, rep, media)
+            _template(element, rep, media, seconds)
     for index, rep in enumerate(audio, start=1):
         sets = ET.SubElement(
             period, "AdaptationSet", id=str(index), contentType="audio", mimeType="audio/mp4",
@@ -219,7 +227,7 @@ def _adaptation_sets(
             element, "AudioChannelConfiguration", schemeIdUri=CHANNELS_SCHEME,
             value=str(rep.channels),
         )  # fmt: skip
-        _template(element, rep, media)
+        _template(element, rep, media, seconds)
 
 
 def _ratio(width: int, height: int) -> str:
@@ -254,25 +262,24 @@ def vod_mpd(
 
 
 def live_mpd(
-    video: list[Representation], audio: list[Representation], segment_duration: int, window: int,
-    published: float,
-) -> str:  # fmt: skip
+    video: list[Representation], audio: list[Representation], segment_duration: int, window: int
+) -> str:
     """A dynamic MPD for a live channel whose segment N covers wall-clock [N*d, (N+1)*d).
 
-    The media timestamps are wall-clock seconds (ffmpeg's -output_ts_offset), so the epoch is
-    the availabilityStartTime and every origin writes the same MPD for the same segments:
-    regions stay interchangeable for a DASH player as for an HLS one.
+    The media's decode times are wall-clock ticks (media.cmaf), so the epoch is the
+    availabilityStartTime and segment N is $Number$ N of a fixed-duration template: the MPD
+    never changes and every origin writes the same bytes, so regions stay interchangeable for
+    a DASH player as for an HLS one. (publishTime is the epoch too, for the same reason.)
     """
     epoch = datetime.fromtimestamp(0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     root = ET.Element(
         "MPD", xmlns=NS, profiles=PROFILE, type="dynamic",
-        availabilityStartTime=epoch,
-        publishTime=datetime.fromtimestamp(int(published), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        availabilityStartTime=epoch, publishTime=epoch,
         minimumUpdatePeriod=_duration(segment_duration),
         timeShiftBufferDepth=_duration(window * segment_duration),
         suggestedPresentationDelay=_duration(3 * segment_duration),
         minBufferTime=_duration(segment_duration),
     )  # fmt: skip
     period = ET.SubElement(root, "Period", id="0", start="PT0S")
-    _adaptation_sets(period, video, audio, "$Number$.m4s")
+    _adaptation_sets(period, video, audio, "$Number$.m4s", segment_duration)
     return _render(root)

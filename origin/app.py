@@ -86,8 +86,9 @@ def create_app(
     channels: dict[str, Channel | LLChannel] = {}
     for c in dist.live_channels:
         spec = ChannelSpec(
-            c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate
-        )
+            c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate,
+            c.container,
+        )  # fmt: skip
         resolve = lambda source: live_source(source, pool, work)  # noqa: E731
         channels[c.name] = (
             LLChannel(binary, spec, c.part_target, resolve=resolve)

@@ -148,6 +148,9 @@ class LiveChannel(_Model):
     # LL-HLS (fMP4 parts of about `part_target` seconds, blocking reloads, delta updates).
     low_latency: bool = False
     part_target: Annotated[float, Field(ge=0.2, le=1.0)] = 0.5
+    # Classic (not low_latency) channels: fmp4 publishes CMAF segments (init + .m4s, EXT-X-MAP)
+    # and a dynamic manifest.mpd beside the master over the same segments (docs/cmaf.md).
+    container: Container = Container.TS
 
 
 class LadderRung(_Model):

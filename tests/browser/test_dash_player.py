@@ -3,6 +3,7 @@ edge over HTTPS with signed cookies, from the same segments the HLS player plays
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from tests.browser.stack import Stack, portal_stack
 from tests.helpers import AUTH, wait_state
 
 pytestmark = pytest.mark.e2e
+# The classic live channel in fMP4: small and slow so two origins' encoders stay cheap.
+CHANNEL = {"name": "cmaf", "heights": [180], "frame_rate": 10, "segment_duration": 2,
+           "container": "fmp4"}  # fmt: skip
 
 
 def upload_fmp4(origin: str, clip: Path) -> str:
@@ -32,13 +36,26 @@ def upload_fmp4(origin: str, clip: Path) -> str:
 def stack(
     tmp_path_factory: pytest.TempPathFactory, long_clip: Path, browser_ca: Path
 ) -> Iterator[tuple[Stack, str]]:
-    """The private HTTPS topology with a 20 s fMP4 video ready in both regions."""
-    with portal_stack(tmp_path_factory.mktemp("dash"), browser_ca) as stack:
+    """The private HTTPS topology with a 20 s fMP4 video ready in both regions and the fMP4
+    live channel on air."""
+    tmp = tmp_path_factory.mktemp("dash")
+    with portal_stack(tmp, browser_ca, live_channels=[CHANNEL]) as stack:
         topology = stack.topology
         video = upload_fmp4(topology.origin_url("us-east"), long_clip)
         assert wait_state(topology.origin_url("us-east"), video)["state"] == "ready"
         wait_state(topology.origin_url("eu-west"), video)
+        wait_for(lambda: on_air(topology.origin_url("us-east")), 40, "the live channel")
         yield stack, video
+
+
+def on_air(origin: str) -> bool:
+    """The origin serves the channel's MPD and lists three segments (a player has a window)."""
+    try:
+        mpd = httpx.get(f"{origin}/live/cmaf/manifest.mpd", timeout=2)
+        media = httpx.get(f"{origin}/live/cmaf/180p/index.m3u8", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return mpd.status_code == 200 and media.text.count("#EXTINF") >= 3
 
 
 def dash_state(page: Page) -> dict[str, object]:
@@ -64,3 +81,25 @@ def test_shaka_plays_the_vod_mpd_through_an_edge_from_the_fmp4_segments(
     names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in media}
     assert {"mpd", "mp4", "m4s"} <= names and "ts" not in names and "m3u8" not in names
     assert {(r["url"].startswith(edge + "/hls/"), r["protocol"]) for r in media} == {(True, "h2")}
+
+
+def test_shaka_plays_the_live_mpd_through_an_edge(stack: tuple[Stack, str], page: Page) -> None:
+    """The dynamic MPD of the fMP4 live channel plays live (isLive), currentTime advances on the
+    wall-clock timeline, no Shaka error; MPD, init and .m4s all came through the edge."""
+    portal, _ = stack
+    responses = watch_responses(page)
+    sign_in_and_play(page, f"{portal.portal}/dash?live=cmaf&pop=iad")
+    wait_for(lambda: current_time(page) > 0, 40, "live DASH playback to start")
+    start = current_time(page)
+    # Media time is wall-clock seconds (segment N starts at N*d): the playhead is near now.
+    assert abs(start - time.time()) < 30
+    wait_for(lambda: current_time(page) > start + 3, 30, "live currentTime to advance 3 s")
+    state = dash_state(page)
+    assert state["fatal"] is None and state["errors"] == [] and state["loaded"] is True
+    assert "live" in (page.locator("#status").text_content() or "")
+    edge = portal.topology.dist.edge_by_pop("iad").viewer_url
+    assert state["manifest"] == f"{edge}/live/cmaf/manifest.mpd"
+    media = [r for r in responses if "/live/cmaf/" in r["url"]]
+    names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in media}
+    assert {"mpd", "mp4", "m4s"} <= names and "ts" not in names
+    assert all(r["url"].startswith(edge + "/live/") for r in media)

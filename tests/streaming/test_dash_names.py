@@ -13,7 +13,7 @@ MANIFESTS = TTLPolicy(min_ttl=0, default_ttl=2, max_ttl=86400, manifest_ttl=30)
 
 
 def live_body() -> bytes:
-    return dash.live_mpd([], [], segment_duration=4, window=10, published=1_700_000_000).encode()
+    return dash.live_mpd([], [], segment_duration=4, window=10).encode()
 
 
 def test_mpd_m4s_and_init_names_are_classified_and_typed() -> None:
