@@ -1,5 +1,6 @@
-"""The DASH page in real Chromium: Shaka Player plays an fMP4 video's manifest.mpd through an
-edge over HTTPS with signed cookies, from the same segments the HLS player plays."""
+"""The DASH page in real Chromium: Shaka Player plays an fMP4 video's manifest.mpd (and the fMP4
+live channel's) through an edge over HTTPS with signed cookies, and hls.js plays the very same
+segments from the master."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import wait_for
-from tests.browser.pages import current_time, sign_in_and_play, watch_responses
+from tests.browser.pages import current_time, player_state, sign_in_and_play, watch_responses
 from tests.browser.stack import Stack, portal_stack
 from tests.helpers import AUTH, wait_state
 
@@ -103,3 +104,19 @@ def test_shaka_plays_the_live_mpd_through_an_edge(stack: tuple[Stack, str], page
     names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in media}
     assert {"mpd", "mp4", "m4s"} <= names and "ts" not in names
     assert all(r["url"].startswith(edge + "/live/") for r in media)
+
+
+@pytest.mark.parametrize("query", ["video={video}", "live=cmaf"])
+def test_hls_js_plays_the_same_fmp4_segments_from_the_master(
+    stack: tuple[Stack, str], page: Page, query: str
+) -> None:
+    """The HLS player page on the fMP4 VOD and live channel: EXT-X-MAP init + .m4s, no TS."""
+    portal, video = stack
+    responses = watch_responses(page)
+    sign_in_and_play(page, portal.player(f"{query.format(video=video)}&pop=iad"))
+    wait_for(lambda: current_time(page) > 0, 40, "HLS playback to start")
+    start = current_time(page)
+    wait_for(lambda: current_time(page) > start + 3, 30, "currentTime to advance 3 s")
+    assert player_state(page)["fatal"] is None
+    names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in responses}
+    assert {"m3u8", "mp4", "m4s"} <= names and "ts" not in names
