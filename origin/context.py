@@ -64,6 +64,7 @@ class OriginContext:
                         video_id, str(manifest.get("filename", "")), int(manifest.get("size", 0)),
                         state=State.READY, encryption=str(manifest.get("encryption", "none")),
                         home=str(manifest.get("home", "")),
+                        container=str(manifest.get("container", "ts")),
                     )  # fmt: skip
                     self.jobs.update(video_id, progress=1.0)
                 return self.jobs.get(video_id)  # type: ignore[return-value]

@@ -107,3 +107,13 @@ def test_two_regions_publish_interchangeable_cmaf_segments_and_the_same_mpd(
         assert (east / str(template.get("initialization"))).is_file()
         media = str(template.get("media")).replace("$Number$", str(newest))
         assert (east / media).is_file(), media
+
+
+def test_a_restarted_origin_finds_its_published_m4s_segments(tmp_path: Path) -> None:
+    """The disk store counts fMP4 segments (N.m4s) as it counts N.ts, not init segments or
+    playlists, so a restarted fMP4 channel expires what earlier processes published."""
+    rung = tmp_path / "news" / "90p"
+    rung.mkdir(parents=True)
+    for name in ("7.m4s", "8.m4s", "9.ts", "init_90p.mp4", "index.m3u8"):
+        (rung / name).write_bytes(b"x")
+    assert asyncio.run(LocalLive(tmp_path).segment_numbers("news", "90p")) == {7, 8, 9}

@@ -91,3 +91,37 @@ def test_a_distribution_defaulting_to_fmp4_with_aes_128_fails_at_start() -> None
 
     with pytest.raises(ValueError, match="container/encryption: aes-128 needs container=ts"):
         OriginSettings(container="fmp4", encryption="aes-128")  # type: ignore[arg-type]
+
+
+def test_a_replica_region_serves_the_same_mpd_and_segments_and_knows_the_container(
+    tmp_path: Path, clip: Path
+) -> None:
+    """Replicated to eu-west (real processes), the MPD and every init/media file it names are
+    byte-identical, and eu-west's job record says fmp4 with the mpd_path."""
+    import httpx
+
+    from tests.factories import distribution_doc
+    from tests.helpers import wait_state
+    from tests.origin.conftest import origin_processes
+
+    doc = distribution_doc(regions=("us-east", "eu-west"), origin={"segment_duration": 2.0})
+    with origin_processes(tmp_path, doc):
+        east, west = doc["origins"][0]["url"], doc["origins"][1]["url"]
+        with clip.open("rb") as fh:
+            response = httpx.post(
+                f"{east}/videos?container=fmp4", files={"file": ("c.mp4", fh)}, headers=AUTH
+            )
+        video_id = response.json()["id"]
+        assert wait_state(east, video_id)["state"] == "ready"
+        replica = wait_state(west, video_id)
+        assert replica["container"] == "fmp4" and replica["mpd_path"]
+        base = f"/hls/{video_id}"
+        mpd = httpx.get(f"{east}{base}/manifest.mpd")
+        paths = [f"{base}/manifest.mpd"]
+        for template in ET.fromstring(mpd.content).iter(f"{MPD}SegmentTemplate"):
+            paths.append(f"{base}/{template.get('initialization')}")
+            paths.append(f"{base}/" + template.get("media", "").replace("$Number%05d$", "00000"))
+        for path in paths:
+            a, b = httpx.get(east + path), httpx.get(west + path)
+            assert a.status_code == b.status_code == 200, path
+            assert a.content == b.content, path
