@@ -11,6 +11,12 @@ origin only, never through the shield.
 paid) and claiming a half-open member's single probe slot; when every member is down it falls
 back to trying them all, since answering 502 without asking anyone helps no viewer.
 
+A held LL-HLS request (edge.ll_hls: a blocking playlist reload, a part request) waits the group's
+`ll_hold_timeout` for its first byte instead of its response timeout. Waiting is what the origin
+was asked to do, so neither the wait, nor a hold that runs out (OriginTimeout), nor the origin's
+503 when its own bounded hold ends fails over or counts against the origin's health; an origin
+that dies mid-hold (its connection breaks) is failed over as any other.
+
 A body that breaks mid-way is resumed from the next member with `Range`, starting `OVERLAP`
 bytes early (`ResumingBody`): the resumed response is accepted only when it reports the same
 total length and its first bytes equal the ones already received. Regional origins that encode

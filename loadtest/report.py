@@ -109,6 +109,22 @@ def _ms(d: dict[str, float], key: str) -> str:
     return f"{d[key]:.1f}" if key in d else "-"
 
 
+def render_low_latency(report: Report, head: Table) -> None:
+    """The LL-HLS rows, when viewers played parts."""
+    if (ll := report.get("low_latency")) is None:
+        return
+    latency = ll["live_latency_ms"]
+    head.add_row(
+        "LL-HLS latency to live edge ms",
+        f"p50 {_ms(latency, 'p50')}  p95 {_ms(latency, 'p95')}  max {_ms(latency, 'max')}",
+    )
+    head.add_row(
+        "LL-HLS origin requests/part/edge",
+        f"{ll['origin_requests_per_part_per_edge']} over {ll['parts']} parts "
+        f"(max {ll['max_origin_requests_for_one_part']})",
+    )
+
+
 def render(report: Report, console: Console) -> None:
     """The report as rich tables."""
     head = Table(title="load test", show_header=False)
@@ -156,17 +172,7 @@ def render(report: Report, console: Console) -> None:
                 f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
                 f"ratio {viewers['rebuffer_ratio']}",
             )
-    if (ll := report.get("low_latency")) is not None:
-        latency = ll["live_latency_ms"]
-        head.add_row(
-            "LL-HLS latency to live edge ms",
-            f"p50 {_ms(latency, 'p50')}  p95 {_ms(latency, 'p95')}  max {_ms(latency, 'max')}",
-        )
-        head.add_row(
-            "LL-HLS origin requests/part/edge",
-            f"{ll['origin_requests_per_part_per_edge']} over {ll['parts']} parts "
-            f"(max {ll['max_origin_requests_for_one_part']})",
-        )
+    render_low_latency(report, head)
     console.print(head)
     kinds = Table(title="latency per object kind (ms, successful requests)")
     for column in ("kind", "count", "p50", "p95", "p99", "max", "ttfb p50"):

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import m3u8
+from rich.console import Console
+from rich.table import Table
 
+from loadtest import report
 from loadtest.client import Fetch
 from loadtest.ll_player import (
     BLOCKING_KIND,
@@ -99,3 +102,29 @@ def test_the_viewer_blocks_on_each_next_part_and_fetches_every_part_once() -> No
     names = [name for name, _ in seen]
     assert len(names) == len(set(names)) and "10.2.m4s" in names
     assert all(age > 0 for _, age in seen)  # EPOCH is in the past
+
+
+def test_the_report_counts_origin_requests_per_part_per_edge_and_shows_the_latency() -> None:
+    """Misses on part paths over parts × edges; playlists' misses do not count; no parts: None."""
+    snap = {
+        "objects": ["/live/ll/90p/5.0.m4s", "/live/ll/90p/5.1.m4s", "/live/ll/90p/index.m3u8"],
+        "fills": {
+            "http://a /live/ll/90p/5.0.m4s": 1, "http://a /live/ll/90p/5.1.m4s": 1,
+            "http://b /live/ll/90p/5.0.m4s": 1, "http://b /live/ll/90p/5.1.m4s": 2,
+            "http://a /live/ll/90p/index.m3u8": 7,
+        },
+        "live_latency": [0.4, 0.6, 0.5],
+    }  # fmt: skip
+    ll = report.low_latency(snap, edges=2)
+    assert ll is not None
+    assert ll["parts"] == 2
+    assert ll["origin_requests_per_part_per_edge"] == 1.25  # 5 misses / (2 parts x 2 edges)
+    assert ll["max_origin_requests_for_one_part"] == 2
+    assert ll["live_latency_ms"]["p50"] == 500.0
+    assert report.low_latency({"objects": ["/hls/v/1.ts"], "fills": {}}, edges=1) is None
+    console = Console(record=True, width=200)
+    row = {"low_latency": ll}
+    table = Table()
+    report.render_low_latency(row, table)
+    console.print(table)
+    assert "1.25 over 2 parts (max 2)" in console.export_text()
