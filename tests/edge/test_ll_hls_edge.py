@@ -81,11 +81,11 @@ def test_held_blocking_reloads_of_many_viewers_are_one_held_origin_request(
 def test_a_preload_hinted_part_is_one_origin_request_streamed_to_every_waiting_viewer(
     tmp_path: Path,
 ) -> None:
-    """The origin holds the hinted part 2.5 s, then sends it over ~1.2 s: every viewer's first
+    """The origin holds the hinted part 2.5 s, then sends it over ~1.6 s: every viewer's first
     bytes arrive well before the last ones, all bodies are whole, the origin saw one request."""
     body = bytes(range(256)) * 400  # 100 KiB in five chunks
     with scripted_origin() as origin:
-        origin.route(PART_PATH, Answer(200, PART_HEADERS, body, delay=HOLD, chunk=20_480, gap=0.3))
+        origin.route(PART_PATH, Answer(200, PART_HEADERS, body, delay=HOLD, chunk=20_480, gap=0.4))
         with edge_stack(tmp_path, edge_doc(origin.url)) as stack:
             answers = asyncio.run(many(f"{stack.url()}{PART_PATH}"))
             assert all(status == 200 and got == body for status, got, _, _ in answers)
