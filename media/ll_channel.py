@@ -251,14 +251,23 @@ class LLChannel:
             number, in_segment = first_number + frame // seg_frames, frame % seg_frames
             position = (number, in_segment // self.part_frames)
             if cut.position is not None and cut.position != position:
+                await self._not_before(start + cut.end_frame / self.spec.frame_rate)
                 self._publish_part(state, cut, init, run, video.timescale, number)
             if cut.position is None:
                 cut.position, cut.independent = position, fragment.keyframe
             cut.fragments.append(data)
             cut.ticks += fragment.video_duration
+            cut.end_frame = frame + 1
             ends = in_segment + 1 == seg_frames
             if ends or (in_segment + 1) % self.part_frames == 0:  # its last frame: out it goes
+                await self._not_before(start + cut.end_frame / self.spec.frame_rate)
                 self._publish_part(state, cut, init, run, video.timescale, number + ends)
+
+    async def _not_before(self, end: float) -> None:
+        """Hold a part until the wall clock passes its end: ffmpeg's -re reads a synthetic
+        source a few hundred ms ahead, and a part out before its PROGRAM-DATE-TIME says it
+        ended would make every latency measured from those dates look better than it is."""
+        await asyncio.sleep(max(0.0, end - self._clock()))
 
     def _publish_part(
         self, state: _Rung, cut: _Cut, init: str, run: str, timescale: int, next_number: int
@@ -317,6 +326,7 @@ class _Cut:
     position: tuple[int, int] | None = None
     independent: bool = False
     ticks: int = 0
+    end_frame: int = 0  # the run's frame number after its last frame
     fragments: list[bytes] = field(default_factory=list)
     segment: list[bytes] = field(default_factory=list)
 

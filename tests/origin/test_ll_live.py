@@ -107,15 +107,14 @@ def test_playlist_lists_wall_clock_named_parts_within_the_part_target(
     assert abs(playlist.media_sequence + len(playlist.segments) - time.time() / SEGMENT) < 3
     for i, segment in enumerate(playlist.segments):
         msn = playlist.media_sequence + i
-        assert segment.program_date_time.timestamp() == msn * SEGMENT
+        assert segment.program_date_time.timestamp() == msn * SEGMENT, text
         if segment.uri:
-            assert segment.uri == f"{msn}.m4s" and segment.duration <= SEGMENT + 0.05
+            assert segment.uri == f"{msn}.m4s" and segment.duration <= SEGMENT + 0.05, text
         if segment.parts:
-            assert [p.uri for p in segment.parts] == [
-                f"{msn}.{n}.m4s" for n in range(len(segment.parts))
-            ]
-            assert all(p.duration <= PART_TARGET for p in segment.parts)
-            assert segment.parts[0].independent == "YES"
+            names = [f"{msn}.{n}.m4s" for n in range(len(segment.parts))]
+            assert [p.uri for p in segment.parts] == names, text
+            assert all(p.duration <= PART_TARGET for p in segment.parts), text
+            assert segment.parts[0].independent == "YES", text
     assert "#EXT-X-MAP" in text and "#EXT-X-PART:" in text
 
 
