@@ -11,8 +11,8 @@ same way from the playlists it published before.
 A channel whose container is fMP4 publishes `<rung>/N.m4s` video-only segments, one separate
 stereo rendition (`audio_2ch/N.m4s`), an init segment per stream (`<rung>/init_<rung>.mp4`,
 EXT-X-MAP) and a dynamic `manifest.mpd` beside the master over the same segments; media.cmaf
-puts their decode times on the wall clock so regions stay interchangeable. Holes are listed
-as gaps (peers' copies are fetched for TS only).
+puts their decode times on the wall clock so regions stay interchangeable, and a peer's copy
+of `N.m4s` fills a hole as a peer's `N.ts` does (same encoder settings, so the same init).
 
 Published files go to a `LiveStore` the origin provides (its disk, or object storage); ffmpeg
 writes into a local work directory first, and a listed segment is always published before the
@@ -327,7 +327,7 @@ class Channel:
         if not holes:
             return
         copies: dict[int, PeerSegment] = {}
-        if self._peers is not None and not self._fmp4:
+        if self._peers is not None:
             dest = run_dir / ".fill" / rendition.rung.name
             dest.mkdir(parents=True, exist_ok=True)
             try:
