@@ -103,6 +103,7 @@ class LLChannel:
         self._has_audio = True
         self._aspect = 16 / 9
         self._changed = asyncio.Event()
+        self._aired = False  # the current run published a part
 
     def status(self) -> dict[str, object]:
         first = next(iter(self.rungs.values())).playlist
@@ -163,7 +164,7 @@ class LLChannel:
         failures = 0
         while True:
             started = time.monotonic()
-            aired = self.runs
+            self._aired = False
             try:
                 await anyio.to_thread.run_sync(self._prepare)
                 await self._run_once()
@@ -179,8 +180,9 @@ class LLChannel:
             for state in self.rungs.values():
                 state.playlist.abandon()
             self.notify()
-            long_run = time.monotonic() - started > 30 or (self.on_air and self.runs > aired)
-            failures = 0 if long_run else failures + 1
+            # A run that published a part restarts at the next boundary; one that never got
+            # that far backs off, up to 10 s (as media.live does).
+            failures = 0 if self._aired or time.monotonic() - started > 30 else failures + 1
             await asyncio.sleep(0.0 if failures <= 1 else min(10.0, 0.5 * 2 ** min(failures, 5)))
 
     def _prepare(self) -> None:
@@ -290,6 +292,7 @@ class LLChannel:
             cut.segment = []
             self._expire(state, number)
         cut.reset()
+        self._aired = True
         if not self.on_air and all(s.playlist.last_part for s in self.rungs.values()):
             self.master = self._master()
             self.on_air = True
