@@ -134,17 +134,16 @@ class Origins:
                 log.warning("%s; trying the next origin", exc.detail)
                 last_error = exc
                 continue
-            if request.held and response.status == HELD_GAVE_UP:
-                self.health.succeeded(origin.id)  # its bounded hold ended: a word, not a failure
-                return response
-            if health_failure(response.status):
+            # A held request's 503: the origin's bounded hold ended, a word and not a failure.
+            gave_up = request.held and response.status == HELD_GAVE_UP
+            if health_failure(response.status) and not gave_up:
                 self.health.failed(origin.id, f"HTTP {response.status}")
             else:
                 self.health.succeeded(origin.id)
             if held is not None:
                 await held.aclose()
             held = response
-            if response.status in failover:
+            if response.status in failover and not gave_up:
                 log.warning("origin %s answered %s; failing over", origin.id, response.status)
                 continue
             if request.method in RESUMABLE_METHODS and response.status == 200 and response.length:
