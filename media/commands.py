@@ -39,6 +39,9 @@ class PackageJob:
     # Separate audio renditions (multichannel sources); () muxes stereo into every rung.
     audio: tuple[AudioRendition, ...] = ()
     container: Container = Container.TS
+    # Where the HLS outputs go when not `out_dir` (fMP4 + AES-128: a private staging area that
+    # media.packager encrypts from, since ffmpeg cannot encrypt fMP4).
+    media_dir: Path | None = None
 
 
 def init_name(stream: str) -> str:
@@ -220,13 +223,14 @@ def _hls(job: PackageJob, hls_time: float, streams: list[str]) -> list[str]:
     """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked;
     fMP4 writes an init segment per stream (EXT-X-MAP) and .m4s media segments."""
     fmp4 = job.container is Container.FMP4
+    root = job.media_dir or job.out_dir
     argv = [
         "-f", "hls",
         "-hls_time", f"{hls_time:.6g}",
         "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename",
-        str(job.out_dir / "%v" / (FMP4_SEGMENT_PATTERN if fmp4 else SEGMENT_PATTERN)),
+        str(root / "%v" / (FMP4_SEGMENT_PATTERN if fmp4 else SEGMENT_PATTERN)),
         "-var_stream_map", " ".join(streams),
     ]  # fmt: skip
     if fmp4:
@@ -236,7 +240,7 @@ def _hls(job: PackageJob, hls_time: float, streams: list[str]) -> list[str]:
         argv += ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init]
     if job.key_info is not None:
         argv += ["-hls_key_info_file", str(job.key_info)]
-    return argv + [str(job.out_dir / "%v" / PLAYLIST_NAME)]
+    return argv + [str(root / "%v" / PLAYLIST_NAME)]
 
 
 def package(job: PackageJob) -> list[str]:

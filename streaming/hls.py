@@ -50,18 +50,15 @@ _UNSUPPORTED_ENCRYPTION = {
     "only writes cenc-aes-ctr",
     "cenc": "CENC needs a DRM license flow this CDN does not run; use aes-128",
 }
-FMP4_AES_REFUSED = (
-    "aes-128 needs container=ts: ffmpeg's HLS muxer does not encrypt fMP4 segments "
-    "('Encrypted fmp4 not yet supported')"
-)
 
 
 def delivery_format(
     container: str | None, encryption: str | None, defaults: tuple[Container, Encryption]
 ) -> tuple[Container, Encryption]:
     """Validate an upload's `container` and `encryption` (None: the origin's default), 400 with
-    the reason for an unknown value or a scheme we cannot package. AES-128 is TS only (ffmpeg
-    cannot encrypt fMP4); SAMPLE-AES and cbcs need a packager ffmpeg is not."""
+    the reason for an unknown value or a scheme we cannot package. Every pair of the two enums
+    is supported: AES-128 encrypts whole segments, TS (ffmpeg) and fMP4 (media.segment_aes)
+    alike, which hls.js and Safari decrypt; SAMPLE-AES and cbcs need a packager ffmpeg is not."""
     chosen = defaults[0]
     if container is not None:
         try:
@@ -83,8 +80,6 @@ def delivery_format(
                 f"encryption must be one of {', '.join(e.value for e in Encryption)}, "
                 f"not {encryption[:40]!r}"
             ) from None
-    if chosen is Container.FMP4 and scheme is Encryption.AES_128:
-        raise BadRequest(FMP4_AES_REFUSED)
     return chosen, scheme
 
 

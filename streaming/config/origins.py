@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _Model
-from streaming.hls import FMP4_AES_REFUSED, Container, Encryption
+from streaming.hls import Container, Encryption
 
 
 class StorageSettings(_Model):
@@ -216,6 +216,4 @@ class OriginSettings(_Model):
         sides = [r.short_side for r in self.ladder]
         if len(set(sides)) != len(sides):
             raise ValueError(f"ladder: two rungs with the same short_side ({sorted(sides)})")
-        if self.container is Container.FMP4 and self.encryption is Encryption.AES_128:
-            raise ValueError(f"container/encryption: {FMP4_AES_REFUSED}")
         return self

@@ -21,16 +21,35 @@ pytestmark = pytest.mark.e2e
 # The classic live channel in fMP4: small and slow so two origins' encoders stay cheap.
 CHANNEL = {"name": "cmaf", "heights": [180], "frame_rate": 10, "segment_duration": 2,
            "container": "fmp4"}  # fmt: skip
+# The factory's behaviors plus config/demo.toml's private, briefly cached /drm/* for AES keys
+# (portal_stack makes every behavior but the default `*` need signed cookies).
+BEHAVIORS = [
+    {"path_pattern": "/drm/*", "target": "all",
+     "ttl": {"min_ttl": 5, "default_ttl": 30, "max_ttl": 60}},
+    {"path_pattern": "/hls/*.m3u8", "target": "all",
+     "ttl": {"min_ttl": 0, "default_ttl": 2, "max_ttl": 86400}},
+    {"path_pattern": "/hls/*", "target": "all"},
+    {"path_pattern": "*", "target": "all"},
+]  # fmt: skip
 
 
-def upload_fmp4(origin: str, clip: Path) -> str:
+def upload_fmp4(origin: str, clip: Path, query: str = "") -> str:
     with clip.open("rb") as fh:
         response = httpx.post(
-            f"{origin}/videos?container=fmp4", files={"file": (clip.name, fh)}, headers=AUTH,
-            timeout=30,
+            f"{origin}/videos?container=fmp4{query}", files={"file": (clip.name, fh)},
+            headers=AUTH, timeout=30,
         )  # fmt: skip
     assert response.status_code == 202, response.text
     return str(response.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def encrypted(stack: tuple[Stack, str], long_clip: Path) -> str:
+    """An fMP4 video with AES-128 (encrypted by the packager), ready in us-east."""
+    origin = stack[0].topology.origin_url("us-east")
+    video = upload_fmp4(origin, long_clip, "&encryption=aes-128")
+    assert wait_state(origin, video)["state"] == "ready"
+    return video
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +59,7 @@ def stack(
     """The private HTTPS topology with a 20 s fMP4 video ready in both regions and the fMP4
     live channel on air."""
     tmp = tmp_path_factory.mktemp("dash")
-    with portal_stack(tmp, browser_ca, live_channels=[CHANNEL]) as stack:
+    with portal_stack(tmp, browser_ca, live_channels=[CHANNEL], behaviors=BEHAVIORS) as stack:
         topology = stack.topology
         video = upload_fmp4(topology.origin_url("us-east"), long_clip)
         assert wait_state(topology.origin_url("us-east"), video)["state"] == "ready"
@@ -120,3 +139,19 @@ def test_hls_js_plays_the_same_fmp4_segments_from_the_master(
     assert player_state(page)["fatal"] is None
     names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in responses}
     assert {"m3u8", "mp4", "m4s"} <= names and "ts" not in names
+
+
+def test_hls_js_decrypts_aes_128_fmp4_segments_through_an_edge(
+    stack: tuple[Stack, str], encrypted: str, page: Page
+) -> None:
+    """Whole-segment AES-128 on fMP4: hls.js fetches the key from the edge and plays."""
+    portal, _ = stack
+    responses = watch_responses(page)
+    sign_in_and_play(page, portal.player(f"video={encrypted}&pop=iad"))
+    wait_for(lambda: current_time(page) > 0, 40, "encrypted fMP4 playback to start")
+    start = current_time(page)
+    wait_for(lambda: current_time(page) > start + 3, 30, "currentTime to advance 3 s")
+    assert player_state(page)["fatal"] is None
+    urls = [r["url"] for r in responses]
+    assert any(u.endswith(f"/drm/{encrypted}/key") for u in urls)
+    assert any(u.endswith(".m4s") for u in urls)

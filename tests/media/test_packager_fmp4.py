@@ -16,9 +16,9 @@ import pytest
 from media import dash, packager
 from media.probe import probe
 from streaming.config import LadderRung
-from streaming.errors import BadRequest, MediaError
-from streaming.hls import Container, Encryption, delivery_format
+from streaming.hls import Container
 from tests.media import sources
+from tests.media.readback import decrypt
 
 SEGMENT = 1.0
 SECONDS = 3.0
@@ -174,19 +174,39 @@ def test_thumbnails_and_poster_are_made_for_fmp4_too(cmaf: Packaged) -> None:
     assert (cmaf.out / "thumbnails.vtt").read_text().startswith("WEBVTT")
 
 
-def test_ffmpeg_cannot_encrypt_fmp4_which_is_why_the_api_refuses_aes_128_with_it(
+def test_aes_128_encrypts_every_fmp4_media_segment_whole_and_writes_no_mpd(
     ffmpeg: str, tmp_path: Path
 ) -> None:
-    """ffmpeg's HLS muxer refuses a key with fMP4 segments, so container=fmp4 with aes-128 is a
-    400 at the API (streaming.hls.delivery_format); this test fails once ffmpeg learns it."""
-    source = sources.clip(ffmpeg, tmp_path / "180.mp4", "320x180", seconds=1, audio=False)
+    """ffmpeg's HLS muxer refuses a key with fMP4, so the packager encrypts: EXT-X-MAP (init in
+    the clear) then EXT-X-KEY with an IV; each .m4s decrypts (AES-128-CBC, PKCS#7) to the
+    fragment that plays after the init. No clear copy stays behind, and no MPD: DASH has no
+    whole-segment scheme."""
+    source = sources.clip(ffmpeg, tmp_path / "180.mp4", "320x180", seconds=2)
     ladder = (LadderRung(short_side=180, video_kbps=300),)
-    with pytest.raises(MediaError, match="Not yet implemented in FFmpeg"):
-        asyncio.run(
-            packager.package(
-                ffmpeg, source, tmp_path / "out", probe(source), SEGMENT, None,
-                packager.AesKey(KEY, "/drm/v1/key"), ladder, Container.FMP4,
-            )
-        )  # fmt: skip
-    with pytest.raises(BadRequest, match="aes-128 needs container=ts"):
-        delivery_format("fmp4", "aes-128", (Container.TS, Encryption.NONE))
+    out = tmp_path / "out"
+    asyncio.run(
+        packager.package(
+            ffmpeg, source, out, probe(source), SEGMENT, None,
+            packager.AesKey(KEY, "/drm/v1/key"), ladder, Container.FMP4,
+        )
+    )  # fmt: skip
+    assert not (out / "manifest.mpd").exists()
+    assert not (out / packager.STAGING_DIR).exists()
+    assert m3u8.load(str(out / "master.m3u8")).version == 7
+    for name in ("180p", "audio_2ch"):
+        text = (out / name / "index.m3u8").read_text()
+        assert text.index("#EXT-X-MAP:") < text.index("#EXT-X-KEY:METHOD=AES-128")
+        playlist = media_playlist(out / name)
+        assert playlist.keys[-1].uri == "/drm/v1/key" and playlist.keys[-1].iv
+        init = out / name / f"init_{name}.mp4"
+        dash.track_timescale(init.read_bytes())  # the init segment is in the clear
+        seconds = 0.0
+        for segment in playlist.segments:
+            data = (out / name / segment.uri).read_bytes()
+            with pytest.raises(ValueError):
+                dash.fragment_timing(data)  # ciphertext: no box structure
+            plain = decrypt(data, KEY, bytes.fromhex(segment.key.iv[2:]))
+            with read(init, plain) as container:
+                assert len(container.streams) == 1
+            seconds += segment.duration
+        assert seconds == pytest.approx(2.0, abs=0.05)

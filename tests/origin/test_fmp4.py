@@ -69,7 +69,6 @@ async def test_the_distribution_default_container_applies_when_an_upload_does_no
         ("?container=mkv", "container must be one of ts, fmp4"),
         ("?container=fmp4&encryption=sample-aes", "SAMPLE-AES needs a packager"),
         ("?encryption=cbcs", "cenc-aes-ctr"),
-        ("?container=fmp4&encryption=aes-128", "aes-128 needs container=ts"),
         ("?encryption=rot13", "encryption must be one of none, aes-128"),
     ],
 )
@@ -85,12 +84,27 @@ async def test_unknown_or_unpackageable_choices_are_refused_with_a_400_that_says
         assert listed["videos"] == []
 
 
-def test_a_distribution_defaulting_to_fmp4_with_aes_128_fails_at_start() -> None:
-    """The same refusal for the origin defaults, naming both fields."""
-    from streaming.config import OriginSettings
-
-    with pytest.raises(ValueError, match="container/encryption: aes-128 needs container=ts"):
-        OriginSettings(container="fmp4", encryption="aes-128")  # type: ignore[arg-type]
+async def test_fmp4_with_aes_128_is_encrypted_keyed_and_has_no_mpd(
+    origin_app: OriginFactory, clip: Path
+) -> None:
+    """?container=fmp4&encryption=aes-128 → ready; playlists name /drm/{id}/key, the key is
+    served no-store, init and .m4s are served, there is no manifest.mpd (nor an mpd_path)."""
+    async with origin_app() as o:
+        status = await settle(
+            o, (await upload(o, clip, "?container=fmp4&encryption=aes-128")).json()["id"], 60
+        )
+        assert status["state"] == "ready" and "mpd_path" not in status
+        base = f"/hls/{status['id']}"
+        master = m3u8.loads((await o.client.get(f"{base}/master.m3u8")).text)
+        variant = master.playlists[0].uri
+        media = m3u8.loads((await o.client.get(f"{base}/{variant}")).text)
+        assert media.keys[-1].uri == f"/drm/{status['id']}/key"
+        key = await o.client.get(media.keys[-1].uri)
+        assert len(key.content) == 16 and key.headers["cache-control"] == "private, no-store"
+        folder = variant.rsplit("/", 1)[0]
+        for uri in (media.segment_map[0].uri, media.segments[0].uri):
+            assert (await o.client.get(f"{base}/{folder}/{uri}")).status_code == 200
+        assert (await o.client.get(f"{base}/manifest.mpd")).status_code == 404
 
 
 def test_a_replica_region_serves_the_same_mpd_and_segments_and_knows_the_container(
