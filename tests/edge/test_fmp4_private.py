@@ -1,8 +1,9 @@
-"""Private stays private for CMAF: an fMP4 video's manifest.mpd, init segments and .m4s media
-need that video's credentials at the edge, exactly as its playlists and TS segments do."""
+"""Private stays private for CMAF: an fMP4 video's (and an fMP4 live channel's) manifest.mpd,
+init segments and .m4s media need its credentials at the edge, as playlists and TS segments do."""
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.factories import running_topology
 from tests.helpers import upload, wait_state
-from tests.security.stack import security_doc, video_cookies
+from tests.security.stack import cookie_header, security_doc, video_cookies
 
 pytestmark = pytest.mark.e2e
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
@@ -49,3 +50,34 @@ def test_an_fmp4_videos_mpd_init_and_segments_need_its_credentials(
             assert anonymous.content != served.content
             elsewhere = httpx.get(edge + path, headers={"cookie": video_cookies(other)}, timeout=10)
             assert elsewhere.status_code == 403, path
+
+
+def test_an_fmp4_live_channels_mpd_init_and_segments_need_the_channels_credentials(
+    tmp_path: Path,
+) -> None:
+    """The same for the classic live channel in fMP4: 403 anonymous, 200 with its cookies."""
+    doc = security_doc()
+    doc["live_channels"] = [{
+        "name": "cmaf", "source": "testsrc", "segment_duration": 1, "window": 6,
+        "heights": [90], "frame_rate": 10, "container": "fmp4",
+    }]  # fmt: skip
+    with running_topology(tmp_path, doc) as topo:
+        edge = topo.edge_url("iad")
+        mine = {"cookie": cookie_header("*://*/live/cmaf/*")}
+        deadline = time.monotonic() + 30
+        listed: list[str] = []
+        while time.monotonic() < deadline and len(listed) < 2:
+            media = httpx.get(f"{edge}/live/cmaf/90p/index.m3u8", headers=mine, timeout=5)
+            if media.status_code == 200:
+                listed = [line for line in media.text.splitlines() if line.endswith(".m4s")]
+            time.sleep(0.3)
+        assert listed, "the channel did not go on air"
+        paths = [
+            "/live/cmaf/manifest.mpd", "/live/cmaf/90p/init_90p.mp4",
+            f"/live/cmaf/90p/{listed[0]}", "/live/cmaf/audio_2ch/init_audio_2ch.mp4",
+        ]  # fmt: skip
+        for path in paths:
+            served = httpx.get(edge + path, headers=mine, timeout=10)
+            assert served.status_code == 200, path
+            anonymous = httpx.get(edge + path, timeout=10)
+            assert anonymous.status_code == 403, path
