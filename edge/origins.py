@@ -61,13 +61,11 @@ class OriginBody(Protocol):
 class MemberBody:
     """One member's body straight off the connection (no decoding), httpx errors translated."""
 
-    def __init__(self, origin: Origin, response: httpx.Response) -> None:
-        self.origin, self._response = origin, response
+    def __init__(self, origin: Origin, response: httpx.Response, chunk: int | None = CHUNK) -> None:
+        self.origin, self._response, self._chunk = origin, response, chunk
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        # As each read returns (httpcore reads at most 64 KiB): a chunk size here would hold a
-        # slowly sent body (an LL-HLS part as the encoder makes it) until that many bytes came.
-        stream = self._response.aiter_raw()
+        stream = self._response.aiter_raw(self._chunk)
         while True:
             with _translate(self.origin):
                 raw = await anext(stream, None)
@@ -192,9 +190,12 @@ class OriginClient:
         length = response.headers.get("content-length")
         chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
         size = int(length) if length and length.isdigit() and not chunked else None
+        # A held body (an LL-HLS part sent as the encoder makes it) is passed on as each read
+        # returns: whole chunks would keep its first bytes until CHUNK of them had come.
+        chunk = None if request.held else CHUNK
         return OriginResponse(
             response.status_code, headers, cookies, size, origin, started,
-            MemberBody(origin, response),
+            MemberBody(origin, response, chunk),
         )  # fmt: skip
 
     async def _send(
