@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from media.dash import _boxes, _child, _default_duration, fragment_timing, track_timescale
+from media.dash import boxes, child, default_duration, fragment_timing, track_timescale
 
 # A CMAF media segment brand, as DASH's isoff-live profile asks for.
 STYP = struct.pack(">I4s4sI4s4s", 24, b"styp", b"msdh", 0, b"msdh", b"msix")
@@ -23,13 +23,13 @@ def split(data: bytes) -> tuple[bytes, bytes]:
     """(init segment: ftyp + moov, the fragments: moof + mdat ...) of one segment file."""
     init, media = bytearray(), bytearray()
     start = 0  # top-level boxes are back to back: each starts where the previous one ended
-    for kind, _, end in _boxes(data):
+    for kind, _, end in boxes(data):
         if kind in (b"ftyp", b"moov"):
             init += data[start:end]
         elif kind in (b"moof", b"mdat", b"emsg", b"prft"):
             media += data[start:end]
         start = end
-    if not init or _child(bytes(init), (b"moov",)) < 0 or not media:
+    if not init or child(bytes(init), (b"moov",)) < 0 or not media:
         raise ValueError("not a self-contained fragmented MP4 segment")
     return bytes(init), bytes(media)
 
@@ -39,13 +39,13 @@ def retime(media: bytes, start: int) -> bytes:
     by the same offset. ffmpeg writes tfdt version 1 (64 bits), so nothing changes size."""
     out = bytearray(media)
     offset: int | None = None
-    for kind, payload, end in _boxes(media):
+    for kind, payload, end in boxes(media):
         if kind != b"moof":
             continue
-        for traf_kind, traf, traf_end in _boxes(media, payload, end):
+        for traf_kind, traf, traf_end in boxes(media, payload, end):
             if traf_kind != b"traf":
                 continue
-            for box, at, _ in _boxes(media, traf, traf_end):
+            for box, at, _ in boxes(media, traf, traf_end):
                 if box != b"tfdt":
                     continue
                 if media[at] != 1:
@@ -63,7 +63,7 @@ def wall_clock_segment(data: bytes, end: float) -> tuple[bytes, bytes, int, floa
     segment file that ends at wall-clock second `end` (ffmpeg's segment list says so)."""
     init, media = split(data)
     scale = track_timescale(init)
-    _, ticks = fragment_timing(media, _default_duration(init))
+    _, ticks = fragment_timing(media, default_duration(init))
     # Video segments start exactly on the boundary; audio ones up to one AAC frame off it.
     start = round(end * scale) - ticks
     return init, STYP + retime(media, start), scale, ticks / scale

@@ -56,7 +56,7 @@ class Representation:
     channels: int = 0
 
 
-def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, box end) of the ISO BMFF boxes in data[start:end]."""
     end = len(data) if end is None else end
     at = start
@@ -74,40 +74,41 @@ def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tupl
         at += size
 
 
-def _child(data: bytes, path: tuple[bytes, ...], start: int = 0, end: int | None = None) -> int:
+def child(data: bytes, path: tuple[bytes, ...], start: int = 0, end: int | None = None) -> int:
     """Payload start of the first box along `path`, or -1."""
-    for kind, payload, box_end in _boxes(data, start, end):
+    for kind, payload, box_end in boxes(data, start, end):
         if kind == path[0]:
-            return payload if len(path) == 1 else _child(data, path[1:], payload, box_end)
+            return payload if len(path) == 1 else child(data, path[1:], payload, box_end)
     return -1
 
 
 def track_timescale(init: bytes) -> int:
     """The media timescale (mdhd) of an init segment's single track."""
-    at = _child(init, (b"moov", b"trak", b"mdia", b"mdhd"))
+    at = child(init, (b"moov", b"trak", b"mdia", b"mdhd"))
     if at < 0:
         raise ValueError("init segment has no moov/trak/mdia/mdhd")
     version = init[at]
     return int(struct.unpack_from(">I", init, at + (20 if version == 1 else 12))[0])
 
 
-def _default_duration(init: bytes) -> int:
-    at = _child(init, (b"moov", b"mvex", b"trex"))
+def default_duration(init: bytes) -> int:
+    at = child(init, (b"moov", b"mvex", b"trex"))
     return int(struct.unpack_from(">I", init, at + 12)[0]) if at >= 0 else 0
 
 
-def fragment_timing(segment: bytes, default_duration: int = 0) -> tuple[int, int]:
-    """(first decode time, total duration) in track ticks of a media segment's fragments."""
+def fragment_timing(segment: bytes, trex_duration: int = 0) -> tuple[int, int]:
+    """(first decode time, total duration) in track ticks of a media segment's fragments;
+    `trex_duration` is the init segment's default sample duration (default_duration)."""
     start: int | None = None
     total = 0
-    for kind, payload, end in _boxes(segment):
+    for kind, payload, end in boxes(segment):
         if kind != b"moof":
             continue
-        for traf_kind, traf, traf_end in _boxes(segment, payload, end):
+        for traf_kind, traf, traf_end in boxes(segment, payload, end):
             if traf_kind != b"traf":
                 continue
-            fallback = default_duration
-            for box, at, _ in _boxes(segment, traf, traf_end):
+            fallback = trex_duration
+            for box, at, _ in boxes(segment, traf, traf_end):
                 flags = int.from_bytes(segment[at + 1 : at + 4], "big")
                 if box == b"tfhd" and flags & 0x08:
                     offset = at + 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
@@ -135,7 +136,7 @@ def timeline(directory: Path, init: str, segments: list[tuple[int, str]]) -> Tim
     """The timeline of one stream from its init segment and its (number, file) media segments,
     which are consecutive numbers in order."""
     head = (directory / init).read_bytes()
-    scale, default = track_timescale(head), _default_duration(head)
+    scale, default = track_timescale(head), default_duration(head)
     numbers = [number for number, _ in segments]
     if not numbers or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         raise ValueError(f"{directory.name}: segments are not consecutive: {numbers}")
@@ -170,7 +171,6 @@ def _segment_timeline(parent: ET.Element, line: Timeline) -> None:
         else:
             last = ET.SubElement(timeline_el, "S", t=str(start), d=str(duration))
         expected, previous = start + duration, duration
-    return None
 
 
 def _template(
