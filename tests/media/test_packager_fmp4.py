@@ -15,6 +15,7 @@ import pytest
 
 from media import dash, packager
 from media.probe import probe
+from media.samples import make_clip
 from streaming.config import LadderRung
 from streaming.hls import Container
 from tests.media import sources
@@ -210,3 +211,32 @@ def test_aes_128_encrypts_every_fmp4_media_segment_whole_and_writes_no_mpd(
                 assert len(container.streams) == 1
             seconds += segment.duration
         assert seconds == pytest.approx(2.0, abs=0.05)
+
+
+def test_a_5_1_source_gets_stereo_and_5_1_renditions_in_both_manifests(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """Separate audio renditions still work in fMP4: the master's audio group and one DASH
+    audio set per rendition, with 2 and 6 channels."""
+    source = asyncio.run(
+        make_clip(ffmpeg, tmp_path / "51.mp4", seconds=2, width=320, height=180, channels=6)
+    )
+    out = tmp_path / "out"
+    ladder = (LadderRung(short_side=180, video_kbps=300),)
+    asyncio.run(
+        packager.package(
+            ffmpeg, source, out, probe(source), SEGMENT, ladder=ladder, container=Container.FMP4
+        )
+    )
+    master = m3u8.load(str(out / "master.m3u8"))
+    assert [(m.uri, m.channels) for m in master.media] == [
+        ("audio_2ch/index.m3u8", "2"), ("audio_6ch/index.m3u8", "6"),
+    ]  # fmt: skip
+    root = ET.parse(out / "manifest.mpd").getroot()
+    audio = [s for s in root.iter(f"{MPD}AdaptationSet") if s.get("contentType") == "audio"]
+    channels = [s.find(f"{MPD}Representation/{MPD}AudioChannelConfiguration") for s in audio]
+    assert [c.get("value") for c in channels if c is not None] == ["2", "6"]
+    init = out / "audio_6ch" / "init_audio_6ch.mp4"
+    segment = media_playlist(out / "audio_6ch").segments[0].uri
+    with read(init, (out / "audio_6ch" / segment).read_bytes()) as container:
+        assert container.streams.audio[0].codec_context.channels == 6
