@@ -28,9 +28,9 @@ import httpx
 from playwright.sync_api import Browser, sync_playwright
 
 from loadtest import report
-from loadtest.ll_player import is_part
 from loadtest.player import Pace, Target
 from loadtest.run import Plan, run
+from streaming.hls import is_part
 from tests.browser.conftest import CHROMIUM, trusting
 from tests.browser.stack import portal_stack
 from tests.factories import distribution_doc, running_topology

@@ -20,12 +20,10 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-from streaming.hls import Kind
+from streaming.hls import Kind, is_part
 
 DIRECTIVES = ("_HLS_msn", "_HLS_part", "_HLS_skip")
 BLOCKING = ("_HLS_msn", "_HLS_part")
-# A part is `<msn>.<part>.<ext>`: the origin names parts from the wall clock (media/ll_*).
-_PART_NAME = re.compile(r"(?:^|/)\d+\.\d+\.(?:m4s|mp4|ts|aac)$")
 _PART_TARGET = re.compile(rb"#EXT-X-PART-INF:(?:[^\n]*?,)?PART-TARGET=([0-9.]+)")
 HELD_ERROR_TTL = 0.5  # seconds an error answer to a held request is kept (the part is due)
 PLAYLIST_FRACTION = 0.5  # of PART-TARGET: how long a plain LL playlist stays fresh
@@ -40,11 +38,6 @@ def directives(query: str) -> list[tuple[str, str]]:
 
 def is_playlist(kind: Kind) -> bool:
     return kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST)
-
-
-def is_part(path: str) -> bool:
-    """Whether the path names an LL-HLS partial segment (possibly preload-hinted, so held)."""
-    return _PART_NAME.search(path) is not None
 
 
 def blocking(kind: Kind, query: str) -> bool:

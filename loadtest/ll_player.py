@@ -11,7 +11,6 @@ holds, the least glass-to-glass a player with no buffer could show.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,16 +20,10 @@ import m3u8
 
 from loadtest.client import Fetch
 
-# A part is `<msn>.<part>.<ext>`, the origin's wall-clock names (the edge keys it the same way).
-_PART_NAME = re.compile(r"(?:^|/)\d+\.\d+\.(?:m4s|mp4|ts|aac)$")
 PART_KIND, BLOCKING_KIND = "part", "blocking_playlist"
 
 # get(url, keep_body, kind) → the fetch, None once the run's budget is spent.
 Get = Callable[[str, bool, str], Awaitable[Fetch | None]]
-
-
-def is_part(path: str) -> bool:
-    return _PART_NAME.search(path) is not None
 
 
 def is_low_latency(media: m3u8.M3U8) -> bool:

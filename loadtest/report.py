@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from loadtest import metrics
-from loadtest.ll_player import is_part
 from loadtest.run import Outcome, Plan
 from loadtest.stats import distribution_ms
+from streaming.hls import is_part
 
 Report = dict[str, Any]
 

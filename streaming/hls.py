@@ -134,6 +134,16 @@ def kind_of(path: str) -> Kind:
     return Kind.OTHER
 
 
+# An LL-HLS partial segment: `<msn>.<part>.<ext>`, named from the wall clock by the origin
+# (media.ll_channel), so the edge and the load generator know one from its name alone.
+_PART_NAME = re.compile(r"(?:^|/)\d+\.\d+\.(?:m4s|mp4|ts|aac)$")
+
+
+def is_part(path: str) -> bool:
+    """Whether the path names an LL-HLS partial segment (it may be preload-hinted: held)."""
+    return _PART_NAME.search(path) is not None
+
+
 class PlaylistType(StrEnum):
     VOD = "VOD"
     EVENT = "EVENT"

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from loadtest import report
-from loadtest.ll_player import is_part
 from loadtest.player import Pace, Target
 from loadtest.run import Plan, run
+from streaming.hls import is_part
 from tests.factories import Topology, distribution_doc, running_topology
 
 pytestmark = pytest.mark.e2e
