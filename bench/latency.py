@@ -141,7 +141,9 @@ def origin_requests(tmp: Path, viewers: int, seconds: float) -> dict[str, Any]:
             entry = json.loads(line)
             path, query = entry["cs-uri-stem"], entry["cs-uri-query"]
             missed = entry["x-edge-result-type"] == "Miss"
-            if is_part(path) and entry["sc-status"] == 200:
+            if entry["sc-status"] != 200:  # a 503 after the origin's hold is asked again
+                continue
+            if is_part(path):
                 parts[path] += missed
             elif "_HLS_msn" in query:
                 reloads[f"{path}?{query}"] += missed

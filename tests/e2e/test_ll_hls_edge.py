@@ -49,15 +49,18 @@ def ll_channel(tmp_path: Path) -> Iterator[tuple[Topology, Path]]:
 
 
 def misses(access_log: Path) -> tuple[Counter[str], Counter[str]]:
-    """How many of the edge's answers were a Miss (an origin request): per part path, and per
-    blocking reload (playlist and its `_HLS_*` query)."""
+    """How many of the edge's 200 answers were a Miss (an origin request that delivered it):
+    per part path, and per blocking reload (playlist and its `_HLS_*` query). A 503 (the
+    origin's bounded hold ran out) is kept only a moment and asked again: not counted."""
     parts: Counter[str] = Counter()
     reloads: Counter[str] = Counter()
     for line in access_log.read_text().splitlines():
         entry = json.loads(line)
         path, query = entry["cs-uri-stem"], entry["cs-uri-query"]
         missed = entry["x-edge-result-type"] == "Miss"
-        if is_part(path) and entry["sc-status"] == 200:
+        if entry["sc-status"] != 200:
+            continue
+        if is_part(path):
             parts[path] += missed
         elif path.endswith(".m3u8") and "_HLS_msn" in query:
             reloads[f"{path}?{query}"] += missed
