@@ -130,7 +130,8 @@ async function main() {
     banner('denied', '');
     state.denied = false;
     $('signin').classList.remove('show');
-    player.load(stream.path, { cid: stream.cid, live: stream.kind === 'live' });
+    const live = stream.kind === 'live';
+    player.load(stream.path, { cid: stream.cid, live, lowLatency: stream.low_latency ?? live });
   };
   $('replay').addEventListener('click', play);
   $('signin-skip').addEventListener('click', (event) => { event.preventDefault(); play(); });

@@ -45,15 +45,16 @@ export class DeliveryPlayer extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** Start playing `path` (e.g. /hls/<id>/master.m3u8) through the current POP. A live stream
-   * plays in hls.js's low-latency mode: an LL-HLS playlist (EXT-X-PART) is then followed part by
-   * part with blocking reloads, a classic one as before. */
-  load(path, { cid, live = false }) {
+  /** Start playing `path` (e.g. /hls/<id>/master.m3u8) through the current POP. An LL-HLS channel
+   * (the portal's `low_latency`; unknown: any live stream) plays in hls.js's low-latency mode:
+   * its playlist's parts (EXT-X-PART) are followed with blocking reloads. */
+  load(path, { cid, live = false, lowLatency = live }) {
     this.destroy();
+    const lowLatencyMode = live && lowLatency;
     const hls = (this.hls = new Hls({
-      lowLatencyMode: live,
+      lowLatencyMode,
       // LL-HLS: drift back to PART-HOLD-BACK after a stall by playing a little faster.
-      maxLiveSyncPlaybackRate: live ? 1.5 : 1,
+      maxLiveSyncPlaybackRate: lowLatencyMode ? 1.5 : 1,
       loader: FetchLoader,
       fetchSetup: (context, init) => {
         init.credentials = this.credentials;
