@@ -27,13 +27,18 @@ $(NODE_STAMP): package.json package-lock.json
 demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/streaming demo
 
-# The browser tests run in their own pytest process: Playwright's sync API drives an event loop
+# Most tests wait on servers and clocks more than they compute, so three run at once (one module
+# per process: its fixtures are built once); the ones judged in real time run alone afterwards.
+# The browser tests run in their own pytest processes: Playwright's sync API drives an event loop
 # in the main thread, which must not leak into the asyncio tests.
+PARALLEL := -n 3 --dist loadfile
+
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest --ignore=tests/browser -m "not serial" $(PARALLEL)
+	$(BIN)/python -m pytest --ignore=tests/browser -m serial
 	# The edge tests again with every edge a POP of two worker processes (--workers 2).
-	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py
-	$(BIN)/python -m pytest tests/browser
+	STREAMING_EDGE_WORKERS=2 $(BIN)/python -m pytest tests/edge -q --ignore=tests/edge/test_workers.py $(PARALLEL)
+	$(BIN)/python -m pytest tests/browser -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check streaming cli procs origin edge media portal experiments tests bench

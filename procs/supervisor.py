@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -52,11 +53,44 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def _server_ports() -> range:
+    """Ports below the kernel's ephemeral range (32768-60999 unless configured otherwise).
+
+    A port `bind(0)` hands out comes from that range, so an outgoing connection can take it as
+    its local port before our server binds it ("address already in use" when several suites run
+    at once); below the range nothing but a listener ever takes a port.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(10000, max(low, 20000))
+
+
+_SERVER_PORTS = _server_ports()
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS considers free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port free right now on TCP and on UDP (an HTTPS edge's QUIC shares the number), and
+    never handed out before by this process."""
+    for _ in range(500):
+        port = random.choice(_SERVER_PORTS)
+        if port in _handed_out:
+            continue
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        ):
+            try:
+                tcp.bind((host, port))
+                udp.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    span = f"{_SERVER_PORTS.start}-{_SERVER_PORTS.stop - 1}"
+    raise StartupFailed(f"no free port on {host} in {span}")
 
 
 def cli_argv(*args: str) -> list[str]:

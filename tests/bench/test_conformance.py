@@ -14,7 +14,7 @@ from bench import conformance
 from bench import conformance_report as report
 from procs.supervisor import Supervisor
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 LISTEN = "0A"  # the TCP state column of /proc/net/tcp*
 LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 

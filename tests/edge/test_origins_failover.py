@@ -265,7 +265,7 @@ def test_connect_timeout_fails_over_within_the_connect_timeout() -> None:
         started = time.monotonic()
         origins_ = origins_for(stubs)
         assert await fetch(origins_) == (200, BODY, "eu-west")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0  # the 0.3 s connect timeout (+ slack for load)
         assert "ConnectTimeout" in str(origins_.health.snapshot()["us-east"]["last_error"])
         await origins_._client.aclose()
 

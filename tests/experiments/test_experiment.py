@@ -12,9 +12,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 
 from cli.experiment import run_experiment
+
+# Viewer errors and failover timings are judged in real time: not beside other suites.
+pytestmark = pytest.mark.serial
 
 
 def _run(tmp_path: Path, scenario: dict[str, Any]) -> dict[str, Any]:

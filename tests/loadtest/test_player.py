@@ -57,6 +57,7 @@ class LiveChannel:
         self.start = time.monotonic() - 10  # ten segments already exist
         self.window = window
         self.requests: list[tuple[float, str]] = []
+        self.newest_listed: list[int] = []  # per playlist answer
 
     def newest(self) -> int:
         return int(time.monotonic() - self.start) - 1
@@ -69,6 +70,7 @@ class LiveChannel:
     async def playlist(self, request: web.Request) -> web.Response:
         self.requests.append((time.monotonic(), request.path))
         newest = self.newest()
+        self.newest_listed.append(newest)
         first = max(0, newest - self.window + 1)
         lines = [
             "#EXTM3U",
@@ -122,7 +124,7 @@ async def test_live_viewer_starts_behind_the_edge_and_reloads_at_the_target_dura
             client, Target(url, {}), Pace(realtime=True, buffer_goal=30), "abr", budget, recorder
         )
         await asyncio.wait_for(viewer.run(), timeout=10)
-    newest_at_start = 9
+    newest_at_start = channel.newest_listed[0]  # 9 unless the viewer started late (load)
     segments = [
         int(p[len("/live/seg") : -3]) for _, p in channel.requests if p.startswith("/live/seg")
     ]
