@@ -11,14 +11,13 @@ tick and HLS and DASH players play the very same files.
 from __future__ import annotations
 
 import re
-import struct
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from media import commands
+from media.fmp4_boxes import default_duration, fragment_timing, track_timescale
 
 NS = "urn:mpeg:dash:schema:mpd:2011"
 PROFILE = "urn:mpeg:dash:profile:isoff-live:2011"
@@ -54,82 +53,6 @@ class Representation:
     height: int = 0
     frame_rate: float = 0.0
     channels: int = 0
-
-
-def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, box end) of the ISO BMFF boxes in data[start:end]."""
-    end = len(data) if end is None else end
-    at = start
-    while at + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, at)
-        header = 8
-        if size == 1:
-            size = struct.unpack_from(">Q", data, at + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - at
-        if size < header or at + size > end:
-            raise ValueError(f"truncated {kind!r} box at byte {at}")
-        yield kind, at + header, at + size
-        at += size
-
-
-def child(data: bytes, path: tuple[bytes, ...], start: int = 0, end: int | None = None) -> int:
-    """Payload start of the first box along `path`, or -1."""
-    for kind, payload, box_end in boxes(data, start, end):
-        if kind == path[0]:
-            return payload if len(path) == 1 else child(data, path[1:], payload, box_end)
-    return -1
-
-
-def track_timescale(init: bytes) -> int:
-    """The media timescale (mdhd) of an init segment's single track."""
-    at = child(init, (b"moov", b"trak", b"mdia", b"mdhd"))
-    if at < 0:
-        raise ValueError("init segment has no moov/trak/mdia/mdhd")
-    version = init[at]
-    return int(struct.unpack_from(">I", init, at + (20 if version == 1 else 12))[0])
-
-
-def default_duration(init: bytes) -> int:
-    at = child(init, (b"moov", b"mvex", b"trex"))
-    return int(struct.unpack_from(">I", init, at + 12)[0]) if at >= 0 else 0
-
-
-def fragment_timing(segment: bytes, trex_duration: int = 0) -> tuple[int, int]:
-    """(first decode time, total duration) in track ticks of a media segment's fragments;
-    `trex_duration` is the init segment's default sample duration (default_duration)."""
-    start: int | None = None
-    total = 0
-    for kind, payload, end in boxes(segment):
-        if kind != b"moof":
-            continue
-        for traf_kind, traf, traf_end in boxes(segment, payload, end):
-            if traf_kind != b"traf":
-                continue
-            fallback = trex_duration
-            for box, at, _ in boxes(segment, traf, traf_end):
-                flags = int.from_bytes(segment[at + 1 : at + 4], "big")
-                if box == b"tfhd" and flags & 0x08:
-                    offset = at + 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
-                    fallback = int(struct.unpack_from(">I", segment, offset)[0])
-                elif box == b"tfdt" and start is None:
-                    fmt = ">Q" if segment[at] == 1 else ">I"
-                    start = int(struct.unpack_from(fmt, segment, at + 4)[0])
-                elif box == b"trun":
-                    total += _trun_duration(segment, at, flags, fallback)
-    if start is None:
-        raise ValueError("media segment has no moof/traf/tfdt")
-    return start, total
-
-
-def _trun_duration(data: bytes, at: int, flags: int, fallback: int) -> int:
-    count = int(struct.unpack_from(">I", data, at + 4)[0])
-    if not flags & 0x100:
-        return count * fallback
-    at += 8 + (4 if flags & 0x01 else 0) + (4 if flags & 0x04 else 0)
-    stride = 4 * sum(1 for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit)
-    return sum(int(struct.unpack_from(">I", data, at + i * stride)[0]) for i in range(count))
 
 
 def timeline(directory: Path, init: str, segments: list[tuple[int, str]]) -> Timeline:

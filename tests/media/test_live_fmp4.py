@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import m3u8
 
-from media import dash
+from media import fmp4_boxes
 from media.ladder import live_rungs
 from media.live import Channel, ChannelSpec
 from origin.live_store import LocalLive
@@ -75,13 +75,13 @@ def test_two_regions_publish_interchangeable_cmaf_segments_and_the_same_mpd(
             playlist = m3u8.loads((directory / name / "index.m3u8").read_text())
             assert playlist.segment_map[0].uri == f"init_{name}.mp4"
             init = (directory / name / f"init_{name}.mp4").read_bytes()
-            scale = dash.track_timescale(init)
+            scale = fmp4_boxes.track_timescale(init)
             for segment in playlist.segments:
                 if segment.gap_tag:
                     continue
                 number = int(segment.uri.removesuffix(".m4s"))
                 media = (directory / name / segment.uri).read_bytes()
-                start, _ = dash.fragment_timing(media)
+                start, _ = fmp4_boxes.fragment_timing(media)
                 starts.setdefault((name, number), []).append(start / scale)
                 slack = 0.03 if name == "audio_2ch" else 1e-6  # one AAC frame; video exact
                 assert abs(start / scale - number * SEGMENT) < slack
@@ -103,7 +103,7 @@ def test_two_regions_publish_interchangeable_cmaf_segments_and_the_same_mpd(
         assert template is not None and template.get("startNumber") == "0"
         rep_id = rep.get("id", "")
         init = (east / rep_id / f"init_{rep_id}.mp4").read_bytes()
-        assert template.get("duration") == str(SEGMENT * dash.track_timescale(init))
+        assert template.get("duration") == str(SEGMENT * fmp4_boxes.track_timescale(init))
         assert (east / str(template.get("initialization"))).is_file()
         media = str(template.get("media")).replace("$Number$", str(newest))
         assert (east / media).is_file(), media

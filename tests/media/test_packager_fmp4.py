@@ -13,7 +13,7 @@ import av
 import m3u8
 import pytest
 
-from media import dash, packager
+from media import dash, fmp4_boxes, packager
 from media.probe import probe
 from media.samples import make_clip
 from streaming.config import LadderRung
@@ -200,12 +200,12 @@ def test_aes_128_encrypts_every_fmp4_media_segment_whole_and_writes_no_mpd(
         playlist = media_playlist(out / name)
         assert playlist.keys[-1].uri == "/drm/v1/key" and playlist.keys[-1].iv
         init = out / name / f"init_{name}.mp4"
-        dash.track_timescale(init.read_bytes())  # the init segment is in the clear
+        fmp4_boxes.track_timescale(init.read_bytes())  # the init segment is in the clear
         seconds = 0.0
         for segment in playlist.segments:
             data = (out / name / segment.uri).read_bytes()
             with pytest.raises(ValueError):
-                dash.fragment_timing(data)  # ciphertext: no box structure
+                fmp4_boxes.fragment_timing(data)  # ciphertext: no box structure
             plain = decrypt(data, KEY, bytes.fromhex(segment.key.iv[2:]))
             with read(init, plain) as container:
                 assert len(container.streams) == 1
