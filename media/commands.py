@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,47 +310,61 @@ def live(job: LiveJob) -> list[str]:
     tallest = job.rungs[0].height
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
     argv += ["-progress", "pipe:1", "-stats_period", "1", "-nostats"]
-    if job.source == "testsrc":
-        size = f"{live_width(tallest)}x{tallest}"
-        argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
-        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-        audio = "1:a:0"
-    else:
-        argv += ["-re", "-stream_loop", "-1", "-i", job.source]
-        audio = "0:a:0"
-    n = len(job.rungs)
-    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
-    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
-    argv += ["-filter_complex", ";".join(graph)]
-    gop = str(seg * rate)
+    inputs, audio = live_inputs(job.source, tallest, rate)
+    argv += inputs + live_scaler(job.rungs, rate)
     fmp4 = job.container is Container.FMP4
     for i, (rung, out) in enumerate(zip(job.rungs, job.out_dirs, strict=True)):
         argv += ["-map", f"[v{i}]"]
         if job.has_audio and not fmp4:
-            argv += [
-                "-map",
-                audio,
-                "-c:a",
-                "aac",
-                "-b:a",
-                f"{rung.audio_kbps}k",
-                "-ac",
-                "2",
-                "-ar",
-                "48000",
-            ]
-        argv += [
-            "-c:v", "libx264", "-preset", job.preset,
-            "-profile:v", H264_PROFILE,
-            "-level:v", h264_level(live_width(rung.height), rung.height, rate),
-            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
-            "-bufsize", f"{rung.bufsize_kbps}k",
-            "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-            "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
-        ]  # fmt: skip
+            argv += ["-map", audio, *live_aac(rung.audio_kbps)]
+        argv += live_x264(rung, job.preset, seg, rate)
         argv += _live_segments(job, out, fmp4)
     if fmp4 and job.has_audio and job.audio_dir is not None:
-        kbps = job.rungs[0].audio_kbps
-        argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{kbps}k", "-ac", "2", "-ar", "48000"]
+        argv += ["-map", audio, *live_aac(job.rungs[0].audio_kbps)]
         argv += _live_segments(job, job.audio_dir, fmp4)
     return argv
+
+
+# The pieces of a live encode that classic (`live`) and LL-HLS (`media.ll_commands`) channels
+# share, so both put keyframes and rungs the same way.
+
+
+def live_inputs(source: str, tallest: int, rate: int) -> tuple[list[str], str]:
+    """(input arguments read in real time, the audio stream to map) of a live source: the test
+    pattern plus a tone, or a file looped forever."""
+    if source == "testsrc":
+        size = f"{live_width(tallest)}x{tallest}"
+        argv = ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+        return argv, "1:a:0"
+    return ["-re", "-stream_loop", "-1", "-i", source], "0:a:0"
+
+
+def live_scaler(rungs: Sequence[Rung], rate: int) -> list[str]:
+    """A filter graph splitting the source video at `rate` into [v<i>], one per rung."""
+    n = len(rungs)
+    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(rungs)]
+    return ["-filter_complex", ";".join(graph)]
+
+
+def live_aac(kbps: int) -> list[str]:
+    """A live rung's stereo 48 kHz AAC encode."""
+    return ["-c:a", "aac", "-b:a", f"{kbps}k", "-ac", "2", "-ar", "48000"]
+
+
+def live_x264(
+    rung: Rung, preset: str, seg: int, rate: int, tune: tuple[str, ...] = ()
+) -> list[str]:
+    """A live rung's x264 encode: a keyframe on every multiple of the segment duration `seg`
+    of the run's clock and none elsewhere (`tune`: extra -tune arguments after the preset)."""
+    gop = str(seg * rate)
+    return [
+        "-c:v", "libx264", "-preset", preset, *tune,
+        "-profile:v", H264_PROFILE,
+        "-level:v", h264_level(live_width(rung.height), rung.height, rate),
+        "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
+        "-bufsize", f"{rung.bufsize_kbps}k",
+        "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
+    ]  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from media.commands import H264_PROFILE, h264_level, live_width
+from media.commands import live_aac, live_inputs, live_scaler, live_x264
 from media.ladder import Rung
 
 MOVFLAGS = "empty_moov+default_base_moof+frag_keyframe+skip_trailer"
@@ -45,32 +45,14 @@ def ll_live(job: LLJob, fds: tuple[int, ...]) -> list[str]:
     seg, rate = job.segment_duration, job.frame_rate
     tallest = job.rungs[0].height
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
-    if job.source == "testsrc":
-        size = f"{live_width(tallest)}x{tallest}"
-        argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
-        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-        audio = "1:a:0"
-    else:
-        argv += ["-re", "-stream_loop", "-1", "-i", job.source]
-        audio = "0:a:0"
-    n = len(job.rungs)
-    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
-    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
-    argv += ["-filter_complex", ";".join(graph)]
-    gop = str(seg * rate)
+    inputs, audio = live_inputs(job.source, tallest, rate)
+    argv += inputs + live_scaler(job.rungs, rate)
     for i, (rung, fd) in enumerate(zip(job.rungs, fds, strict=True)):
         argv += ["-map", f"[v{i}]"]
         if job.has_audio:
-            argv += ["-map", audio, "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k"]
-            argv += ["-ac", "2", "-ar", "48000"]
+            argv += ["-map", audio, *live_aac(rung.audio_kbps)]
+        argv += live_x264(rung, job.preset, seg, rate, tune=("-tune", "zerolatency"))
         argv += [
-            "-c:v", "libx264", "-preset", job.preset, "-tune", "zerolatency",
-            "-profile:v", H264_PROFILE,
-            "-level:v", h264_level(live_width(rung.height), rung.height, rate),
-            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
-            "-bufsize", f"{rung.bufsize_kbps}k",
-            "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-            "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
             # Else the AAC priming delay stretches the first frame and every later video
             # timestamp of a run shifts by 1024 samples: runs started at other boundaries
             # (other origins) would disagree by 21 ms.
