@@ -131,6 +131,40 @@ def segment_number(end: float, duration: int) -> int:
     return round(end / duration) - 1
 
 
+def next_boundary(now: float, segment_duration: int) -> int:
+    """The next wall-clock second that is a multiple of the segment duration: a run starts there
+    so its segment N covers [N*d, (N+1)*d) on every origin."""
+    return (int(now) // segment_duration + 1) * segment_duration
+
+
+def may_be_held(number: int, now: float, spec: ChannelSpec) -> bool:
+    """Can segment `number` exist on some origin at `now`: kept two windows, or about to be
+    published?"""
+    newest = int(now // spec.segment_duration)
+    return newest - 2 * spec.window <= number <= newest + 1
+
+
+def restart_backoff(failures: int) -> float:
+    """Seconds before a channel that failed to get on air `failures` times in a row retries."""
+    return min(10.0, 0.5 * 2 ** min(failures, 5))
+
+
+def probe_source(source: str) -> tuple[bool, float] | None:
+    """(has audio, display aspect) of a resolved source file; None for the test pattern."""
+    if source == "testsrc":
+        return None
+    info = probe(Path(source))
+    return info.has_audio, info.display_width / info.display_height
+
+
+def live_rendition(rung: Rung, aspect: float, audio_kbps: int, frame_rate: int) -> Rendition:
+    """A live rung's master-playlist entry from its nominal rates (`audio_kbps` muxed in)."""
+    width = max(2, round(rung.height * aspect / 2) * 2)
+    level = commands.h264_level(commands.live_width(rung.height), rung.height, frame_rate)
+    peak, average = (rung.maxrate_kbps + audio_kbps) * 1000, (rung.video_kbps + audio_kbps) * 1000
+    return Rendition(rung, width, peak, average, level)
+
+
 class Channel:
     """Keeps one channel on air until cancelled: ffmpeg works under `work`, files go to `store`."""
 
@@ -189,8 +223,7 @@ class Channel:
         number = name.removesuffix(self.spec.suffix)
         if rung not in {r.rung.name for r in self._renditions} or not number.isdigit():
             return False
-        now = int(self._clock() // self.spec.segment_duration)
-        return now - 2 * self.spec.window <= int(number) <= now + 1
+        return may_be_held(int(number), self._clock(), self.spec)
 
     async def run(self) -> None:
         """(Re)start ffmpeg at each next segment boundary; publish and expire segments meanwhile."""
@@ -217,7 +250,7 @@ class Channel:
             # hold about three segments. One that never got there backs off, up to 10 s.
             failures = 0 if self._aired or time.monotonic() - started > 30 else failures + 1
             self._aired = False
-            await asyncio.sleep(0.0 if failures == 0 else min(10.0, 0.5 * 2 ** min(failures, 5)))
+            await asyncio.sleep(0.0 if failures == 0 else restart_backoff(failures))
 
     async def _restore(self) -> None:
         """Resume from what an earlier process published: its playlists and segments."""
@@ -238,11 +271,10 @@ class Channel:
 
     def _prepare(self) -> None:
         self._source = self._resolve(self.spec.source)
-        if self._source != "testsrc":
-            info = probe(Path(self._source))
-            self._has_audio = info.has_audio
-            self._aspect = info.display_width / info.display_height
-            if not info.has_audio:
+        probed = probe_source(self._source)
+        if probed is not None:
+            self._has_audio, self._aspect = probed
+            if not self._has_audio:
                 self._renditions = [r for r in self._renditions if not r.audio]
 
     def _started(self, pid: int) -> None:
@@ -250,7 +282,7 @@ class Channel:
 
     async def _run_once(self) -> None:
         seg = self.spec.segment_duration
-        start = (int(self._clock()) // seg + 1) * seg
+        start = next_boundary(self._clock(), seg)
         await asyncio.sleep(max(0.0, start - self._clock()))
         run_dir = self.work / WORK_DIR / str(start)
         out_dirs = tuple(run_dir / r.name for r in self.spec.rungs)
@@ -411,22 +443,12 @@ class Channel:
 
     def _entries(self) -> list[Rendition]:
         """The video rungs as the master (and the MPD) describe them, from nominal rates."""
-        renditions = []
-        for rung in self.spec.rungs:
-            audio = rung.audio_kbps if self._has_audio and not self._fmp4 else 0
-            width = max(2, round(rung.height * self._aspect / 2) * 2)
-            renditions.append(
-                Rendition(
-                    rung,
-                    width,
-                    (rung.maxrate_kbps + audio) * 1000,
-                    (rung.video_kbps + audio) * 1000,
-                    commands.h264_level(
-                        commands.live_width(rung.height), rung.height, self.spec.frame_rate
-                    ),
-                )
-            )
-        return renditions
+        audio = self._has_audio and not self._fmp4
+        rate = self.spec.frame_rate
+        return [
+            live_rendition(rung, self._aspect, rung.audio_kbps if audio else 0, rate)
+            for rung in self.spec.rungs
+        ]
 
     async def _expire(self, newest: int) -> None:
         """Delete segments a window plus a grace window old (RFC 8216: removed segments stay

@@ -33,16 +33,21 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio
 
 from media import commands, fmp4_boxes, ll_commands, runner
 from media.ladder import Rung
-from media.live import ChannelSpec
+from media.live import (
+    ChannelSpec,
+    live_rendition,
+    may_be_held,
+    next_boundary,
+    probe_source,
+    restart_backoff,
+)
 from media.ll_playlist import Part, Playlist, RenditionReport, Timing
-from media.packager import Rendition, master_playlist
-from media.probe import probe
+from media.packager import master_playlist
 from streaming.errors import StreamingError
 from streaming.hls import MASTER_NAME
 
@@ -128,8 +133,7 @@ class LLChannel:
         parsed = parse_name(name)
         if rung not in self.rungs or parsed is None:
             return False
-        now = int(self._clock() // self.spec.segment_duration)
-        return now - 2 * self.spec.window <= parsed[0] <= now + 1
+        return may_be_held(parsed[0], self._clock(), self.spec)
 
     def reports(self, rung: str) -> list[RenditionReport]:
         """EXT-X-RENDITION-REPORTs of the other rungs, for `rung`'s playlist."""
@@ -183,21 +187,20 @@ class LLChannel:
             # A run that published a part restarts at the next boundary; one that never got
             # that far backs off, up to 10 s (as media.live does).
             failures = 0 if self._aired or time.monotonic() - started > 30 else failures + 1
-            await asyncio.sleep(0.0 if failures <= 1 else min(10.0, 0.5 * 2 ** min(failures, 5)))
+            await asyncio.sleep(0.0 if failures <= 1 else restart_backoff(failures))
 
     def _prepare(self) -> None:
         self._source = self._resolve(self.spec.source)
-        if self._source != "testsrc":
-            info = probe(Path(self._source))
-            self._has_audio = info.has_audio
-            self._aspect = info.display_width / info.display_height
+        probed = probe_source(self._source)
+        if probed is not None:
+            self._has_audio, self._aspect = probed
 
     def _started(self, pid: int) -> None:
         self.pid = pid
 
     async def _run_once(self) -> None:
         seg = self.spec.segment_duration
-        start = (int(self._clock()) // seg + 1) * seg
+        start = next_boundary(self._clock(), seg)
         await asyncio.sleep(max(0.0, start - self._clock()))
         job = ll_commands.LLJob(
             self._source, self._has_audio, self.spec.rungs, seg, self.spec.frame_rate, start
@@ -306,19 +309,12 @@ class LLChannel:
 
     def _master(self) -> str:
         """The multivariant playlist, as media.live writes it for classic channels."""
-        renditions = []
-        for rung in self.spec.rungs:
-            audio = rung.audio_kbps if self._has_audio else 0
-            width = max(2, round(rung.height * self._aspect / 2) * 2)
-            level = commands.h264_level(
-                commands.live_width(rung.height), rung.height, self.spec.frame_rate
+        renditions = [
+            live_rendition(
+                rung, self._aspect, rung.audio_kbps if self._has_audio else 0, self.spec.frame_rate
             )
-            renditions.append(
-                Rendition(
-                    rung, width, (rung.maxrate_kbps + audio) * 1000,
-                    (rung.video_kbps + audio) * 1000, level,
-                )
-            )  # fmt: skip
+            for rung in self.spec.rungs
+        ]
         return master_playlist(renditions, float(self.spec.frame_rate), self._has_audio, version=7)
 
 
