@@ -59,7 +59,6 @@ async def run(
     assert process.stdout is not None and process.stderr is not None
     if on_start is not None:
         on_start(process.pid)
-    tail: deque[str] = deque(maxlen=12)
 
     async def read_progress() -> None:
         assert process.stdout is not None
@@ -72,13 +71,22 @@ async def run(
             elif frames and key == "frame":
                 on_progress(min(1.0, int(value) / frames))
 
+    await _supervise(process, read_progress())
+
+
+async def _supervise(process: asyncio.subprocess.Process, work: Awaitable[None]) -> None:
+    """Await `work` (reading ffmpeg's outputs) beside its stderr, then its exit. Cancelled or
+    failing, ffmpeg is killed so no orphan keeps writing; a non-zero exit is a MediaError
+    with the tail of its stderr."""
+    tail: deque[str] = deque(maxlen=12)
+
     async def read_errors() -> None:
         assert process.stderr is not None
         async for raw in process.stderr:
             tail.append(raw.decode(errors="replace").rstrip())
 
     try:
-        await asyncio.gather(read_progress(), read_errors())
+        await asyncio.gather(work, read_errors())
         code = await process.wait()
     except BaseException:
         if process.returncode is None:
@@ -132,24 +140,8 @@ async def run_piped(
     assert process.stderr is not None
     if on_start is not None:
         on_start(process.pid)
-    tail: deque[str] = deque(maxlen=12)
-
-    async def read_errors() -> None:
-        assert process.stderr is not None
-        async for raw in process.stderr:
-            tail.append(raw.decode(errors="replace").rstrip())
-
     try:
-        await asyncio.gather(consume(readers), read_errors())
-        code = await process.wait()
-    except BaseException:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        raise
+        await _supervise(process, consume(readers))
     finally:
         for transport in transports:
             transport.close()
-    if code != 0:
-        reason = " | ".join(line for line in tail if line) or f"exit status {code}"
-        raise MediaError(f"ffmpeg failed: {reason}")
