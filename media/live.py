@@ -137,6 +137,13 @@ def next_boundary(now: float, segment_duration: int) -> int:
     return (int(now) // segment_duration + 1) * segment_duration
 
 
+async def sleep_to_next_boundary(clock: Callable[[], float], segment_duration: int) -> int:
+    """Sleep until the next segment boundary on `clock`; returns it (a run's epoch start)."""
+    start = next_boundary(clock(), segment_duration)
+    await asyncio.sleep(max(0.0, start - clock()))
+    return start
+
+
 def may_be_held(number: int, now: float, spec: ChannelSpec) -> bool:
     """Can segment `number` exist on some origin at `now`: kept two windows, or about to be
     published?"""
@@ -282,8 +289,7 @@ class Channel:
 
     async def _run_once(self) -> None:
         seg = self.spec.segment_duration
-        start = next_boundary(self._clock(), seg)
-        await asyncio.sleep(max(0.0, start - self._clock()))
+        start = await sleep_to_next_boundary(self._clock, seg)
         run_dir = self.work / WORK_DIR / str(start)
         out_dirs = tuple(run_dir / r.name for r in self.spec.rungs)
         audio_dir = run_dir / STEREO.name if self._fmp4 else None

@@ -42,9 +42,9 @@ from media.live import (
     ChannelSpec,
     live_rendition,
     may_be_held,
-    next_boundary,
     probe_source,
     restart_backoff,
+    sleep_to_next_boundary,
 )
 from media.ll_playlist import Part, Playlist, RenditionReport, Timing
 from media.packager import master_playlist
@@ -200,8 +200,7 @@ class LLChannel:
 
     async def _run_once(self) -> None:
         seg = self.spec.segment_duration
-        start = next_boundary(self._clock(), seg)
-        await asyncio.sleep(max(0.0, start - self._clock()))
+        start = await sleep_to_next_boundary(self._clock, seg)
         job = ll_commands.LLJob(
             self._source, self._has_audio, self.spec.rungs, seg, self.spec.frame_rate, start
         )

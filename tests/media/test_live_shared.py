@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from media.ladder import live_rungs
-from media.live import ChannelSpec, live_rendition, may_be_held, next_boundary, restart_backoff
+from media.live import (
+    ChannelSpec,
+    live_rendition,
+    may_be_held,
+    next_boundary,
+    restart_backoff,
+    sleep_to_next_boundary,
+)
 
 
 def test_a_run_starts_on_the_next_segment_boundary_never_the_current_one() -> None:
@@ -35,3 +45,16 @@ def test_a_live_rendition_has_an_even_width_for_the_aspect_and_adds_muxed_audio(
     assert entry.width == 480
     assert entry.peak_bps == (rung.maxrate_kbps + 96) * 1000
     assert entry.average_bps == (rung.video_kbps + 96) * 1000
+
+
+def test_a_run_sleeps_until_its_boundary_on_the_channel_clock() -> None:
+    offset = time.time() - 1001.7  # the channel's clock reads 1001.7 now
+
+    async def main() -> tuple[int, float]:
+        began = time.monotonic()
+        start = await sleep_to_next_boundary(lambda: time.time() - offset, 2)
+        return start, time.monotonic() - began
+
+    start, slept = asyncio.run(main())
+    assert start == 1002
+    assert slept >= 0.2  # it waited for the boundary (0.3 s away), not just returned it
