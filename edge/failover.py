@@ -89,7 +89,8 @@ class Origins:
         group = self._groups[request.target]
         timeouts = self.timeouts(request)
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeouts.response)
+            async with asyncio.timeout(timeouts.response):
+                await self._slots.acquire()
         except TimeoutError:
             raise Unavailable("too many concurrent origin fetches at this edge") from None
         self.in_flight += 1

@@ -153,7 +153,8 @@ class LLChannel:
             if remaining <= 0:
                 return False
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await changed.wait()
             except TimeoutError:
                 return ready()
         return True
