@@ -172,4 +172,3 @@ def test_checker_survives_a_probe_that_hangs_or_raises() -> None:
 
     asyncio.run(main())
     assert [t.new for t in h.transitions] == [State.DOWN, State.UP]
-
