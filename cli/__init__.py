@@ -18,7 +18,7 @@ from cli.certs import run_certs
 from cli.keys import keys_app
 from cli.sign import sign_app
 from streaming.errors import StreamingError
-from streaming.hls import Encryption
+from streaming.hls import Container, Encryption
 
 app = typer.Typer(
     name="streaming",
@@ -131,11 +131,18 @@ def upload(
         Encryption | None,
         typer.Option(help="AES-128 segment encryption for this video (default: the origin's)."),
     ] = None,
+    container: Annotated[
+        Container | None,
+        typer.Option(help="Segment container, fmp4 adds a DASH manifest (default: the origin's)."),
+    ] = None,
 ) -> None:
     """Upload a video to an origin with a progress bar (and wait for packaging)."""
     from cli.upload import upload_file
 
-    upload_file(file, origin, token, wait, encryption.value if encryption else None)
+    upload_file(
+        file, origin, token, wait, encryption.value if encryption else None,
+        container.value if container else None,
+    )  # fmt: skip
 
 
 @app.command()

@@ -44,11 +44,13 @@ def _fail(response: httpx.Response) -> StreamingError:
 
 
 def upload_file(
-    file: Path, origin: str, token: str | None, wait: bool, encryption: str | None = None
-) -> str:
+    file: Path, origin: str, token: str | None, wait: bool, encryption: str | None = None,
+    container: str | None = None,
+) -> str:  # fmt: skip
     """Upload `file` to `origin`; with `wait`, follow packaging until ready. Returns the id.
 
-    `encryption` ("aes-128" or "none") overrides the origin's default for this video.
+    `encryption` ("aes-128" or "none") and `container` ("ts" or "fmp4") override the origin's
+    defaults for this video.
     """
     if not file.is_file():
         raise BadRequest(f"no such file: {file}")
@@ -57,6 +59,8 @@ def upload_file(
     base = origin.rstrip("/")
     headers = {"authorization": f"Bearer {token}"}
     params = {"encryption": encryption} if encryption else {}
+    if container:
+        params["container"] = container
     size = file.stat().st_size
     columns = (
         TextColumn("{task.description}"),

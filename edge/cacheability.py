@@ -11,7 +11,8 @@ Each rule is a small function; `decide` combines them into a `Freshness`:
 4. age (§4.2.3): apparent and corrected age from `Date` and upstream `Age`;
 5. operator policy: min/max TTL clamp the lifetime, a MinTTL > 0 stores even `private` and
    `no-store` answers (CloudFront), and the HLS rules (segment/manifest TTLs, a live playlist at
-   most half its target duration) override the origin;
+   most half its target duration, an LL-HLS one half its PART-TARGET unless it answers a blocking
+   reload, an error to a held LL-HLS request a moment) override the origin;
 6. stale windows: stale-while-revalidate / stale-if-error, none under must-revalidate,
    proxy-revalidate or s-maxage.
 """
@@ -22,9 +23,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from edge import ll_hls
 from streaming import cache_control
 from streaming.config import TTLPolicy
-from streaming.hls import Kind, PlaylistType, playlist_facts
+from streaming.hls import Kind, PlaylistType, dash_update_period, playlist_facts
 
 # CloudFront applies its Default TTL to these statuses only.
 DEFAULT_TTL_STATUS = frozenset({200, 203, 300, 301, 410})
@@ -148,25 +150,34 @@ def storable(
     )
 
 
-def hls_override(kind: Kind, live: float | None, policy: TTLPolicy, ttl: float) -> float:
-    """Configured manifest/segment TTLs win; live and EVENT playlists never outlive target/2.
+def hls_override(
+    kind: Kind, live: float | None, policy: TTLPolicy, ttl: float,
+    part: float | None = None, blocking: bool = False,
+) -> float:  # fmt: skip
+    """Configured manifest/segment TTLs win; live and EVENT playlists never outlive target/2,
+    an LL-HLS one never a fraction of its PART-TARGET, but for a blocking reload's answer: it
+    holds the part it was asked for whenever it is served, so it is kept as long as allowed.
 
-    `live` is the target duration when the object is a live or EVENT media playlist.
+    `live` is the target duration when the object is a live or EVENT media playlist, `part`
+    its PART-TARGET when it has parts.
     """
     if kind is Kind.SEGMENT and policy.segment_ttl is not None:
         return policy.segment_ttl
     if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST):
         if policy.manifest_ttl is not None:
             ttl = policy.manifest_ttl
-        if live is not None:
+        if live is not None and not blocking:
             ttl = min(ttl, live / 2)
+            if part is not None:
+                ttl = min(ttl, part * ll_hls.PLAYLIST_FRACTION)
     return ttl
 
 
 def live_target(body: bytes) -> float | None:
-    """The target duration of a live or EVENT media playlist, None for VOD and masters."""
+    """The target duration of a live or EVENT media playlist (a live DASH manifest: its update
+    period), None for VOD and masters."""
     if not body.startswith(b"#EXTM3U"):
-        return None
+        return dash_update_period(body)
     facts = playlist_facts(body)
     if facts.type is PlaylistType.VOD or not facts.target_duration:
         return None
@@ -206,12 +217,13 @@ def error_ttl(
 def decide(
     status: int, headers: Mapping[str, str], body: bytes, kind: Kind, policy: TTLPolicy,
     exchange: Exchange, *, error_minimum: float | None = None, target: float | None = None,
-    max_stale: float = 3600.0, targeted: tuple[str, ...] = (),
+    max_stale: float = 3600.0, targeted: tuple[str, ...] = (), held: bool = False,
 ) -> Freshness:  # fmt: skip
     """Whether to store this origin response, and its freshness.
 
     `error_minimum` is a custom error response's caching TTL for this status; `target` the
-    target duration of the live playlist this object belongs to, when the edge has seen one.
+    target duration of the live playlist this object belongs to, when the edge has seen one;
+    `held` says the origin may have held the request (edge.ll_hls: a blocking reload, a part).
     """
     if not policy.caching:
         return NOT_STORED
@@ -225,6 +237,8 @@ def decide(
         ttl = error_ttl(status, explicit, minimum, kind, target)
         if ttl is None:
             return NOT_STORED
+        if held:  # the part is due any moment: its 503/404 must not outlive it
+            ttl = min(ttl, ll_hls.HELD_ERROR_TTL)
         return Freshness(ttl, age=age) if ttl > 0 else NOT_STORED
     if explicit is None and "public" not in found and status not in HEURISTIC_STATUS:
         return NOT_STORED  # a status not heuristically cacheable, with no explicit freshness
@@ -239,7 +253,8 @@ def decide(
             lifetime = heuristic_lifetime(status, headers, exchange)
         ttl = min(max(lifetime, policy.min_ttl), policy.max_ttl)
     live = live_target(body) if kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST) else None
-    ttl = hls_override(kind, live, policy, ttl)
+    part = ll_hls.part_target(body) if live is not None else None
+    ttl = hls_override(kind, live, policy, ttl, part, held and ll_hls.is_playlist(kind))
     swr, sie = stale_windows(found, policy, ttl, live is not None, max_stale)
     if ttl <= 0 and not _has_validator(headers):
         return NOT_STORED  # never fresh and nothing to revalidate with: it could not be reused

@@ -11,6 +11,12 @@ origin only, never through the shield.
 paid) and claiming a half-open member's single probe slot; when every member is down it falls
 back to trying them all, since answering 502 without asking anyone helps no viewer.
 
+A held LL-HLS request (edge.ll_hls: a blocking playlist reload, a part request) waits the group's
+`ll_hold_timeout` for its first byte instead of its response timeout. Waiting is what the origin
+was asked to do, so neither the wait, nor a hold that runs out (OriginTimeout), nor the origin's
+503 when its own bounded hold ends fails over or counts against the origin's health; an origin
+that dies mid-hold (its connection breaks) is failed over as any other.
+
 A body that breaks mid-way is resumed from the next member with `Range`, starting `OVERLAP`
 bytes early (`ResumingBody`): the resumed response is accepted only when it reports the same
 total length and its first bytes equal the ones already received. Regional origins that encode
@@ -29,7 +35,7 @@ from typing import TYPE_CHECKING
 from edge.health import Checker, Health
 from edge.origins import OriginClient, OriginRequest, OriginResponse, Timeouts
 from streaming.config import Distribution, Edge, HealthPolicy, Origin, OriginGroup
-from streaming.errors import OriginError, Unavailable
+from streaming.errors import OriginError, OriginTimeout, Unavailable
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +50,8 @@ ORIGIN_REGION_HEADER = "x-origin-region"
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 # Validators of the broken response do not apply to another origin's copy.
 DROPPED_ON_RESUME = frozenset({"if-none-match", "if-modified-since", "if-range", "range"})
+# An origin's answer when a held LL-HLS request's part did not come within its bounded wait.
+HELD_GAVE_UP = 503
 
 
 class Origins:
@@ -79,9 +87,10 @@ class Origins:
         if self.guard is not None:
             self.guard(request)
         group = self._groups[request.target]
-        timeouts = Timeouts.of(group, self._dist.edge)
+        timeouts = self.timeouts(request)
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeouts.response)
+            async with asyncio.timeout(timeouts.response):
+                await self._slots.acquire()
         except TimeoutError:
             raise Unavailable("too many concurrent origin fetches at this edge") from None
         self.in_flight += 1
@@ -92,6 +101,11 @@ class Origins:
             raise
         response.on_close = self._release
         return response
+
+    def timeouts(self, request: OriginRequest) -> Timeouts:
+        """The request's target's timeouts; a held LL-HLS request may wait its hold."""
+        timeouts = Timeouts.of(self._groups[request.target], self._dist.edge)
+        return timeouts.holding() if request.held else timeouts
 
     def _release(self) -> None:
         self.in_flight -= 1
@@ -112,18 +126,25 @@ class Origins:
             try:
                 response = await self._open_member(origin, request, timeouts)
             except OriginError as exc:
+                if request.held and isinstance(exc, OriginTimeout):
+                    # It waited the whole hold: the part is late, not the origin slow; another
+                    # origin would hold as long, and this one is no less healthy for it.
+                    self.health.release(origin.id)
+                    raise
                 self.health.failed(origin.id, exc.detail)
                 log.warning("%s; trying the next origin", exc.detail)
                 last_error = exc
                 continue
-            if health_failure(response.status):
+            # A held request's 503: the origin's bounded hold ended, a word and not a failure.
+            gave_up = request.held and response.status == HELD_GAVE_UP
+            if health_failure(response.status) and not gave_up:
                 self.health.failed(origin.id, f"HTTP {response.status}")
             else:
                 self.health.succeeded(origin.id)
             if held is not None:
                 await held.aclose()
             held = response
-            if response.status in failover:
+            if response.status in failover and not gave_up:
                 log.warning("origin %s answered %s; failing over", origin.id, response.status)
                 continue
             if request.method in RESUMABLE_METHODS and response.status == 200 and response.length:

@@ -372,7 +372,10 @@ class Filler:
         """Serve a sibling worker's fill of this key: its stored entry, or its spool file as
         it grows. LEAD when the sibling went away before answering, OWN when its answer is
         not for sharing (private, another variant, not stored)."""
-        wait = 2 * (self.settings.origin_connect_timeout + self.settings.origin_response_timeout)
+        timeouts = self.origins.timeouts(plan.request)  # a held request waits its hold
+        wait = 2 * (max(timeouts.connect, self.settings.origin_connect_timeout) + max(
+            timeouts.response, self.settings.origin_response_timeout
+        ))  # fmt: skip
         deadline = time.monotonic() + wait
         while True:
             found = await follower.announced(max(0.0, deadline - time.monotonic()))
@@ -539,6 +542,7 @@ class Filler:
             status, headers, body or b"", plan.kind, plan.behavior.ttl, exchange,
             error_minimum=self.error_ttls.get(status), target=self.live.get(plan.path),
             max_stale=self.settings.max_stale, targeted=self.settings.cdn_cache_control,
+            held=plan.request.held,
         )  # fmt: skip
         if not freshness.store or fill.received > self.settings.max_object_bytes:
             return
@@ -573,7 +577,7 @@ class Filler:
         freshness = decide(
             entry.status, entry.headers, body or b"", plan.kind, plan.behavior.ttl, exchange,
             target=self.live.get(plan.path), max_stale=self.settings.max_stale,
-            targeted=self.settings.cdn_cache_control,
+            targeted=self.settings.cdn_cache_control, held=plan.request.held,
         )  # fmt: skip
         entry.stored_at, entry.ttl = exchange.response_time, freshness.ttl
         entry.initial_age = freshness.age

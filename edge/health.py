@@ -203,10 +203,11 @@ class Checker:
             started = time.monotonic()
             try:
                 # A hard bound too: a check that never returns would freeze this origin's state.
-                error = await asyncio.wait_for(
-                    self._probe(url, policy.check_path, policy.check_timeout),
-                    policy.check_timeout + 1.0,
-                )
+                # (asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+                # cancellation that close() sends when the probe finishes at that moment, and
+                # then close() waits for this loop forever.)
+                async with asyncio.timeout(policy.check_timeout + 1.0):
+                    error = await self._probe(url, policy.check_path, policy.check_timeout)
             except TimeoutError:
                 error = "check timed out"
             except Exception as exc:  # never let one odd failure end the checks for good

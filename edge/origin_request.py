@@ -8,6 +8,7 @@ on pass-through behaviors that forward it.
 
 from __future__ import annotations
 
+from edge import ll_hls
 from edge.cache_key import forwarded_query
 from edge.classify import Classified
 from edge.origins import OriginRequest
@@ -37,7 +38,7 @@ def for_fill(viewer: Viewer, classified: Classified) -> OriginRequest:
         wanted |= FORWARDED_HEADERS | {h.lower() for h in behavior.cache_key.headers}
         headers = {k: v for k, v in viewer.headers.items() if k in wanted}
     headers["accept-encoding"] = "identity"  # the edge compresses; the cache keeps identity
-    query = forwarded_query(viewer.query, behavior.cache_key)
+    query = forwarded_query(viewer.query, behavior.cache_key, ll_hls.is_playlist(classified.kind))
     return _request(viewer, classified, "GET", query, headers)
 
 
@@ -66,6 +67,7 @@ def _request(
     headers["x-forwarded-for"] = f"{forwarded_for}, {ip}" if forwarded_for else ip
     headers["x-edge-request-id"] = viewer.request_id
     behavior = classified.behavior
+    held = ll_hls.held(classified.kind, viewer.path, query)
     return OriginRequest(
-        behavior.target, method, viewer.path, query, headers, accepted=classified.route
+        behavior.target, method, viewer.path, query, headers, accepted=classified.route, held=held
     )

@@ -47,6 +47,7 @@ class OriginRequest:
     headers: dict[str, str]
     body: AsyncIterator[bytes] | None = None
     accepted: Route | None = None  # the behavior that authorized it (checked by Origins.guard)
+    held: bool = False  # the origin may hold it (LL-HLS blocking reload, part): edge.ll_hls
 
 
 class OriginBody(Protocol):
@@ -60,11 +61,11 @@ class OriginBody(Protocol):
 class MemberBody:
     """One member's body straight off the connection (no decoding), httpx errors translated."""
 
-    def __init__(self, origin: Origin, response: httpx.Response) -> None:
-        self.origin, self._response = origin, response
+    def __init__(self, origin: Origin, response: httpx.Response, chunk: int | None = CHUNK) -> None:
+        self.origin, self._response, self._chunk = origin, response, chunk
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        stream = self._response.aiter_raw(CHUNK)
+        stream = self._response.aiter_raw(self._chunk)
         while True:
             with _translate(self.origin):
                 raw = await anext(stream, None)
@@ -112,13 +113,22 @@ class Timeouts:
     connect: float
     response: float  # to the first byte, and the longest idle gap between body chunks
     attempts: int
+    hold: float = 0.0  # to the first byte of a held LL-HLS request (edge.ll_hls)
 
     @classmethod
     def of(cls, group: OriginGroup | None, settings: EdgeSettings) -> Timeouts:
         """A group's own timeouts; a single-origin target gets the edge's defaults."""
         if group is None:
-            return cls(settings.origin_connect_timeout, settings.origin_response_timeout, 1)
-        return cls(group.connect_timeout, group.response_timeout, group.attempts)
+            return cls(
+                settings.origin_connect_timeout, settings.origin_response_timeout, 1,
+                settings.origin_ll_hold_timeout,
+            )  # fmt: skip
+        return cls(group.connect_timeout, group.response_timeout, group.attempts,
+                   group.ll_hold_timeout)  # fmt: skip
+
+    def holding(self) -> Timeouts:
+        """These timeouts for a held request: the first byte may take the hold timeout."""
+        return Timeouts(self.connect, max(self.response, self.hold), self.attempts, self.hold)
 
 
 @contextmanager
@@ -180,9 +190,12 @@ class OriginClient:
         length = response.headers.get("content-length")
         chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
         size = int(length) if length and length.isdigit() and not chunked else None
+        # A held body (an LL-HLS part sent as the encoder makes it) is passed on as each read
+        # returns: whole chunks would keep its first bytes until CHUNK of them had come.
+        chunk = None if request.held else CHUNK
         return OriginResponse(
             response.status_code, headers, cookies, size, origin, started,
-            MemberBody(origin, response),
+            MemberBody(origin, response, chunk),
         )  # fmt: skip
 
     async def _send(

@@ -44,7 +44,8 @@ class Observer:
                     polls.append(self._poll_steering(client, self.steering))
                 await asyncio.gather(*polls)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.interval)
+                    async with asyncio.timeout(self.interval):
+                        await stop.wait()
 
     async def _poll(self, client: httpx.AsyncClient, pop: str, url: str) -> None:
         now = time.time()

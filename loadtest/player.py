@@ -1,4 +1,5 @@
-"""One emulated HLS viewer: master → rendition → media playlist (reloaded when live) → segments.
+"""One emulated HLS viewer: master → rendition → media playlist (reloaded when live) → segments;
+an LL-HLS playlist is followed part by part with blocking reloads (loadtest.ll_player).
 
 In real time the viewer keeps `buffer_goal` seconds ahead of a simulated playhead, as hls.js
 does, so startup time and rebuffering can be estimated; in stress mode it fetches as fast as it
@@ -16,6 +17,7 @@ import m3u8
 
 from loadtest.abr import Abr
 from loadtest.client import Client, Fetch
+from loadtest.ll_player import LowLatencyPlayer, Part, is_low_latency
 from loadtest.stats import Recorder
 from streaming.hls import kind_of
 
@@ -155,11 +157,11 @@ class Viewer:
             if not await self.session():
                 await asyncio.sleep(min(self.pace.retry_delay, max(0.0, self.budget.left())))
 
-    async def _get(self, url: str, keep_body: bool) -> Fetch | None:
+    async def _get(self, url: str, keep_body: bool, kind: str = "") -> Fetch | None:
         if not self.budget.take():
             return None
         fetch = await self.client.get(url, self.target.headers, keep_body)
-        kind = kind_of(urlsplit(url).path).value
+        kind = kind or kind_of(urlsplit(url).path).value
         self.recorder.request(kind, self.target.edge, urlsplit(url).path, fetch)
         return fetch
 
@@ -194,8 +196,11 @@ class Viewer:
         media = await self._playlist(urls[rung])
         if media is None:
             return False
-        segments = _segments(media, urls[rung])
         live = not media.is_endlist
+        if live and is_low_latency(media):
+            await self._play_low_latency(urls[rung], media, playback)
+            return False
+        segments = _segments(media, urls[rung])
         target = float(media.target_duration or 2)
         next_seq = (
             segments[max(0, len(segments) - LIVE_EDGE_SEGMENTS)].sequence
@@ -247,3 +252,14 @@ class Viewer:
                 segments = _segments(fresh, urls[rung])
                 live = not fresh.is_endlist
         return False
+
+    async def _play_low_latency(self, url: str, media: m3u8.M3U8, playback: Playback) -> None:
+        """LL-HLS: blocking reloads and parts (loadtest.ll_player), on one rendition."""
+
+        def on_part(part: Part, arrived: float) -> None:
+            playback.add(part.duration, time.monotonic())
+            if part.start is not None:
+                self.recorder.live_latency.append(arrived - part.start)
+
+        player = LowLatencyPlayer(self._get, lambda: self.budget.open, on_part)
+        await player.play(url, media)

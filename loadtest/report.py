@@ -13,6 +13,7 @@ from rich.table import Table
 from loadtest import metrics
 from loadtest.run import Outcome, Plan
 from loadtest.stats import distribution_ms
+from streaming.hls import is_part
 
 Report = dict[str, Any]
 
@@ -75,6 +76,7 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
             ),
             "rendition_switches": snap["switches"],
         },
+        "low_latency": low_latency(snap, len(edges)),
         "timeline": [
             {"t": int(t), "requests": b[0], "bytes": b[1], "errors": b[2],
              "mean_latency_ms": round(b[3] / b[0] * 1000, 2) if b[0] else None}
@@ -83,8 +85,44 @@ def summarize(plan: Plan, outcome: Outcome) -> Report:
     }  # fmt: skip
 
 
+def low_latency(snap: dict[str, Any], edges: int) -> Report | None:
+    """LL-HLS figures, None when no viewer played parts: latency to the live edge (a part's
+    arrival minus its PROGRAM-DATE-TIME) and the origin requests per part per edge (responses
+    marked Miss: a viewer collapsed onto another's fetch, in this worker or a sibling, sees Hit)."""
+    parts = [p for p in snap["objects"] if is_part(p)]
+    if not parts:
+        return None
+    misses: dict[str, int] = {}
+    for key, n in snap["fills"].items():
+        _, _, path = key.partition(" ")
+        if is_part(path):
+            misses[key] = n
+    return {
+        "live_latency_ms": distribution_ms(snap.get("live_latency", [])),
+        "parts": len(parts),
+        "origin_requests_per_part_per_edge": round(sum(misses.values()) / (len(parts) * edges), 3),
+        "max_origin_requests_for_one_part": max(misses.values(), default=0),
+    }
+
+
 def _ms(d: dict[str, float], key: str) -> str:
     return f"{d[key]:.1f}" if key in d else "-"
+
+
+def render_low_latency(report: Report, head: Table) -> None:
+    """The LL-HLS rows, when viewers played parts."""
+    if (ll := report.get("low_latency")) is None:
+        return
+    latency = ll["live_latency_ms"]
+    head.add_row(
+        "LL-HLS latency to live edge ms",
+        f"p50 {_ms(latency, 'p50')}  p95 {_ms(latency, 'p95')}  max {_ms(latency, 'max')}",
+    )
+    head.add_row(
+        "LL-HLS origin requests/part/edge",
+        f"{ll['origin_requests_per_part_per_edge']} over {ll['parts']} parts "
+        f"(max {ll['max_origin_requests_for_one_part']})",
+    )
 
 
 def render(report: Report, console: Console) -> None:
@@ -134,6 +172,7 @@ def render(report: Report, console: Console) -> None:
                 f"{viewers['rebuffer_events']} events, {viewers['rebuffer_s']:.2f} s, "
                 f"ratio {viewers['rebuffer_ratio']}",
             )
+    render_low_latency(report, head)
     console.print(head)
     kinds = Table(title="latency per object kind (ms, successful requests)")
     for column in ("kind", "count", "p50", "p95", "p99", "max", "ttfb p50"):

@@ -82,7 +82,9 @@ async def run_viewers(
         target = plan.targets[index % len(plan.targets)]
         await Viewer(client, target, plan.pace, plan.rendition, budget, recorder).run()
 
-    async with Client(connections=count, timeout=plan.timeout, ca_file=plan.ca_file) as client:
+    # An LL-HLS viewer holds a blocking reload and a hinted part at once: room for both.
+    pool = 2 * count
+    async with Client(connections=pool, timeout=plan.timeout, ca_file=plan.ca_file) as client:
         tasks = {asyncio.ensure_future(viewer(offset + i, client)) for i in range(count)}
         hard_stop = started + plan.duration + plan.timeout + SHUTDOWN_GRACE
         pending = tasks

@@ -35,6 +35,7 @@ class Recorder:
         self.played = 0.0
         self.sessions = 0
         self.switches = 0
+        self.live_latency: list[float] = []  # LL-HLS: part arrival − its PROGRAM-DATE-TIME (s)
 
     @property
     def requests(self) -> int:
@@ -84,6 +85,7 @@ class Recorder:
             "seconds": {str(k): v for k, v in self.seconds.items()},
             "startup": self.startup, "stalls": self.stalls, "stall_time": self.stall_time,
             "played": self.played, "sessions": self.sessions, "switches": self.switches,
+            "live_latency": self.live_latency,
         }  # fmt: skip
 
 
@@ -94,7 +96,7 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
         "status": Counter(), "x_cache": Counter(), "failures": Counter(), "fills": Counter(),
         "objects": set(),
         "seconds": {}, "startup": [], "stalls": 0, "stall_time": 0.0, "played": 0.0,
-        "sessions": 0, "switches": 0,
+        "sessions": 0, "switches": 0, "live_latency": [],
     }  # fmt: skip
     for snap in snapshots:
         for name in ("latency", "ttfb"):
@@ -108,6 +110,7 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
             for i, value in enumerate(bucket):
                 into[i] += value
         out["startup"].extend(snap["startup"])
+        out["live_latency"].extend(snap.get("live_latency", []))
         for name in ("stalls", "stall_time", "played", "sessions", "switches"):
             out[name] += snap[name]
     out["objects"] = sorted(out["objects"])

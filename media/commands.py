@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from media import h264, thumbnails
 from media.ladder import AudioRendition, Rung, codec
 from media.probe import MediaInfo
+from streaming.hls import Container
 
 H264_PROFILE = "high"  # live channels; VOD rungs get theirs from media.h264
 CODECS_AUDIO = "mp4a.40.2"  # AAC-LC, stereo and 5.1 alike
@@ -16,6 +18,9 @@ CODECS_AUDIO = "mp4a.40.2"  # AAC-LC, stereo and 5.1 alike
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=all"
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
+FMP4_SEGMENT_PATTERN = "seg_%05d.m4s"
+# ffmpeg names the init segment of each variant stream from this (%v: the stream's name).
+FMP4_INIT_PATTERN = "init_%v.mp4"
 LIVE_LIST_NAME = "segments.csv"
 
 
@@ -34,6 +39,15 @@ class PackageJob:
     thumbnails: bool = True
     # Separate audio renditions (multichannel sources); () muxes stereo into every rung.
     audio: tuple[AudioRendition, ...] = ()
+    container: Container = Container.TS
+    # Where the HLS outputs go when not `out_dir` (fMP4 + AES-128: a private staging area that
+    # media.packager encrypts from, since ffmpeg cannot encrypt fMP4).
+    media_dir: Path | None = None
+
+
+def init_name(stream: str) -> str:
+    """The fMP4 init segment ffmpeg writes beside a stream's playlist (EXT-X-MAP's URI)."""
+    return FMP4_INIT_PATTERN.replace("%v", stream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,32 @@ class LiveJob:
     frame_rate: int
     epoch_start: int  # wall-clock second of the first frame, a multiple of segment_duration
     preset: str = "superfast"
+    container: Container = Container.TS
+    # fMP4 only: where the separate audio stream is segmented (one track per file, as in CMAF).
+    audio_dir: Path | None = None
+
+
+# Self-contained fMP4 files, one fragment each (media.cmaf splits off the init segment).
+LIVE_MP4_OPTIONS = "movflags=+empty_moov+default_base_moof+skip_trailer:frag_duration=60000000"
+
+
+def _live_segments(job: LiveJob, out: Path, fmp4: bool) -> list[str]:
+    """The segment muxer: numbered from epoch/duration, listed with wall-clock end times."""
+    seg = job.segment_duration
+    if fmp4:
+        muxer = ["-segment_format", "mp4", "-segment_format_options", LIVE_MP4_OPTIONS]
+    else:
+        # One continuous TS cut into files (continuity counters run on across segments, as
+        # players reading the playlist expect); PAT/PMT precede every keyframe anyway.
+        muxer = ["-segment_format", "mpegts", "-individual_header_trailer", "0"]
+    return [
+        "-output_ts_offset", str(job.epoch_start),
+        "-f", "segment", *muxer,
+        "-segment_time", str(seg),
+        "-segment_start_number", str(job.epoch_start // seg),
+        "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
+        str(out / ("chunk_%d.mp4" if fmp4 else "chunk_%d.ts")),
+    ]  # fmt: skip
 
 
 def h264_level(width: int, height: int, frame_rate: float) -> str:
@@ -189,18 +229,27 @@ def keyframe_times(segment_duration: float) -> str:
 
 
 def _hls(job: PackageJob, hls_time: float, streams: list[str]) -> list[str]:
-    """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked."""
+    """One HLS muxer output: EVENT playlists, one directory per stream, AES-128 if asked;
+    fMP4 writes an init segment per stream (EXT-X-MAP) and .m4s media segments."""
+    fmp4 = job.container is Container.FMP4
+    root = job.media_dir or job.out_dir
     argv = [
         "-f", "hls",
         "-hls_time", f"{hls_time:.6g}",
         "-hls_playlist_type", "event",
         "-hls_flags", "independent_segments+temp_file",
-        "-hls_segment_filename", str(job.out_dir / "%v" / SEGMENT_PATTERN),
+        "-hls_segment_filename",
+        str(root / "%v" / (FMP4_SEGMENT_PATTERN if fmp4 else SEGMENT_PATTERN)),
         "-var_stream_map", " ".join(streams),
     ]  # fmt: skip
+    if fmp4:
+        # ffmpeg substitutes %v only when an output has two or more variant streams.
+        single = streams[0].rsplit("name:", 1)[-1] if len(streams) == 1 else None
+        init = init_name(single) if single else FMP4_INIT_PATTERN
+        argv += ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init]
     if job.key_info is not None:
         argv += ["-hls_key_info_file", str(job.key_info)]
-    return argv + [str(job.out_dir / "%v" / PLAYLIST_NAME)]
+    return argv + [str(root / "%v" / PLAYLIST_NAME)]
 
 
 def package(job: PackageJob) -> list[str]:
@@ -260,54 +309,69 @@ def live(job: LiveJob) -> list[str]:
     multiple of the segment duration and the segment muxer numbers from epoch/duration, so
     segment N covers [N*d, (N+1)*d) of wall time on every origin that runs the channel.
     `-progress pipe:1` makes ffmpeg die of SIGPIPE if its origin is killed, not linger.
+
+    fMP4 rungs carry video only and the audio is one more output into `audio_dir`, each a
+    self-contained MP4 per segment whose decode times media.cmaf moves onto the wall clock.
     """
     seg, rate = job.segment_duration, job.frame_rate
     tallest = job.rungs[0].height
     argv = ["-hide_banner", "-nostdin", "-loglevel", "error"]
     argv += ["-progress", "pipe:1", "-stats_period", "1", "-nostats"]
-    if job.source == "testsrc":
-        size = f"{live_width(tallest)}x{tallest}"
-        argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
-        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-        audio = "1:a:0"
-    else:
-        argv += ["-re", "-stream_loop", "-1", "-i", job.source]
-        audio = "0:a:0"
-    n = len(job.rungs)
-    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
-    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)]
-    argv += ["-filter_complex", ";".join(graph)]
-    gop = str(seg * rate)
+    inputs, audio = live_inputs(job.source, tallest, rate)
+    argv += inputs + live_scaler(job.rungs, rate)
+    fmp4 = job.container is Container.FMP4
     for i, (rung, out) in enumerate(zip(job.rungs, job.out_dirs, strict=True)):
         argv += ["-map", f"[v{i}]"]
-        if job.has_audio:
-            argv += [
-                "-map",
-                audio,
-                "-c:a",
-                "aac",
-                "-b:a",
-                f"{rung.audio_kbps}k",
-                "-ac",
-                "2",
-                "-ar",
-                "48000",
-            ]
-        argv += [
-            "-c:v", "libx264", "-preset", job.preset,
-            "-profile:v", H264_PROFILE,
-            "-level:v", h264_level(live_width(rung.height), rung.height, rate),
-            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
-            "-bufsize", f"{rung.bufsize_kbps}k",
-            "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-            "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
-            "-output_ts_offset", str(job.epoch_start),
-            # One continuous TS cut into files (continuity counters run on across segments, as
-            # players reading the playlist expect); PAT/PMT precede every keyframe anyway.
-            "-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0",
-            "-segment_time", str(seg),
-            "-segment_start_number", str(job.epoch_start // seg),
-            "-segment_list", str(out / LIVE_LIST_NAME), "-segment_list_type", "csv",
-            str(out / "chunk_%d.ts"),
-        ]  # fmt: skip
+        if job.has_audio and not fmp4:
+            argv += ["-map", audio, *live_aac(rung.audio_kbps)]
+        argv += live_x264(rung, job.preset, seg, rate)
+        argv += _live_segments(job, out, fmp4)
+    if fmp4 and job.has_audio and job.audio_dir is not None:
+        argv += ["-map", audio, *live_aac(job.rungs[0].audio_kbps)]
+        argv += _live_segments(job, job.audio_dir, fmp4)
     return argv
+
+
+# The pieces of a live encode that classic (`live`) and LL-HLS (`media.ll_commands`) channels
+# share, so both put keyframes and rungs the same way.
+
+
+def live_inputs(source: str, tallest: int, rate: int) -> tuple[list[str], str]:
+    """(input arguments read in real time, the audio stream to map) of a live source: the test
+    pattern plus a tone, or a file looped forever."""
+    if source == "testsrc":
+        size = f"{live_width(tallest)}x{tallest}"
+        argv = ["-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+        argv += ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+        return argv, "1:a:0"
+    return ["-re", "-stream_loop", "-1", "-i", source], "0:a:0"
+
+
+def live_scaler(rungs: Sequence[Rung], rate: int) -> list[str]:
+    """A filter graph splitting the source video at `rate` into [v<i>], one per rung."""
+    n = len(rungs)
+    graph = [f"[0:v]fps={rate},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph += [f"[s{i}]scale=-2:{r.height},format=yuv420p[v{i}]" for i, r in enumerate(rungs)]
+    return ["-filter_complex", ";".join(graph)]
+
+
+def live_aac(kbps: int) -> list[str]:
+    """A live rung's stereo 48 kHz AAC encode."""
+    return ["-c:a", "aac", "-b:a", f"{kbps}k", "-ac", "2", "-ar", "48000"]
+
+
+def live_x264(
+    rung: Rung, preset: str, seg: int, rate: int, tune: tuple[str, ...] = ()
+) -> list[str]:
+    """A live rung's x264 encode: a keyframe on every multiple of the segment duration `seg`
+    of the run's clock and none elsewhere (`tune`: extra -tune arguments after the preset)."""
+    gop = str(seg * rate)
+    return [
+        "-c:v", "libx264", "-preset", preset, *tune,
+        "-profile:v", H264_PROFILE,
+        "-level:v", h264_level(live_width(rung.height), rung.height, rate),
+        "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
+        "-bufsize", f"{rung.bufsize_kbps}k",
+        "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{seg})",
+    ]  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from media import h264
 from streaming.config import DEFAULT_LADDER, LadderRung
 from streaming.errors import UnsupportedMedia
+from streaming.hls import Container
 
 FULL_LADDER: tuple[LadderRung, ...] = DEFAULT_LADDER
 MIN_VIDEO_KBPS = 150
@@ -53,10 +54,20 @@ STEREO = AudioRendition("audio_2ch", "Stereo", 2, 128)
 SURROUND = AudioRendition("audio_6ch", "5.1", 6, 384)
 
 
-def audio_for(has_audio: bool, channels: int) -> tuple[AudioRendition, ...]:
+def audio_for(
+    has_audio: bool, channels: int, container: Container = Container.TS
+) -> tuple[AudioRendition, ...]:
     """Separate stereo and 5.1 renditions for a multichannel source; () for a stereo or mono
-    source (its audio is muxed into every rung) and for one without audio."""
-    return (STEREO, SURROUND) if has_audio and channels > 2 else ()
+    source (its audio is muxed into every rung) and for one without audio.
+
+    fMP4 is CMAF, one track per file (what DASH players expect of a Representation), so there
+    even a stereo or mono source gets its audio as a separate stereo rendition.
+    """
+    if not has_audio:
+        return ()
+    if channels > 2:
+        return (STEREO, SURROUND)
+    return (STEREO,) if container is Container.FMP4 else ()
 
 
 def even(value: float) -> int:

@@ -76,18 +76,23 @@ class Window:
                 self.discontinuity_sequence += 1
 
 
-def render(window: Window, duration: int) -> str:
-    """The media playlist: sequence = first number, a PROGRAM-DATE-TIME per segment."""
+def render(window: Window, duration: int, suffix: str = ".ts", init: str | None = None) -> str:
+    """The media playlist: sequence = first number, a PROGRAM-DATE-TIME per segment.
+
+    fMP4 segments (`suffix` ".m4s") follow their `init` segment's EXT-X-MAP (version 6).
+    """
     segments = window.segments
     target = max(duration, *(round(s.duration) for s in segments))
     lines = [
         "#EXTM3U",
-        "#EXT-X-VERSION:3",
+        "#EXT-X-VERSION:6" if init else "#EXT-X-VERSION:3",
         f"#EXT-X-TARGETDURATION:{target}",
         f"#EXT-X-MEDIA-SEQUENCE:{segments[0].number}",
         f"#EXT-X-DISCONTINUITY-SEQUENCE:{window.discontinuity_sequence}",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
+    if init:
+        lines.append(f'#EXT-X-MAP:URI="{init}"')
     for segment in segments:
         if segment.discontinuity:
             lines.append("#EXT-X-DISCONTINUITY")
@@ -97,7 +102,7 @@ def render(window: Window, duration: int) -> str:
         lines.append(f"#EXTINF:{segment.duration:.3f},")
         if segment.gap:
             lines.append("#EXT-X-GAP")
-        lines.append(f"{segment.number}.ts")
+        lines.append(f"{segment.number}{suffix}")
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +125,7 @@ def parse(text: str, run_prefix: str, size: int | None = None) -> Window:
         elif line == "#EXT-X-GAP":
             gap = True
         elif line and not line.startswith("#"):
-            number = int(line.removesuffix(".ts"))
+            number = int(line.removesuffix(".ts").removesuffix(".m4s"))
             run = GAP_RUN if gap else f"{run_prefix}{group}"
             window.segments.append(Segment(number, duration, run, gap, flag))
             if not gap:

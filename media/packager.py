@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import m3u8
 
-from media import commands, runner, thumbnails
+from media import commands, dash, runner, segment_aes, thumbnails
 from media.ladder import (
     AUDIO_GROUP,
     FULL_LADDER,
@@ -24,11 +25,12 @@ from media.ladder import (
 )
 from media.probe import MediaInfo
 from streaming.config import LadderRung
-from streaming.hls import MASTER_NAME
+from streaming.hls import MASTER_NAME, MPD_NAME, Container
 
 _EXTINF = re.compile(r"^#EXTINF:([0-9.]+)", re.M)
 PRIVATE_DIR = "_private"  # never matches a servable file name (they start with [A-Za-z0-9])
 KEY_FILE = f"{PRIVATE_DIR}/aes.key"
+STAGING_DIR = f"{PRIVATE_DIR}/staging"  # fMP4 + AES-128: packaged in the clear, never served
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +74,17 @@ def master_playlist(
     frame_rate: float,
     has_audio: bool,
     audio: list[AudioTrack] | None = None,
+    version: int = 6,
 ) -> str:
     """A multivariant playlist with every attribute Apple's authoring spec requires.
 
     With separate `audio` renditions every variant names their group (AUDIO=...) and its
     BANDWIDTH counts the largest of them; stereo is the DEFAULT, so a player that cannot
-    play 5.1 (or never looks at CHANNELS) plays stereo.
+    play 5.1 (or never looks at CHANNELS) plays stereo. fMP4 media playlists (EXT-X-MAP) are
+    version 7, and so is their master.
     """
     playlist = m3u8.M3U8()
-    playlist.version = 6
+    playlist.version = version
     playlist.is_independent_segments = True
     for track in audio or ():
         default = "YES" if track.audio == STEREO else "NO"
@@ -188,20 +192,31 @@ async def package(
     on_progress: Callable[[float], None] | None = None,
     encryption: AesKey | None = None,
     ladder: tuple[LadderRung, ...] = FULL_LADDER,
+    container: Container = Container.TS,
 ) -> list[Rendition]:
-    """Package `source` into `out_dir`; the master appears as soon as every rung is playable."""
+    """Package `source` into `out_dir`; the master appears as soon as every rung is playable.
+
+    fMP4 videos also get `manifest.mpd` over the same segments, written once packaging is done
+    (a static MPD needs every duration) and before the final master. fMP4 with AES-128 is
+    packaged under _private/ and encrypted here (ffmpeg cannot), so it is published whole at
+    the end, not progressively; it gets no MPD (DASH has no whole-segment encryption).
+    """
+    staged = container is Container.FMP4 and encryption is not None
     layout = _Layout(
         out_dir,
         info,
         plan(info.display_width, info.display_height, info.frame_rate, ladder),
-        audio_for(info.has_audio, info.audio_channels),
+        audio_for(info.has_audio, info.audio_channels, container),
+        container,
+        out_dir / STAGING_DIR if staged else None,
     )
-    for directory in layout.directories:
+    for directory in (*layout.directories, *layout.sources):
         directory.mkdir(parents=True, exist_ok=True)
     key_info = _key_info(out_dir, encryption) if encryption else None
     job = commands.PackageJob(
-        source, out_dir, info, layout.rungs, segment_duration, key_info=key_info,
-        audio=layout.audio,
+        source, out_dir, info, layout.rungs, segment_duration,
+        key_info=None if staged else key_info, audio=layout.audio, container=container,
+        media_dir=layout.staging,
     )  # fmt: skip
     progressive = asyncio.create_task(_follow(layout, on_progress))
     try:
@@ -213,11 +228,17 @@ async def package(
         progressive.cancel()
     if key_info is not None:
         key_info.unlink()
+    if staged and encryption is not None:
+        for source_dir, directory in zip(layout.sources, layout.directories, strict=True):
+            segment_aes.publish_encrypted(source_dir, directory, encryption.key, encryption.uri)
+        shutil.rmtree(out_dir / STAGING_DIR)
     for directory in layout.directories:
         finalize_media_playlist(directory / commands.PLAYLIST_NAME)
     grid = thumbnails.sprite_grid(info.duration, info.display_width, info.display_height)
     write_atomic(out_dir / thumbnails.INDEX_NAME, thumbnails.webvtt_index(grid, info.duration))
     renditions = layout.measure()
+    if container is Container.FMP4 and encryption is None:
+        write_atomic(out_dir / MPD_NAME, layout.mpd(renditions, segment_duration))
     write_atomic(out_dir / MASTER_NAME, layout.master(renditions))
     return renditions
 
@@ -230,6 +251,8 @@ class _Layout:
     info: MediaInfo
     rungs: tuple[Rung, ...]
     audio: tuple[AudioRendition, ...]
+    container: Container = Container.TS
+    staging: Path | None = None  # where ffmpeg writes the streams, when not the served dirs
 
     @property
     def directories(self) -> list[Path]:
@@ -237,13 +260,50 @@ class _Layout:
             self.out_dir / a.name for a in self.audio
         ]
 
+    @property
+    def sources(self) -> list[Path]:
+        """Where ffmpeg writes each stream's playlist and segments."""
+        if self.staging is None:
+            return self.directories
+        return [self.staging / d.name for d in self.directories]
+
     def measure(self) -> list[Rendition]:
         muxed = not self.audio
         return [measure(self.out_dir / r.name, r, self.info, muxed) for r in self.rungs]
 
     def master(self, renditions: list[Rendition]) -> str:
         tracks = [measure_audio(self.out_dir / a.name, a) for a in self.audio]
-        return master_playlist(renditions, self.info.frame_rate, self.info.has_audio, tracks)
+        version = 7 if self.container is Container.FMP4 else 6
+        return master_playlist(
+            renditions, self.info.frame_rate, self.info.has_audio, tracks, version
+        )
+
+    def mpd(self, renditions: list[Rendition], segment_duration: float) -> str:
+        """The static DASH manifest over the packaged fMP4 streams."""
+        video = [
+            dash.Representation(
+                id=r.rung.name,
+                bandwidth=r.peak_bps,
+                codecs=commands.codecs_video(r.level, r.profile),
+                timeline=dash.stream_timeline(self.out_dir / r.rung.name),
+                width=r.width,
+                height=r.rung.height,
+                frame_rate=self.info.frame_rate,
+            )
+            for r in renditions
+        ]
+        tracks = [measure_audio(self.out_dir / a.name, a) for a in self.audio]
+        audio = [
+            dash.Representation(
+                id=t.audio.name,
+                bandwidth=t.peak_bps,
+                codecs=commands.CODECS_AUDIO,
+                timeline=dash.stream_timeline(self.out_dir / t.audio.name),
+                channels=t.audio.channels,
+            )
+            for t in tracks
+        ]
+        return dash.vod_mpd(video, audio, segment_duration)
 
 
 async def _follow(layout: _Layout, on_progress: Callable[[float], None] | None) -> None:
@@ -254,14 +314,15 @@ async def _follow(layout: _Layout, on_progress: Callable[[float], None] | None) 
     info = layout.info
     video = len(layout.rungs)
     while True:
-        playlists = [d / commands.PLAYLIST_NAME for d in layout.directories]
+        playlists = [d / commands.PLAYLIST_NAME for d in layout.sources]
         texts = [p.read_text(encoding="utf-8") if p.exists() else "" for p in playlists]
         if on_progress and info.duration > 0:
             # A regex, not a playlist parser: this runs five times a second on long playlists.
             # Video only: separate audio is cut in whole segments, so it lags behind.
             packaged = min(sum(float(d) for d in _EXTINF.findall(text)) for text in texts[:video])
             on_progress(min(0.99, packaged / info.duration))
-        if not published and all("#EXTINF" in text for text in texts):
+        # A staged video (encrypted at the end) has nothing servable until then.
+        if not published and layout.staging is None and all("#EXTINF" in t for t in texts):
             write_atomic(layout.out_dir / MASTER_NAME, layout.master(layout.measure()))
             published = True
         await asyncio.sleep(0.2)

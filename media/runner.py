@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from streaming.errors import ConfigError, MediaError
@@ -58,7 +59,6 @@ async def run(
     assert process.stdout is not None and process.stderr is not None
     if on_start is not None:
         on_start(process.pid)
-    tail: deque[str] = deque(maxlen=12)
 
     async def read_progress() -> None:
         assert process.stdout is not None
@@ -71,13 +71,22 @@ async def run(
             elif frames and key == "frame":
                 on_progress(min(1.0, int(value) / frames))
 
+    await _supervise(process, read_progress())
+
+
+async def _supervise(process: asyncio.subprocess.Process, work: Awaitable[None]) -> None:
+    """Await `work` (reading ffmpeg's outputs) beside its stderr, then its exit. Cancelled or
+    failing, ffmpeg is killed so no orphan keeps writing; a non-zero exit is a MediaError
+    with the tail of its stderr."""
+    tail: deque[str] = deque(maxlen=12)
+
     async def read_errors() -> None:
         assert process.stderr is not None
         async for raw in process.stderr:
             tail.append(raw.decode(errors="replace").rstrip())
 
     try:
-        await asyncio.gather(read_progress(), read_errors())
+        await asyncio.gather(work, read_errors())
         code = await process.wait()
     except BaseException:
         if process.returncode is None:
@@ -87,3 +96,52 @@ async def run(
     if code != 0:
         reason = " | ".join(line for line in tail if line) or f"exit status {code}"
         raise MediaError(f"ffmpeg failed: {reason}")
+
+
+PipeConsumer = Callable[[list[asyncio.StreamReader]], Awaitable[None]]
+
+
+async def run_piped(
+    binary: str,
+    argv_for: Callable[[tuple[int, ...]], list[str]],
+    outputs: int,
+    consume: PipeConsumer,
+    on_start: Callable[[int], None] | None = None,
+) -> None:
+    """Run ffmpeg writing `outputs` streams to pipes (`argv_for` gets their fds, for
+    `pipe:<fd>`) while `consume` reads them; returns when ffmpeg and `consume` are done.
+
+    Raises MediaError as `run` does; cancelling kills ffmpeg.
+    """
+    loop = asyncio.get_running_loop()
+    pipes = [os.pipe() for _ in range(outputs)]
+    writers = tuple(w for _, w in pipes)
+    readers: list[asyncio.StreamReader] = []
+    transports: list[asyncio.ReadTransport] = []
+    try:
+        process = await asyncio.create_subprocess_exec(
+            binary, *argv_for(writers),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=writers,
+        )  # fmt: skip
+    finally:
+        for w in writers:
+            os.close(w)  # the child holds them now: EOF reaches us when it exits
+    for r, _ in pipes:
+        reader = asyncio.StreamReader(limit=2**24)
+        transport, _ = await loop.connect_read_pipe(
+            lambda reader=reader: asyncio.StreamReaderProtocol(reader),  # type: ignore[misc]
+            os.fdopen(r, "rb", buffering=0),
+        )
+        readers.append(reader)
+        transports.append(transport)
+    assert process.stderr is not None
+    if on_start is not None:
+        on_start(process.pid)
+    try:
+        await _supervise(process, consume(readers))
+    finally:
+        for transport in transports:
+            transport.close()

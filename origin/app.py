@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from media.ladder import live_rungs
 from media.live import Channel, ChannelSpec
+from media.ll_channel import LLChannel
 from media.runner import ffmpeg_binary
 from origin.access import HEALTH_PATH, OriginAccess, route_matcher
 from origin.context import OriginContext
@@ -116,19 +117,18 @@ def create_app(
     live_root = root / "live"  # ffmpeg's work dirs, and the published files unless on S3
     live_store = open_live_store(dist.storage_of(origin), live_root, origin.region)
     live_peers = LivePeers(peers, dist.admin_token, client)
-    channels = {
-        c.name: Channel(
-            binary,
-            ChannelSpec(
-                c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate
-            ),
-            live_root / c.name,
-            live_store,
-            live_peers,
-            resolve=lambda source: live_source(source, pool, work),
+    channels: dict[str, Channel | LLChannel] = {}
+    for c in dist.live_channels:
+        spec = ChannelSpec(
+            c.name, c.source, c.segment_duration, c.window, live_rungs(c.heights), c.frame_rate,
+            c.container,
+        )  # fmt: skip
+        resolve = lambda source: live_source(source, pool, work)  # noqa: E731
+        channels[c.name] = (
+            LLChannel(binary, spec, c.part_target, resolve=resolve)
+            if c.low_latency
+            else Channel(binary, spec, live_root / c.name, live_store, live_peers, resolve=resolve)
         )
-        for c in dist.live_channels
-    }
     ctx = OriginContext(
         dist,
         settings,

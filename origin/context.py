@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from media.live import Channel
+from media.ll_channel import LLChannel
 from origin.dispatch import Dispatcher
 from origin.jobs import Job, JobStore, State
 from origin.live_store import LiveFiles
@@ -34,7 +35,7 @@ class OriginContext:
     uploads: DirectUploads | None
     pool: WorkerPool | Dispatcher  # packages here, or hands jobs to the queue engine
     replicator: Replicator
-    channels: dict[str, Channel]
+    channels: dict[str, Channel | LLChannel]
     live_store: LiveFiles  # each origin's own live files: its disk, or its prefix of the bucket
     origin: Origin  # this region's origin
     outbox: Outbox
@@ -64,6 +65,7 @@ class OriginContext:
                         video_id, str(manifest.get("filename", "")), int(manifest.get("size", 0)),
                         state=State.READY, encryption=str(manifest.get("encryption", "none")),
                         home=str(manifest.get("home", "")),
+                        container=str(manifest.get("container", "ts")),
                     )  # fmt: skip
                     self.jobs.update(video_id, progress=1.0)
                 return self.jobs.get(video_id)  # type: ignore[return-value]

@@ -8,9 +8,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from media.ll_channel import LLChannel
 from media.packager import KEY_FILE
 from origin.context import OriginContext
 from origin.jobs import State
+from origin.ll_delivery import serve_ll
 from origin.store import Store, StoredObject
 from streaming import cache_control, paths
 from streaming.errors import NotFound, Unavailable
@@ -114,6 +116,8 @@ def delivery_router(ctx: OriginContext) -> APIRouter:
         if running is None:
             raise NotFound(f"no live channel {channel!r}")
         relpath = paths.relative_file(relpath)
+        if isinstance(running, LLChannel):
+            return await serve_ll(running, relpath, request)
         kind = kind_of(relpath)
         playlist = kind in (Kind.MASTER, Kind.MEDIA_PLAYLIST)
         # Until this process published every playlist (after a start or a restart), what is on

@@ -34,6 +34,7 @@ class Job:
     source: str = "local"  # where the upload is: "local" (uploads dir) or "storage" (bucket)
     home: str = ""  # the origin id that packaged it ("" when unknown: found in a shared bucket)
     digest: str | None = None  # of its manifest set once ready (origin.inventory.digest)
+    container: str = "ts"  # a streaming.hls.Container value
 
     def public(self) -> dict[str, object]:
         data = asdict(self)
@@ -41,6 +42,8 @@ class Job:
         data["master_path"] = f"/hls/{self.id}/master.m3u8"
         data["poster_path"] = f"/hls/{self.id}/poster.jpg"
         data["thumbnails_path"] = f"/hls/{self.id}/thumbnails.vtt"
+        if self.container == "fmp4" and self.encryption == "none":  # media.packager writes it
+            data["mpd_path"] = f"/hls/{self.id}/manifest.mpd"
         del data["source"]
         return data
 
@@ -58,15 +61,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     encryption TEXT NOT NULL DEFAULT 'none',
     source TEXT NOT NULL DEFAULT 'local',
     home TEXT NOT NULL DEFAULT '',
-    digest TEXT
+    digest TEXT,
+    container TEXT NOT NULL DEFAULT 'ts'
 )
 """
 _COLUMNS = ("id", "state", "progress", "error", "filename", "size", "created", "updated",
-            "encryption", "source", "home", "digest")  # fmt: skip
+            "encryption", "source", "home", "digest", "container")  # fmt: skip
 # Columns added after the first release, with their definitions, for older databases.
 _ADDED = {
     "encryption": "TEXT NOT NULL DEFAULT 'none'", "source": "TEXT NOT NULL DEFAULT 'local'",
     "home": "TEXT NOT NULL DEFAULT ''", "digest": "TEXT",
+    "container": "TEXT NOT NULL DEFAULT 'ts'",
 }  # fmt: skip
 
 
@@ -94,13 +99,13 @@ class JobStore:
 
     def create(
         self, job_id: str, filename: str, size: int, state: State = State.QUEUED,
-        encryption: str = "none", source: str = "local", home: str = "",
+        encryption: str = "none", source: str = "local", home: str = "", container: str = "ts",
     ) -> Job:  # fmt: skip
         now = time.time()
         self._db.execute(
             f"INSERT INTO jobs ({', '.join(_COLUMNS)}) "
-            "VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (job_id, state.value, filename, size, now, now, encryption, source, home),
+            "VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            (job_id, state.value, filename, size, now, now, encryption, source, home, container),
         )
         return self.get(job_id)  # type: ignore[return-value]
 
@@ -191,11 +196,11 @@ class JobStore:
 
 def _job(row: tuple[object, ...]) -> Job:
     id_, state, progress, error, filename, size, created, updated, encryption, source = row[:10]
-    home, digest = row[10:]
+    home, digest, container = row[10:]
     return Job(
         id=str(id_), state=State(state), progress=float(progress),  # type: ignore[arg-type]
         error=None if error is None else str(error), filename=str(filename),
         size=int(size), created=float(created), updated=float(updated),  # type: ignore[arg-type, call-overload]
         encryption=str(encryption), source=str(source), home=str(home),
-        digest=None if digest is None else str(digest),
+        digest=None if digest is None else str(digest), container=str(container),
     )  # fmt: skip

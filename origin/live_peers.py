@@ -56,16 +56,18 @@ class LivePeers:
         # Runs named after the peer and its discontinuity numbers: copies of one peer run are
         # one stream, and never the same run as this origin's own.
         window = parse(response.text, f"{peer.id}:")
+        # fMP4 (CMAF) channels list N.m4s after their EXT-X-MAP; the copies are on the wall clock.
+        suffix = ".m4s" if "#EXT-X-MAP:" in response.text else ".ts"
         copies = []
         for segment in window.segments:
             if segment.gap or segment.number not in wanted:
                 continue
             body = await self._client.get(
-                f"{base}/{segment.number}.ts", headers=auth, timeout=TIMEOUT
+                f"{base}/{segment.number}{suffix}", headers=auth, timeout=TIMEOUT
             )
             if body.status_code != 200:
                 continue
-            file = dest / f"{segment.number}.ts"
+            file = dest / f"{segment.number}{suffix}"
             await anyio.Path(file).write_bytes(body.content)
             copies.append(PeerSegment(segment.number, segment.duration, segment.run, file))
         return copies

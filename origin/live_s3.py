@@ -52,7 +52,8 @@ class S3Live(S3Store):
     async def segment_numbers(self, channel: str, rung: str) -> set[int]:
         base = self._key(channel, f"{rung}/")
         names = (key[len(base) :] for key in await self._keys(base))
-        return {int(n[:-3]) for n in names if n.endswith(".ts") and n[:-3].isdigit()}
+        stems = (n.rsplit(".", 1) for n in names if n.endswith((".ts", ".m4s")))  # TS or fMP4
+        return {int(stem) for stem, _ in stems if stem.isdigit()}
 
     async def remove(self, channel: str, relpaths: list[str]) -> None:
         for i in range(0, len(relpaths), 1000):

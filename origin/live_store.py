@@ -43,7 +43,12 @@ class LocalLive(FileStore):
         directory = self._path(channel, rung)
         if not directory.is_dir():
             return set()
-        return {int(p.stem) for p in directory.glob("*.ts") if p.stem.isdigit()}
+        # TS or fMP4 (CMAF) media segments: `N.ts` / `N.m4s`.
+        return {
+            int(p.stem)
+            for p in directory.iterdir()
+            if p.suffix in (".ts", ".m4s") and p.stem.isdigit()
+        }
 
     async def remove(self, channel: str, relpaths: list[str]) -> None:
         for relpath in relpaths:

@@ -95,9 +95,11 @@ class Intake:
         ours = await digest(self.store, video_id)
         if self.jobs.get(video_id) is None:
             encryption = Encryption.AES_128 if KEY_FILE in commit.files else Encryption.NONE
+            # fMP4 videos are the ones with .m4s media segments.
+            fmp4 = any(f.endswith(".m4s") for f in commit.files)
             self.jobs.create(
                 video_id, commit.filename, commit.size, state=State.READY, encryption=encryption,
-                home=commit.home,
+                home=commit.home, container="fmp4" if fmp4 else "ts",
             )  # fmt: skip
             self.jobs.update(video_id, progress=1.0)
         self.jobs.set_digest(video_id, ours)

@@ -161,7 +161,8 @@ class Replicator:
             wait = None if owed is None else owed.next_at - time.time()
             if wait is None or wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await wake.wait()
                 continue
             assert owed is not None
             await self._attempt(peer, owed)
@@ -244,7 +245,8 @@ class Replicator:
             except Exception:
                 log.exception("reconcile crashed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reconcile_now.wait(), self.settings.reconcile_interval)
+                async with asyncio.timeout(self.settings.reconcile_interval):
+                    await self._reconcile_now.wait()
 
     async def _backfill(self) -> None:
         """Digests of ready videos that have none (ready before this version, or its digest

@@ -22,8 +22,8 @@ from origin.replicas import Commit
 from streaming import paths
 from streaming.admin import require_admin
 from streaming.bodies import read_json
-from streaming.errors import Conflict, NotFound, PayloadTooLarge
-from streaming.hls import Encryption
+from streaming.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from streaming.hls import Container, Encryption, delivery_format
 
 
 class ReplicaCommit(BaseModel):
@@ -46,11 +46,28 @@ def admin_router(ctx: OriginContext) -> APIRouter:
     """The job API and replica intake, all behind the admin bearer token."""
     router = APIRouter()
     token = ctx.dist.admin_token
+    defaults = (ctx.settings.container, ctx.settings.encryption)
+
+    def asked(container: str | None, encryption: str | None) -> tuple[Container, Encryption]:
+        chosen, scheme = delivery_format(container, encryption, defaults)
+        if chosen is Container.FMP4 and ctx.settings.chunked:
+            raise BadRequest(
+                "container 'fmp4' is not made by this origin's chunked packaging job "
+                "([origin.queue]) yet: upload as ts"
+            )
+        return chosen, scheme
 
     @router.post("/videos", status_code=202)
-    async def upload(request: Request, encryption: Encryption | None = None) -> JSONResponse:
-        """Stream a multipart upload to disk and queue it; packaging runs in the background."""
+    async def upload(
+        request: Request, encryption: str | None = None, container: str | None = None
+    ) -> JSONResponse:
+        """Stream a multipart upload to disk and queue it; packaging runs in the background.
+
+        `?container=ts|fmp4` and `?encryption=none|aes-128` override the origin's defaults; an
+        unknown or unsupported one is refused (400) before a byte of the body is read.
+        """
         require_admin(request, token)
+        chosen, scheme = asked(container, encryption)
         video_id = paths.new_video_id()
         received = await ingest.receive(
             request, ctx.pool.source(video_id), ctx.settings.max_upload_bytes
@@ -59,18 +76,21 @@ def admin_router(ctx: OriginContext) -> APIRouter:
             video_id,
             received.filename,
             received.size,
-            encryption=encryption or ctx.settings.encryption,
+            encryption=scheme,
             home=ctx.origin.id,
+            container=chosen,
         )
         ctx.pool.notify()
         return _accepted(video_id)
 
     @router.post("/videos/uploads", status_code=201)
     async def direct_upload(
-        request: Request, filename: str = "upload", encryption: Encryption | None = None
-    ) -> dict[str, object]:
+        request: Request, filename: str = "upload", encryption: str | None = None,
+        container: str | None = None,
+    ) -> dict[str, object]:  # fmt: skip
         """Offer a pre-signed PUT URL so a large file goes straight to object storage."""
         require_admin(request, token)
+        chosen, scheme = asked(container, encryption)
         if ctx.uploads is None:
             raise NotFound("direct uploads need the S3 storage backend; POST /videos instead")
         expiry = ctx.dist.storage_of(ctx.origin).presign_expiry
@@ -79,7 +99,7 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         video_id = paths.new_video_id()
         ctx.jobs.create(
             video_id, filename[:200], 0, state=State.UPLOADING,
-            encryption=encryption or ctx.settings.encryption, source="storage", home=ctx.origin.id,
+            encryption=scheme, source="storage", home=ctx.origin.id, container=chosen,
         )  # fmt: skip
         return {
             "id": video_id,

@@ -27,13 +27,14 @@ from origin.store import MANIFEST_NAME, DirectUploads, Staging, Store
 from origin.store.fs import FileStore
 from streaming.config import DEFAULT_LADDER, LadderRung
 from streaming.errors import StreamingError
-from streaming.hls import Encryption
+from streaming.hls import Container, Encryption
 
 log = logging.getLogger("origin.worker")
 
-# package(source, out_dir, info, on_progress, encryption) -> anything; tests may pass a fake.
+# package(source, out_dir, info, on_progress, encryption, container) -> anything; tests may
+# pass a fake.
 PackageFn = Callable[
-    [Path, Path, MediaInfo, Callable[[float], None], AesKey | None], Awaitable[object]
+    [Path, Path, MediaInfo, Callable[[float], None], AesKey | None, Container], Awaitable[object]
 ]
 ReadyFn = Callable[[str], Awaitable[None]]  # owes the ready video to the peer regions
 
@@ -140,10 +141,12 @@ class WorkerPool:
                 if job.encryption == Encryption.AES_128
                 else None
             )
-            await self._package(source, out_dir, info, progress, encryption)
+            container = Container(job.container)
+            await self._package(source, out_dir, info, progress, encryption, container)
             manifest = {
                 "id": job.id, "filename": job.filename, "size": job.size, "created": job.created,
                 "encryption": job.encryption, "duration": info.duration, "home": job.home,
+                "container": job.container,
                 "width": info.display_width, "height": info.display_height,
             }  # fmt: skip
             packager.write_atomic(out_dir / MANIFEST_NAME, json.dumps(manifest, sort_keys=True))
@@ -191,10 +194,11 @@ def ffmpeg_packager(
 
     async def run(
         source: Path, out_dir: Path, info: MediaInfo, progress: Callable[[float], None],
-        encryption: AesKey | None,
+        encryption: AesKey | None, container: Container,
     ) -> object:  # fmt: skip
         return await packager.package(
-            binary, source, out_dir, info, segment_duration, progress, encryption, ladder
-        )
+            binary, source, out_dir, info, segment_duration, progress, encryption, ladder,
+            container,
+        )  # fmt: skip
 
     return run

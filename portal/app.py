@@ -76,6 +76,9 @@ def create_app(
     install_error_handler(app)
     app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.mount("/vendor/hls", StaticFiles(directory=vendor_dir), name="hls")
+    # Shaka Player for the DASH page, installed by npm beside hls.js (node_modules/*/dist).
+    shaka = vendor_dir.parent.parent / "shaka-player" / "dist"
+    app.mount("/vendor/shaka", StaticFiles(directory=shaka, check_dir=False), name="shaka")
     for route, (name, title) in pages.PAGES.items():
         page = pages.endpoint(pages.render(name, title))
         app.add_api_route(route, page, methods=["GET"], include_in_schema=False)
@@ -93,7 +96,11 @@ def create_app(
             "edges": [{"pop": e.pop, "region": e.region, "url": e.viewer_url} for e in dist.pops],
             "origins": [{"region": o.region, "url": o.url} for o in dist.origins],
             "live": [
-                {"channel": c.name, "path": f"/live/{c.name}/master.m3u8"}
+                {
+                    "channel": c.name,
+                    "path": f"/live/{c.name}/master.m3u8",
+                    "low_latency": c.low_latency,
+                }
                 for c in dist.live_channels
             ],
             "login": {"url": "/api/login"} if signer is not None else None,

@@ -20,6 +20,7 @@ PAGES = {
     "/": ("library.html", "Library"),
     "/player": ("player.html", "Player"),
     "/upload": ("upload.html", "Upload"),
+    "/dash": ("dash.html", "DASH"),  # Shaka Player on an fMP4 stream's manifest.mpd
 }
 
 

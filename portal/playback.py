@@ -51,9 +51,12 @@ def playback(dist: Distribution, video: str | None, live: str | None) -> dict[st
             )
         directory = f"/live/{live}"
         cid, kind = str(live), "live"
-    return {
+    stream: dict[str, object] = {
         "cid": cid,
         "kind": kind,
         "path": f"{directory}/master.m3u8",
         "private": is_private(dist, directory),
     }
+    if kind == "live":  # LL-HLS: the player runs hls.js in low-latency mode
+        stream["low_latency"] = any(c.low_latency for c in dist.live_channels if c.name == live)
+    return stream

@@ -204,6 +204,11 @@ class EdgeSettings(_Model):
         float,
         Field(gt=0, le=120, description="first-byte and idle timeout of a single-origin target"),
     ] = 10.0
+    # LL-HLS: the origin holds a blocking playlist reload or a part request until it exists
+    # (edge.ll_hls); waiting that long is not a slow origin.
+    origin_ll_hold_timeout: Annotated[
+        float, Field(gt=0, le=120, description="first-byte timeout of a held LL-HLS request")
+    ] = 10.0
     max_stale: Annotated[float, Field(ge=0)] = 3600  # bound on any stale-* window
     compress_min_bytes: Annotated[int, Field(ge=0)] = 1000  # CloudFront's range
     compress_max_bytes: Annotated[int, Field(gt=0)] = 10_000_000

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from streaming.config._base import GiB, Identifier, MiB, SecretStr, _Listens, _Model
-from streaming.hls import Encryption
+from streaming.hls import Container, Encryption
 
 
 class StorageSettings(_Model):
@@ -86,6 +86,9 @@ class OriginGroup(_Model):
     connect_timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
     # Time to first byte and the longest idle gap between body chunks (CloudFront's read timeout).
     response_timeout: Annotated[float, Field(gt=0, le=120)] = 1.0
+    # A held LL-HLS request (blocking reload, preload-hinted part) waits this long for its first
+    # byte: longer than the origin's own bounded hold, so the origin answers it, not a timeout.
+    ll_hold_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     attempts: Annotated[int, Field(ge=1, le=3)] = 1  # connection attempts per member
     health: HealthPolicy = HealthPolicy()
 
@@ -142,6 +145,12 @@ class LiveChannel(_Model):
         180,
     )
     frame_rate: Annotated[int, Field(ge=10, le=60)] = 25
+    # LL-HLS (fMP4 parts of about `part_target` seconds, blocking reloads, delta updates).
+    low_latency: bool = False
+    part_target: Annotated[float, Field(ge=0.2, le=1.0)] = 0.5
+    # Classic (not low_latency) channels: fmp4 publishes CMAF segments (init + .m4s, EXT-X-MAP)
+    # and a dynamic manifest.mpd beside the master over the same segments (docs/cmaf.md).
+    container: Container = Container.TS
 
 
 class LadderRung(_Model):
@@ -221,6 +230,9 @@ class OriginSettings(_Model):
     ffmpeg: str = ""
     # Default for uploads that do not ask (POST /videos?encryption=aes-128 overrides per video).
     encryption: Encryption = Encryption.NONE
+    # Default segment container for uploads (POST /videos?container=fmp4 overrides per video);
+    # fmp4 videos also get a DASH manifest.mpd over the same segments (docs/cmaf.md).
+    container: Container = Container.TS
     storage: StorageSettings = StorageSettings()
     replication: ReplicationSettings = ReplicationSettings()
     queue: QueueSettings = QueueSettings()
@@ -232,4 +244,18 @@ class OriginSettings(_Model):
         sides = [r.short_side for r in self.ladder]
         if len(set(sides)) != len(sides):
             raise ValueError(f"ladder: two rungs with the same short_side ({sorted(sides)})")
+        return self
+
+    @property
+    def chunked(self) -> bool:
+        """Whether uploads are packaged by the chunked job code (packager workers or in-process)."""
+        return self.queue.engine != "sqlite" or self.queue.chunked
+
+    @model_validator(mode="after")
+    def _container_for_chunked_jobs(self) -> OriginSettings:
+        if self.chunked and self.container is Container.FMP4:
+            raise ValueError(
+                "container: the chunked packaging job ([origin.queue]) writes TS segments only; "
+                "fmp4 needs the embedded single-process packager"
+            )
         return self

@@ -80,8 +80,8 @@ def test_timeouts_of_a_group_are_its_own_and_of_one_origin_the_edges() -> None:
     """The group's connect/response timeouts and attempts; without a group, the edge's defaults
     (2 s to connect, 10 s to answer, one attempt)."""
     dist = distribution()
-    assert Timeouts.of(None, dist.edge) == Timeouts(2.0, 10.0, 1)
+    assert Timeouts.of(None, dist.edge) == Timeouts(2.0, 10.0, 1, 10.0)
     group = dist.origin_groups[0]
     assert Timeouts.of(group, dist.edge) == Timeouts(
-        group.connect_timeout, group.response_timeout, group.attempts
+        group.connect_timeout, group.response_timeout, group.attempts, group.ll_hold_timeout
     )

@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from media.samples import make_clip
 from origin.dispatch import Dispatcher
 from origin.jobs import JobStore, State
 from origin.queue import Delivery, Kind, Task, open_engine
-from streaming.config import QueueSettings
+from streaming.config import OriginSettings, QueueSettings
 from tests.helpers import AUTH
 from tests.origin.conftest import OriginFactory
 
@@ -90,6 +91,8 @@ async def test_an_embedded_origin_with_chunked_runs_the_packagers_job_code(
     }  # fmt: skip
     async with origin_app(origin=settings) as o:
         files = {"file": ("c.mp4", clip.read_bytes())}
+        fmp4 = await o.client.post("/videos?container=fmp4", files=files, headers=AUTH)
+        assert fmp4.status_code == 400 and "upload as ts" in fmp4.json()["detail"]
         response = await o.client.post("/videos", files=files, headers=AUTH)
         video_id = response.json()["id"]
         for _ in range(600):
@@ -104,3 +107,9 @@ async def test_an_embedded_origin_with_chunked_runs_the_packagers_job_code(
         media = await o.client.get(f"/hls/{video_id}/240p/index.m3u8", headers=AUTH)
         assert "#EXT-X-ENDLIST" in media.text and media.text.count("#EXTINF") == 4
         assert o.ctx.pool.source(video_id).exists(), "the embedded origin keeps its upload"
+
+
+def test_a_chunked_origin_cannot_default_to_fmp4() -> None:
+    """The chunked job writes TS only: fmp4 as the origin's default is a config error."""
+    with pytest.raises(ValidationError, match="writes TS segments only"):
+        OriginSettings(container="fmp4", queue=QueueSettings(chunked=True))

@@ -66,7 +66,9 @@ async def test_config_lists_edges_origins_and_live_channels(tmp_path: Path) -> N
         config = (await client.get("/api/config")).json()
     assert config["edges"] == [{"pop": e.pop, "region": e.region, "url": e.url} for e in dist.edges]
     assert [o["region"] for o in config["origins"]] == ["us-east", "eu-west"]
-    assert config["live"] == [{"channel": "news", "path": "/live/news/master.m3u8"}]
+    assert config["live"] == [
+        {"channel": "news", "path": "/live/news/master.m3u8", "low_latency": False}
+    ]
     assert config["controls"] is True
 
 

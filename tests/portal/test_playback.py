@@ -57,9 +57,11 @@ def test_a_guard_on_playlists_or_segments_makes_the_stream_private(guarded: str)
 
 def test_live_deep_link_names_a_configured_channel() -> None:
     """?live=<channel> plays /live/<channel>/master.m3u8; an unknown channel lists the real ones."""
-    dist = distribution(live_channels=[{"name": "news"}])
+    dist = distribution(live_channels=[{"name": "news"}, {"name": "ll", "low_latency": True}])
     assert playback(dist, None, "news")["path"] == "/live/news/master.m3u8"
     assert playback(dist, None, "news")["kind"] == "live"
+    assert playback(dist, None, "news")["low_latency"] is False
+    assert playback(dist, None, "ll")["low_latency"] is True
     with pytest.raises(NotFound, match="has: news"):
         playback(dist, None, "sports")
 

@@ -28,6 +28,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 ORIGIN_SECRET = "security-suite-origin-secret"
 DOMAIN = "cdn.demo.test"
 CHANNEL = "sec"
+LL_CHANNEL = "sec-ll"  # LL-HLS: its init segments and parts are private objects too
 VIEWERS = "alice"  # the key the suite's valid credentials are signed with
 
 
@@ -44,6 +45,9 @@ def security_doc() -> dict[str, Any]:
         live_channels=[{
             "name": CHANNEL, "source": "testsrc", "segment_duration": 1, "window": 6,
             "heights": [90], "frame_rate": 10,
+        }, {
+            "name": LL_CHANNEL, "source": "testsrc", "segment_duration": 1, "window": 6,
+            "heights": [120], "frame_rate": 10, "low_latency": True,  # a master unlike sec's
         }],
     )  # fmt: skip
     doc["origins"][0]["access_secret"] = ORIGIN_SECRET
@@ -177,10 +181,13 @@ def collect_vod(stack: SecureStack, video_id: str) -> list[PrivateObject]:
     return found
 
 
-def collect_live(stack: SecureStack, timeout: float = 30) -> list[PrivateObject]:
-    """The live channel's master, media playlist and a segment, once it is on air."""
-    cookies = cookie_header(f"*://*/live/{CHANNEL}/*")
-    master_path = f"/live/{CHANNEL}/master.m3u8"
+def collect_live(
+    stack: SecureStack, timeout: float = 30, channel: str = CHANNEL
+) -> list[PrivateObject]:
+    """A live channel's master, media playlist and a segment, once it is on air (an LL-HLS
+    channel's also its init segment and a part)."""
+    cookies = cookie_header(f"*://*/live/{channel}/*")
+    master_path = f"/live/{channel}/master.m3u8"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = httpx.get(stack.edge + master_path, headers={"cookie": cookies}, timeout=10)
@@ -191,12 +198,16 @@ def collect_live(stack: SecureStack, timeout: float = 30) -> list[PrivateObject]
         return []
     found = [PrivateObject(master_path, response.content)]
     variant = m3u8.loads(response.text).playlists[0].uri
-    media_path = f"/live/{CHANNEL}/{variant}"
+    media_path = f"/live/{channel}/{variant}"
     body = _get(stack, media_path, cookies)
     found.append(PrivateObject(media_path, body))
-    segment = m3u8.loads(body.decode()).segments[-1].uri
-    segment_path = f"{media_path.rsplit('/', 1)[0]}/{segment}"
-    found.append(PrivateObject(segment_path, _get(stack, segment_path, cookies)))
+    playlist = m3u8.loads(body.decode())
+    files = [s.uri for s in playlist.segments if s.uri][-1:]  # an LL one may be all parts
+    files += [m.uri for m in playlist.segment_map[:1]]
+    files += [p.uri for s in playlist.segments for p in s.parts][-1:]
+    for name in files:
+        path = f"{media_path.rsplit('/', 1)[0]}/{name}"
+        found.append(PrivateObject(path, _get(stack, path, cookies)))
     return found
 
 
@@ -220,6 +231,7 @@ def secure_stack(tmp: Path, clip: Path, other_clip: Path) -> Iterator[SecureStac
         for video_id in (target, other):  # posters are public
             stack.readable.append(httpx.get(f"{stack.edge}/hls/{video_id}/poster.jpg").content)
         live = collect_live(stack)
+        live += collect_live(stack, channel=LL_CHANNEL) if live else []
         stack.objects += live
         stack.live = bool(live)
         yield stack

@@ -40,12 +40,19 @@ def test_playlist_facts_tell_vod_event_live_and_master() -> None:
 
 
 def test_config_upload_api_and_cli_share_one_encryption_vocabulary() -> None:
-    """The origin's default, `POST /videos?encryption=` and `streaming upload --encryption`
-    take their values from one definition in the leaf."""
+    """The origin's default, `POST /videos?encryption=&container=` (validated by the leaf's
+    delivery_format) and `streaming upload --encryption/--container` take their values from
+    one definition in the leaf."""
+    from cli import Container as cli_container
     from cli import Encryption as cli_option
-    from origin.routes import Encryption as upload_parameter
-    from streaming.config import OriginSettings
+    from origin.routes import delivery_format as upload_parameter
+    from streaming.config import LiveChannel, OriginSettings
+    from streaming.hls import Container, delivery_format
 
-    assert cli_option is Encryption and upload_parameter is Encryption
+    assert cli_option is Encryption and upload_parameter is delivery_format
+    assert cli_container is Container
     assert OriginSettings.model_fields["encryption"].annotation is Encryption
+    assert OriginSettings.model_fields["container"].annotation is Container
+    assert LiveChannel.model_fields["container"].annotation is Container
     assert [e.value for e in Encryption] == ["none", "aes-128"]
+    assert [c.value for c in Container] == ["ts", "fmp4"]

@@ -9,7 +9,10 @@ import { DeliveryPlayer } from '/static/player.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { denied: false, fatal: null, startupMs: null, rebuffers: 0, access: null };
+const state = {
+  denied: false, fatal: null, startupMs: null, rebuffers: 0, access: null,
+  latency: null, latencies: [], partRequests: 0, lowLatency: false, // live: seconds behind the wall clock
+};
 window.portalPlayer = state; // read by the browser tests and handy in the console
 
 function banner(id, text) {
@@ -41,6 +44,15 @@ function wireCharts(player) {
     const level = player.hls?.levels?.[player.hls.currentLevel];
     $('status').textContent = `via ${edge.pop} (${edge.region})${level?.height ? ` · ${level.height}p` : ''}` +
       ` · est. ${fmtRate(e.detail.estimate)} · t=${$('video').currentTime.toFixed(1)} s`;
+    const { latency, parts, lowLatency } = e.detail;
+    if (latency !== null) {
+      state.latency = latency;
+      state.latencies.push(latency);
+      state.partRequests = parts;
+      state.lowLatency = lowLatency;
+      $('live-latency').textContent = `latency ${latency.toFixed(1)} s` +
+        (lowLatency ? ` · LL-HLS · ${parts} part requests` : ' · classic HLS');
+    }
   });
 }
 
@@ -118,7 +130,8 @@ async function main() {
     banner('denied', '');
     state.denied = false;
     $('signin').classList.remove('show');
-    player.load(stream.path, { cid: stream.cid, live: stream.kind === 'live' });
+    const live = stream.kind === 'live';
+    player.load(stream.path, { cid: stream.cid, live, lowLatency: stream.low_latency ?? live });
   };
   $('replay').addEventListener('click', play);
   $('signin-skip').addEventListener('click', (event) => { event.preventDefault(); play(); });

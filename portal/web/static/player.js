@@ -45,10 +45,16 @@ export class DeliveryPlayer extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** Start playing `path` (e.g. /hls/<id>/master.m3u8) through the current POP. */
-  load(path, { cid, live = false }) {
+  /** Start playing `path` (e.g. /hls/<id>/master.m3u8) through the current POP. An LL-HLS channel
+   * (the portal's `low_latency`; unknown: any live stream) plays in hls.js's low-latency mode:
+   * its playlist's parts (EXT-X-PART) are followed with blocking reloads. */
+  load(path, { cid, live = false, lowLatency = live }) {
     this.destroy();
+    const lowLatencyMode = live && lowLatency;
     const hls = (this.hls = new Hls({
+      lowLatencyMode,
+      // LL-HLS: drift back to PART-HOLD-BACK after a stall by playing a little faster.
+      maxLiveSyncPlaybackRate: lowLatencyMode ? 1.5 : 1,
       loader: FetchLoader,
       fetchSetup: (context, init) => {
         init.credentials = this.credentials;
@@ -71,16 +77,26 @@ export class DeliveryPlayer extends EventTarget {
     }));
     this.telemetry = new Telemetry({ cid, st: live ? 'l' : 'v', pop: this.pop });
     this.live = live;
+    this.lowLatency = false; // set once a media playlist lists parts (EXT-X-PART)
+    this.partRequests = 0;
     this.notYetPublished = 0;
     this.trackPlayback(hls);
     hls.on(Hls.Events.MANIFEST_LOADED, (_, d) => this.report('master', '', d.url, d.stats, d.networkDetails));
-    hls.on(Hls.Events.LEVEL_LOADED, (_, d) => this.report('playlist', this.rendition(d.level), d.details?.url, d.stats, d.networkDetails));
+    hls.on(Hls.Events.LEVEL_LOADED, (_, d) => {
+      if (d.details?.partList?.length && !this.lowLatency) {
+        this.lowLatency = true;
+        this.emit('note', `LL-HLS: parts of ${d.details.partTarget} s, blocking reloads`);
+      }
+      this.report('playlist', this.rendition(d.level), d.details?.url, d.stats, d.networkDetails);
+    });
     hls.on(Hls.Events.AUDIO_TRACK_LOADED, (_, d) => this.report('playlist', 'audio', d.details?.url, d.stats, d.networkDetails));
     hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
       const frag = d.frag;
-      const kind = frag.sn === 'initSegment' ? 'init' : 'segment';
+      const kind = d.part ? 'part' : frag.sn === 'initSegment' ? 'init' : 'segment';
+      if (d.part) this.partRequests += 1;
       const rendition = frag.type === 'audio' ? 'audio' : this.rendition(frag.level);
-      const entry = this.report(kind, rendition, frag.url, frag.stats, d.networkDetails);
+      const loaded = d.part || frag;
+      const entry = this.report(kind, rendition, loaded.url, loaded.stats, d.networkDetails);
       if (this.awaitingStallRid && frag.type === 'main') {
         this.stallRid = entry.requestId;
         this.awaitingStallRid = false;
@@ -114,7 +130,7 @@ export class DeliveryPlayer extends EventTarget {
       ms: Math.max(0, (loading.end || 0) - (loading.start || 0)),
       firstByteMs: Math.max(0, (loading.first || 0) - (loading.start || 0)),
     };
-    if (kind === 'segment' && entry.ms > entry.firstByteMs) {
+    if ((kind === 'segment' || kind === 'part') && entry.ms > entry.firstByteMs) {
       this.emit('throughput', (entry.bytes * 8) / ((entry.ms - entry.firstByteMs || entry.ms) / 1000));
     }
     this.emit('entry', entry);
@@ -210,7 +226,8 @@ export class DeliveryPlayer extends EventTarget {
         if (buffered.start(i) <= video.currentTime + 0.1 && buffered.end(i) > video.currentTime) ahead = buffered.end(i) - video.currentTime;
       }
       const level = hls.levels?.[hls.currentLevel];
-      const sample = { buffer: ahead, bitrate: level ? level.bitrate : 0, estimate: hls.bandwidthEstimate || 0 };
+      const sample = { buffer: ahead, bitrate: level ? level.bitrate : 0, estimate: hls.bandwidthEstimate || 0,
+        latency: this.liveLatency(), parts: this.partRequests, lowLatency: this.lowLatency };
       this.emit('sample', sample);
       this.telemetry.push({ ev: 'sample', bl: Math.round(ahead * 1000), br: Math.round(sample.bitrate / 1000),
         mtp: Math.round(sample.estimate / 1000) });
@@ -220,6 +237,13 @@ export class DeliveryPlayer extends EventTarget {
       video.removeEventListener('playing', onPlaying);
       video.removeEventListener('waiting', onWaiting);
     };
+  }
+
+  /** Live latency in seconds: the wall clock minus the EXT-X-PROGRAM-DATE-TIME at the playhead
+   * (glass to glass when the encoder stamps its capture time); null without a date. */
+  liveLatency() {
+    const date = this.live ? this.hls?.playingDate : null;
+    return date ? (Date.now() - date.getTime()) / 1000 : null;
   }
 
   destroy() {
