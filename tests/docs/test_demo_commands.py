@@ -36,7 +36,7 @@ from tests.docs.commands import Ran, as_run, kill_group, reap_in, shell, spawn
 from tests.factories import distribution_doc, write_config
 from tests.tls import trust
 
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 
