@@ -136,10 +136,6 @@ class Intake:
             )
         if commit.digest and await digest(self.store, video_id) != commit.digest:
             raise NotFound(f"{video_id} in this region's storage differs from the sender's yet")
-        for relpath in commit.files:  # listed is not yet readable while a filer.sync copies it
-            if (await self.store.stat(video_id, relpath)).size > 0:
-                async for _ in self.store.read(video_id, relpath, 0, 0):
-                    break
 
     def deleted(self, video_id: str) -> None:
         """A peer deleted `video_id`: tombstone it here too and drop any staged copy."""
