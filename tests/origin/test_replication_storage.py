@@ -22,7 +22,10 @@ from tests.origin.conftest import origin_processes
 from tests.origin.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedFS, seaweedfs, weed_binary
 from tests.origin.test_replication import BOUND, video, wait_until
 
-pytestmark = pytest.mark.e2e
+# Alone: beside other suites, eu-west answered 404 for a file (a segment, a playlist) of a video
+# it had just listed ready while the two-way `weed filer.sync` ran (2 of 3 parallel runs on
+# 2026-12-02; never seen in a serial run). Not understood yet: docs say so.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 BUCKET_DIR = "/buckets/videos"  # where SeaweedFS keeps the bucket's objects on each filer
 # The commit is retried until the engine has copied the video: quickly, for a short test.
