@@ -132,9 +132,12 @@ def create_app(
             tasks.append(asyncio.create_task(_publish_forever(metrics)))
         if worker.leads:  # once per POP: the siblings adopt its breakers' transitions
             origins.checker.start()  # active /healthz checks of every origin (and the shield)
-        if sync is not None and worker.leads:
-            await sync.try_sync()  # catch up on invalidations missed while down, before serving
-            tasks.append(asyncio.create_task(sync.run()))
+        if sync is not None:
+            # Every worker catches up on invalidations missed while down before it serves (a
+            # sibling that served first would answer from the stale shared disk); one polls on.
+            await sync.try_sync()
+            if worker.leads:
+                tasks.append(asyncio.create_task(sync.run()))
         yield
         for task in tasks:
             task.cancel()
