@@ -19,6 +19,7 @@ from origin.task_worker import TaskWorker
 from origin.tasks import JobFields, JobRunner, LocalSources, Recipe
 from streaming.config import LadderRung, QueueSettings
 from tests.media.readback import decrypt, probe_segment
+from tests.origin.test_worker import ffmpeg_pids_under
 
 pytestmark = pytest.mark.anyio
 LADDER = (LadderRung(short_side=240, video_kbps=300, audio_kbps=64),)
@@ -145,3 +146,73 @@ async def test_an_aes_128_job_encrypts_every_part_with_one_key_in_the_store(
         assert data[:1] != b"\x47", "encrypted: no TS sync byte"
         probed = probe_segment(decrypt(data, key, iv))
         assert probed.has_video if uri == str(master.playlists[0].uri) else probed.has_audio
+
+
+async def test_a_whole_job_packages_in_one_process_and_publishes_the_manifest_last(
+    ffmpeg: str, source: Path, tmp_path: Path
+) -> None:
+    """Without chunking (the embedded default) the plan queues one `whole` task: the ladder in
+    one ffmpeg process with the audio muxed in and 1 s startup segments (fMP4 whole jobs:
+    tests/origin/test_dispatch.py)."""
+    engine = open_engine(QueueSettings(visibility_timeout=5), tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "vid2.upload").write_bytes(source.read_bytes())
+    store = FileStore(tmp_path / "hls")
+    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER, chunked=False)
+    worker = TaskWorker(
+        engine, JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / "s"), "a",
+        poll=0.1,
+    )  # fmt: skip
+    spec = {"size": 1, "container": "ts"}
+    await engine.ledger.update("vid2", {"state": "queued", "spec": json.dumps(spec)})
+    await engine.queue.put([Task("vid2", Kind.PLAN)])
+    await run_until(engine, "vid2", [worker], "ready")
+
+    fields = await engine.ledger.read("vid2")
+    assert json.loads(fields["whole"])["state"] == "done" and fields["count"] == "0"
+    master = m3u8.loads((store.work_dir("vid2") / "master.m3u8").read_text())
+    assert not master.media, "the audio is muxed into the rung"
+    durations = playlist_seconds(store, "vid2", str(master.playlists[0].uri))
+    assert durations[0] == pytest.approx(1.0, abs=0.05), "startup segments for a fast start"
+    assert sum(durations) == pytest.approx(12.0, abs=0.1)
+    manifest = json.loads((store.work_dir("vid2") / "video.json").read_text())
+    assert manifest["container"] == "ts" and manifest["duration"] == pytest.approx(12, abs=0.1)
+    assert worker.stats.media_seconds == pytest.approx(12.0, abs=0.1)
+    assert not (tmp_path / "s" / "vid2").exists(), "the worker dropped its scratch files"
+
+
+async def test_a_deleted_whole_job_stops_its_ffmpeg_at_once_and_writes_nothing_more(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """Deleting a video that packages in this process: TaskWorker.cancel kills its ffmpeg and
+    returns once it is dead; the task is acknowledged, never retried."""
+    long = await make_clip(ffmpeg, tmp_path / "long.mp4", seconds=60, width=640, height=360)
+    engine = open_engine(QueueSettings(visibility_timeout=30), tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "vid3.upload").write_bytes(long.read_bytes())
+    work = FileStore(tmp_path / "hls")
+    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER, chunked=False)
+    runner = JobRunner(engine, work, LocalSources(uploads), recipe, tmp_path / "s", work=work)
+    worker = TaskWorker(engine, runner, "a", poll=0.1)
+    await engine.ledger.update("vid3", {"state": "queued", "spec": json.dumps({"size": 1})})
+    await engine.queue.put([Task("vid3", Kind.PLAN)])
+    await worker.start()
+    try:
+        for _ in range(300):
+            fields = await engine.ledger.read("vid3")
+            if float(fields.get("progress:whole", "0")) > 0.02:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the whole task never got going: {fields}")
+        assert ffmpeg_pids_under(tmp_path), "packaging into the work directory"
+        await engine.ledger.update("vid3", {"state": "deleted"})
+        await worker.cancel("vid3")
+        assert not ffmpeg_pids_under(tmp_path), "cancel returns once its ffmpeg is gone"
+        await asyncio.sleep(0.5)
+        assert (await engine.queue.depth()).queued == 0 and worker.stats.failed == {}
+        assert not (await engine.queue.depth()).running, "acknowledged, not handed back"
+    finally:
+        await worker.stop()
