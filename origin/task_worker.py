@@ -61,7 +61,8 @@ class TaskWorker:
         self._wakeup = asyncio.Event()
 
     async def start(self) -> None:
-        await self.engine.queue.release(self.id)
+        with contextlib.suppress(StreamingError):  # the engine is down: the leases lapse
+            await self.engine.queue.release(self.id)
         self._loops = [asyncio.create_task(self._loop()) for _ in range(self._concurrency)]
 
     async def stop(self) -> None:
