@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test lint bench bench-tls conformance security clean
+.PHONY: demo test lint bench bench-soak bench-tls conformance security clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
@@ -46,6 +46,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Edge memory: 200 real-time viewers for 10 minutes on a POP of 2 workers whose 16 MiB memory
+# tiers the videos outgrow; RSS per worker and its slope go to docs/performance.md's "Edge soak".
+bench-soak: $(STAMP)
+	$(BIN)/python -m bench --targets "" --all-cores 0 --soak 600 --soak-viewers 200
 
 # HTTPS hits against nginx with the same certificate, HTTP/3 against HTTP/2 (docs/performance.md).
 bench-tls: $(STAMP)

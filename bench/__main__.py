@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import doc, fixture, soak, targets, tools, workloads, wrk
+from bench import doc, fixture, soak, soak_report, targets, tools, workloads, wrk
 from bench.targets import Running
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
@@ -50,12 +51,23 @@ def _args() -> argparse.Namespace:
         "--all-cores", type=int, default=2, metavar="N",
         help="then ours --workers N against nginx worker_processes N on every core (0: skip)",
     )  # fmt: skip
+    p.add_argument(
+        "--flash-workers", type=int, default=4, metavar="N",
+        help="with --all-cores: also a flash crowd on ours --workers N alone (0: skip)",
+    )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="2 s runs, 1 run each: a smoke check")
     p.add_argument(
         "--soak", type=float, default=0.0, help="also soak our edge for this many seconds"
     )
     p.add_argument("--soak-viewers", type=int, default=500)
     p.add_argument("--soak-server", default="granian")
+    p.add_argument("--soak-workers", type=int, default=2, help="worker processes of the soaked POP")
+    p.add_argument(
+        "--soak-memory-mib", type=int, default=16,
+        help="memory tier of each soaked worker; the soak's videos outgrow it",
+    )  # fmt: skip
+    p.add_argument("--soak-videos", type=int, default=6, help="distinct videos the viewers watch")
+    p.add_argument("--soak-video-seconds", type=int, default=20, help="length of each (720p)")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
     p.add_argument("--no-doc", action="store_true", help="print only; leave docs/performance.md")
     p.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "edge.json")
@@ -175,13 +187,35 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
         if args.all_cores > 1:
             results["all_cores"] = _all_cores(args, found, sup, work, origin, small, objects)
         if args.soak > 0:
-            running = targets.ours(sup, work, origin, server_cpu, args.soak_server)
-            console.print(f"soak: {args.soak_viewers} real-time viewers for {args.soak:.0f} s ...")
-            results["soak"] = soak.soak(running, master, args.soak_viewers, args.soak)
-            results["soak"]["server"] = args.soak_server
-            sup.stop(running.child)
+            results["soak"] = _soak_run(args, sup, work, origin)
     results["load_after"] = os.getloadavg()
     return results
+
+
+def _soak_run(
+    args: argparse.Namespace, sup: Supervisor, work: Path, origin: fixture.Origin
+) -> dict[str, Any]:
+    """Our edge (`--soak-workers` on every core, `--soak-memory-mib` each) under real-time
+    viewers of `--soak-videos` videos for `--soak` seconds."""
+    console.print(f"soak: packaging {args.soak_videos} videos of {args.soak_video_seconds} s ...")
+    masters = soak.videos(origin, work, args.soak_videos, args.soak_video_seconds)
+    cores = ",".join(str(c) for c in range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
+    tier = args.soak_memory_mib
+    running = targets.ours(
+        sup, work, origin, cores, args.soak_server, workers=args.soak_workers,
+        edge={"memory_cache_bytes": tier * 2**20},
+    )  # fmt: skip
+    console.print(
+        f"soak: {args.soak_viewers} real-time viewers for {args.soak:.0f} s on {running.name}, "
+        f"memory tier {tier} MiB per worker ..."
+    )
+    try:
+        figures = soak.soak(running, masters, args.soak_viewers, args.soak, float(tier))
+    finally:
+        sup.stop(running.child)
+    return {**figures, "server": args.soak_server, "workers": args.soak_workers,
+            "video_seconds": args.soak_video_seconds, "cores": cores}  # fmt: skip
 
 
 def _all_cores(
@@ -209,6 +243,16 @@ def _all_cores(
             running, origin, cold, args.flash_viewers, 4.0
         )
         out["targets"][name]["rss_mb"] = workloads.rss_mb(running.child.pid)
+        sup.stop(running.child)
+    out["flash_workers"] = args.flash_workers or None
+    if args.flash_workers > 0:  # issue 14: one origin request per object per POP at N = 4 too
+        running = targets.ours(sup, work, origin, cores, "granian", workers=args.flash_workers)
+        cold = origin.upload(small)
+        out["targets"]["ours-flash"] = {
+            "name": running.name,
+            "flash": workloads.flash_crowd(running, origin, cold, args.flash_viewers, 4.0),
+            "rss_mb": workloads.rss_mb(running.child.pid),
+        }
         sup.stop(running.child)
     return out
 
@@ -239,6 +283,10 @@ ROWS: list[tuple[str, Any]] = [
     ("playlist hit, server CPU µs/request", lambda r: _range(
         r["playlist"], "cpu_us_per_request", "cpu_min", "cpu_max", ".0f")),
     ("flash crowd: origin requests per object (max)", lambda r: str(r["flash"]["max_per_object"])),
+    ("flash crowd: objects / origin requests (proxy)",
+     lambda r: f"{r['flash']['objects']} / {r['flash']['origin_requests']}"),
+    ("flash crowd: origin fetches (edge /metrics)",
+     lambda r: str(r["flash"]["edge_origin_fetches"])),
     ("flash crowd: errors", lambda r: str(r["flash"]["errors"])),
     ("flash crowd: first segment p99 ms", lambda r: str(r["flash"]["first_segment_p99_ms"])),
     ("mixed players: req/s", lambda r: f"{r['mixed']['requests_per_s']:,.0f}"),
@@ -307,8 +355,11 @@ def ratios(t: dict[str, Any], ours: str, base: str = "nginx", goals: bool = True
 def render(results: dict[str, Any]) -> str:
     """Print the side-by-side tables and return the markdown for docs/performance.md."""
     t = results["targets"]
-    if not t:  # a soak-only run rewrites only its own section
-        return "\n".join(_soak(results)) + "\n" if "soak" in results else ""
+    if not t:  # a run without per-core targets rewrites only the soak section
+        for line in _all_cores_md(results, t):  # printed; the doc's part needs a per-core run
+            if line.startswith("- "):
+                console.print(line.replace("**", ""))
+        return "\n".join(soak_report.section(results)) + "\n" if "soak" in results else ""
     md = ["## Edge benchmark", "", *_preamble(results), "",
           "Per core (each server one process on core 0, wrk on core 1); median of the rounds, "
           "(min–max) over them:", "",
@@ -320,6 +371,18 @@ def render(results: dict[str, Any]) -> str:
         md.append(_extra_line(t, "ours-signed", "signed cookies"))
     if "ours-demo" in t and "ours-granian" in t:
         md.append(_extra_line(t, "ours-demo", "signed cookies and the access log"))
+    md += _all_cores_md(results, t)
+    for line in md:
+        if line.startswith("- "):
+            console.print(line.replace("**", ""))
+    if "soak" in results:
+        md += ["", *soak_report.section(results)]
+    return "\n".join(md) + "\n"
+
+
+def _all_cores_md(results: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    """The all-cores part of `## Edge benchmark`: its table, ratios and the N-worker goals."""
+    md: list[str] = []
     every = results.get("all_cores")
     if every:
         md += ["", f"All cores: {every['workers']} worker processes each on cores "
@@ -335,14 +398,31 @@ def render(results: dict[str, Any]) -> str:
                     f"- ours, {workload} hit: server CPU per request with {every['workers']} "
                     f"workers is {grew:.2f}x one worker's (goal within 1.10x)"
                 )
+        md += _flash_goal(every)
     elif "all_cores" in results:
         md += ["", "All cores: not run (`streaming edge` has no `--workers` flag here)."]
-    for line in md:
-        if line.startswith("- "):
-            console.print(line.replace("**", ""))
-    if "soak" in results:
-        md += ["", *_soak(results)]
-    return "\n".join(md) + "\n"
+    return md
+
+
+def _flash_goal(every: dict[str, Any]) -> list[str]:
+    """The goal line: one origin request per object per POP in the flash crowd at each N."""
+    runs = [(every["workers"], every["targets"].get("ours", {}).get("flash")),
+            (every.get("flash_workers"), every["targets"].get("ours-flash", {}).get("flash"))]
+    done = [(n, f) for n, f in runs if n is not None and f is not None]
+    if not done:
+        return []
+    parts = []
+    for n, flash in done:
+        edge = flash.get("edge_origin_fetches")
+        parts.append(
+            f"N = {n}: max {flash['max_per_object']} per object, {flash['origin_requests']} "
+            f"origin requests for {flash['objects']} objects"
+            + (f" ({edge} in the edge's /metrics)" if edge is not None else "")
+            + f", {flash['errors']} errors"
+        )
+    met = all(f["max_per_object"] == 1 and f["errors"] == 0 for _, f in done)
+    return [f"- ours, flash crowd of {done[0][1]['viewers']} viewers, 1 origin request per "
+            f"object per POP: {'; '.join(parts)} — goal {'met' if met else 'NOT met'}"]  # fmt: skip
 
 
 def _extra_line(t: dict[str, Any], name: str, what: str) -> str:
@@ -379,23 +459,6 @@ def _preamble(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def _soak(results: dict[str, Any]) -> list[str]:
-    s, env = results["soak"], results["environment"]
-    return [
-        "## Edge soak",
-        "",
-        f"Measured {env['date']} on {env['cpus']} cores ({env['cpu']}) by `{env['command']}`: "
-        f"{s['viewers']} real-time ABR viewers for {s['seconds']:.0f} s against our edge "
-        f"({s['server']}, one worker, memory tier {targets.MEMORY_TIER // 2**20} MiB): "
-        f"RSS {s['rss_start_mb']} MB at start, "
-        f"{s['rss_max_mb']} MB max, {s['rss_end_mb']} MB at the end; slope over the second half "
-        f"**{s['slope_mb_per_min_second_half']} MB/min** "
-        f"(whole run {s['slope_mb_per_min_all']} MB/min). "
-        f"{s['requests']:,} requests, {s['errors']} errors, rebuffer ratio {s['rebuffer_ratio']}, "
-        f"startup p95 {s['startup_p95_ms']} ms. Edge cache at the end: `{s['edge_cache']}`.",
-    ]
-
-
 def main() -> None:
     args = _args()
     found = tools.ensure(console)
@@ -421,7 +484,7 @@ def main() -> None:
         "wrk": _version([str(found["wrk"]), "-v"]), "runs": args.runs, "seconds": args.seconds,
         "flash": args.flash_viewers, "mixed": args.mixed_viewers,
         "mixed_seconds": args.mixed_seconds,
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "command": " ".join(["python -m bench", shlex.join(sys.argv[1:])]).strip(),
         "load_before": " ".join(f"{x:.2f}" for x in results["load_before"]),
         "load_after": " ".join(f"{x:.2f}" for x in results["load_after"]),
     }  # fmt: skip

@@ -62,15 +62,20 @@ def flash_crowd(
 ) -> dict[str, Any]:
     """`viewers` players start the same cold video at once; origin requests per object."""
     before = origin.counts()
+    ours = running.name.startswith("ours")  # its /metrics counts origin fetches too
     plan = Plan(
         targets=(Target(running.url + master, {}),), viewers=viewers, duration=seconds,
         pace=Pace(realtime=False), rendition="abr", timeout=30.0,
+        metrics=(running.url,) if ours else (),
     )  # fmt: skip
     outcome = run(plan)
     summary = report.summarize(plan, outcome)
     after = origin.counts()
     objects = outcome.snapshot["objects"]
     per_object = [after.get(p, 0) - before.get(p, 0) for p in objects]
+    # The edge's own count from its /metrics (a POP's workers summed), beside the proxy's.
+    fetched = summary["origin_requests"]["edge_fetches"]
+    edge_count = {"edge_origin_fetches": int(sum(fetched.values()))} if fetched else {}
     return {
         "viewers": viewers,
         "objects": len(objects),
@@ -81,6 +86,7 @@ def flash_crowd(
         "errors": summary["errors"],
         "first_segment_p99_ms": summary["viewers"]["startup_ms"].get("p99"),
         "segment_p99_ms": summary["latency_ms"].get("segment", {}).get("p99"),
+        **edge_count,
     }
 
 
@@ -103,11 +109,17 @@ def mixed(running: Running, master: str, viewers: int, seconds: float) -> dict[s
 
 def _group(pid: int) -> list[Path]:
     """/proc/<pid> of every process in the process group led by `pid`."""
+    return [proc for proc, _ in _group_with_parents(pid)]
+
+
+def _group_with_parents(pid: int) -> list[tuple[Path, int]]:
+    """(/proc/<pid>, parent pid) of every process in the process group led by `pid`."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pid:
-                found.append(stat.parent)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pid:  # fields: state, ppid, pgrp, ...
+                found.append((stat.parent, int(fields[1])))
         except (OSError, IndexError, ValueError):
             continue
     return found
@@ -125,15 +137,29 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _rss_kb(proc: Path) -> int:
+    try:
+        status = (proc / "status").read_text()
+    except OSError:
+        return 0  # exited between listing and reading
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and every process in its group (Varnish forks a child)."""
-    total = 0
-    for proc in _group(pid):
-        try:
-            status = (proc / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
+    return round(sum(_rss_kb(proc) for proc in _group(pid)) / 1024, 1)
+
+
+def rss_by_worker(pid: int) -> tuple[dict[int, float], float]:
+    """({worker pid: RSS MB}, the parent's RSS MB) of our edge started as the group leader
+    `pid`: with `--workers N` the workers are its forked children and the parent serves
+    nothing; with one worker the leader itself serves (and the parent figure is 0)."""
+    group = _group_with_parents(pid)
+    children = {int(proc.name): _rss_kb(proc) for proc, parent in group if parent == pid}
+    if not children:
+        return {pid: round(_rss_kb(Path(f"/proc/{pid}")) / 1024, 1)}, 0.0
+    parent = _rss_kb(Path(f"/proc/{pid}"))
+    return {p: round(kb / 1024, 1) for p, kb in children.items()}, round(parent / 1024, 1)

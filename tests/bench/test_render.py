@@ -47,3 +47,35 @@ def test_the_report_has_per_core_and_all_cores_tables_and_says_when_the_flag_is_
     assert "goal ≥" not in md.split("All cores")[1].split("- ours, segment hit")[0]
     missing = render({"targets": t, "objects": OBJECTS, "environment": ENV, "all_cores": None})
     assert "not run (`streaming edge` has no `--workers` flag here)" in missing
+
+
+def flash(max_per_object: int, objects: int = 14, edge: int | None = 14) -> dict[str, Any]:
+    f = {"viewers": 200, "objects": objects, "origin_requests": objects, "errors": 0,
+         "max_per_object": max_per_object, "first_segment_p99_ms": 300.0}  # fmt: skip
+    return {**f, "edge_origin_fetches": edge} if edge is not None else f
+
+
+def test_the_flash_crowd_at_n_2_and_n_4_is_in_the_all_cores_table_and_judged() -> None:
+    """The N = 4 run is a column of the all-cores table (flash rows only) and the goal line
+    names both N with the proxy's and the edge's /metrics counts."""
+    t = {"ours-granian": target("ours (granian)", 240, 300), "nginx": target("nginx", 200, 400)}
+    ours = {**target("ours (granian, 2 workers)", 400, 330), "flash": flash(1)}
+    nginx = {**target("nginx (2 workers)", 380, 380), "flash": flash(1, 14, None)}
+    four = {"name": "ours (granian, 4 workers)", "flash": flash(1), "rss_mb": 400.0}
+    every: dict[str, Any] = {"workers": 2, "cores": "0,1", "flash_workers": 4,
+                             "targets": {"ours": ours, "nginx": nginx, "ours-flash": four}}
+    md = render({"targets": t, "objects": OBJECTS, "environment": ENV, "all_cores": every})
+    part = md.split("All cores")[1]
+    assert "| ours (granian, 2 workers) | nginx (2 workers) | ours (granian, 4 workers) |" in part
+    assert "| flash crowd: origin requests per object (max) | 1 | 1 | 1 |" in part
+    assert "| flash crowd: origin fetches (edge /metrics) | 14 | – | 14 |" in part
+    assert "| 1 MB segment hit, req/s | 600 (400–800) | 570 (380–760) | – |" in part
+    assert (
+        "- ours, flash crowd of 200 viewers, 1 origin request per object per POP: N = 2: max 1 "
+        "per object, 14 origin requests for 14 objects (14 in the edge's /metrics), 0 errors; "
+        "N = 4: max 1 per object" in part
+    )
+    assert part.rstrip().endswith("— goal met")
+    four["flash"] = flash(2, 14, 15)
+    md = render({"targets": t, "objects": OBJECTS, "environment": ENV, "all_cores": every})
+    assert "N = 4: max 2 per object" in md and md.rstrip().endswith("— goal NOT met")
