@@ -187,35 +187,14 @@ def measure(args: argparse.Namespace, found: dict[str, str | None], work: Path) 
         if args.all_cores > 1:
             results["all_cores"] = _all_cores(args, found, sup, work, origin, small, objects)
         if args.soak > 0:
-            results["soak"] = _soak_run(args, sup, work, origin)
+            results["soak"] = soak.on_pop(
+                sup, work, origin, console.print, server=args.soak_server,
+                workers=args.soak_workers, tier_mib=args.soak_memory_mib,
+                viewers=args.soak_viewers, seconds=args.soak, videos=args.soak_videos,
+                video_seconds=args.soak_video_seconds,
+            )  # fmt: skip
     results["load_after"] = os.getloadavg()
     return results
-
-
-def _soak_run(
-    args: argparse.Namespace, sup: Supervisor, work: Path, origin: fixture.Origin
-) -> dict[str, Any]:
-    """Our edge (`--soak-workers` on every core, `--soak-memory-mib` each) under real-time
-    viewers of `--soak-videos` videos for `--soak` seconds."""
-    console.print(f"soak: packaging {args.soak_videos} videos of {args.soak_video_seconds} s ...")
-    masters = soak.videos(origin, work, args.soak_videos, args.soak_video_seconds)
-    cores = ",".join(str(c) for c in range(os.cpu_count() or 1))
-    os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
-    tier = args.soak_memory_mib
-    running = targets.ours(
-        sup, work, origin, cores, args.soak_server, workers=args.soak_workers,
-        edge={"memory_cache_bytes": tier * 2**20},
-    )  # fmt: skip
-    console.print(
-        f"soak: {args.soak_viewers} real-time viewers for {args.soak:.0f} s on {running.name}, "
-        f"memory tier {tier} MiB per worker ..."
-    )
-    try:
-        figures = soak.soak(running, masters, args.soak_viewers, args.soak, float(tier))
-    finally:
-        sup.stop(running.child)
-    return {**figures, "server": args.soak_server, "workers": args.soak_workers,
-            "video_seconds": args.soak_video_seconds, "cores": cores}  # fmt: skip
 
 
 def _all_cores(

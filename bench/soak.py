@@ -7,21 +7,25 @@ churn, not just the fixed overhead of a process, is what the slope would show.
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import targets
 from bench.fixture import Origin, noisy_clip
 from bench.targets import Running
 from bench.workloads import rss_by_worker
 from loadtest import report
 from loadtest.player import Pace, Target
 from loadtest.run import Plan, run
+from procs.supervisor import Supervisor
 
 HEADROOM_MB = 150  # issue 14: RSS per worker at most its memory tier + 150 MB
 Sample = tuple[float, dict[int, float]]  # (seconds since start, {worker pid: RSS MB})
@@ -148,8 +152,32 @@ def soak(
     }
 
 
-def videos(origin: Origin, work: Path, count: int, seconds: int) -> list[str]:
+def _videos(origin: Origin, work: Path, count: int, seconds: int) -> list[str]:
     """`count` distinct 720p videos of `seconds` for the soak (one noisy clip uploaded `count`
     times: each upload is its own video, its own cache keys), as master playlist paths."""
     clip = noisy_clip(work / f"soak-{seconds}s.mp4", seconds=seconds, width=1280, height=720)
     return [origin.upload(clip) for _ in range(count)]
+
+
+def on_pop(
+    sup: Supervisor, work: Path, origin: Origin, say: Callable[[str], object], *, server: str,
+    workers: int, tier_mib: int, viewers: int, seconds: float, videos: int, video_seconds: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Our edge (`workers` processes on every core, a `tier_mib` memory tier each) under
+    `viewers` real-time viewers of `videos` fresh videos for `seconds`."""
+    say(f"soak: packaging {videos} videos of {video_seconds} s ...")
+    masters = _videos(origin, work, videos, video_seconds)
+    cores = ",".join(str(c) for c in range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
+    running = targets.ours(
+        sup, work, origin, cores, server, workers=workers,
+        edge={"memory_cache_bytes": tier_mib * 2**20},
+    )  # fmt: skip
+    say(f"soak: {viewers} real-time viewers for {seconds:.0f} s on {running.name}, "
+        f"memory tier {tier_mib} MiB per worker ...")  # fmt: skip
+    try:
+        figures = soak(running, masters, viewers, seconds, float(tier_mib))
+    finally:
+        sup.stop(running.child)
+    return {**figures, "server": server, "workers": workers, "video_seconds": video_seconds,
+            "cores": cores}  # fmt: skip
