@@ -202,7 +202,7 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
         example = f"{state['edges'][0]['url']}/healthz"
         console.print(
             f"\n[bold]HTTPS[/] by the local CA {state['ca_file']} (plain HTTP redirects; "
-            "`streaming demo --plain-http` runs without TLS). Trust it:"
+            f"`{streaming} demo --plain-http` runs without TLS). Trust it:"
         )
         for tool, command in trust_lines(state["ca_file"], example):
             console.print(f"  {tool:<14} {command}", soft_wrap=True, highlight=False, markup=False)
