@@ -2,7 +2,10 @@
 
 The demo tests start `streaming demo` in a temporary directory holding `config/demo.toml` (a
 generated distribution on free ports) and `.demo/` (its state, keys, data), so the docs' relative
-paths work as written. What cannot be written literally is substituted from one table here.
+paths work as written, and `.venv` (linked to this virtualenv) where `make demo` leaves it. The
+shell is a new user's: no virtualenv on PATH, so documented commands run after the README's
+activation line and the demo's printed lines as printed. What cannot be written literally is
+substituted from one table here.
 """
 
 from __future__ import annotations

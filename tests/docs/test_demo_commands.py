@@ -4,9 +4,11 @@ One `streaming demo` for the whole module, started with the documented synopsis 
 directory laid out like the repository (`config/demo.toml`: a generated distribution on free
 ports shaped like the real one: HTTPS ports beside the plain ones, its `[tls]` files under
 `.demo/tls/` issued by the demo from its local CA, redirect-to-https, the real key group;
-`.demo/`: state, keys, certificates, data). Each test runs one documented command through bash
-there, after the substitutions in `tests/docs/commands.py`, and checks what it printed or did,
-not only its exit status. Every HTTPS request here verifies the demo's CA.
+`.demo/`: state, keys, certificates, data; `.venv`). Each test runs one documented command
+through bash there, after the README's `. .venv/bin/activate` and the substitutions in
+`tests/docs/commands.py`, and checks what it printed or did, not only its exit status; the
+demo's own "try it" lines run as it printed them, in a shell with no virtualenv. Every HTTPS
+request here verifies the demo's CA.
 """
 
 from __future__ import annotations
