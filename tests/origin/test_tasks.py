@@ -216,3 +216,41 @@ async def test_a_deleted_whole_job_stops_its_ffmpeg_at_once_and_writes_nothing_m
         assert not (await engine.queue.depth()).running, "acknowledged, not handed back"
     finally:
         await worker.stop()
+
+
+async def test_a_stopping_worker_gives_its_task_back_to_another_at_once(
+    ffmpeg: str, tmp_path: Path
+) -> None:
+    """A worker stopped mid-task (a SIGTERMed packager) hands its lease back: another takes the
+    task now, long before the 30 s visibility timeout."""
+    long = await make_clip(ffmpeg, tmp_path / "long.mp4", seconds=60, width=640, height=360)
+    engine = open_engine(QueueSettings(visibility_timeout=30), tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "vid4.upload").write_bytes(long.read_bytes())
+    store = FileStore(tmp_path / "hls")
+    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER, chunked=False)
+    a, b = (
+        TaskWorker(engine, JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / n),
+                   n, poll=0.1)
+        for n in ("a", "b")
+    )  # fmt: skip
+    await engine.ledger.update("vid4", {"state": "queued", "spec": json.dumps({"size": 1})})
+    await engine.queue.put([Task("vid4", Kind.PLAN)])
+    await a.start()
+    try:
+        for _ in range(300):
+            if float((await engine.ledger.read("vid4")).get("progress:whole", "0")) > 0.02:
+                break
+            await asyncio.sleep(0.1)
+        await a.stop()
+        await b.start()
+        for _ in range(100):  # 10 s
+            record = json.loads((await engine.ledger.read("vid4")).get("whole", "{}"))
+            if record.get("worker") == "b":
+                break
+            await asyncio.sleep(0.1)
+        assert record == {"state": "running", "worker": "b"}, record
+    finally:
+        await a.stop()
+        await b.stop()
