@@ -31,7 +31,7 @@ from loadtest import report
 from loadtest.player import Pace, Target
 from loadtest.run import Plan, run
 from streaming.hls import is_part
-from tests.browser.conftest import CHROMIUM, trusting
+from tests.browser.chromium import launch, nss_home
 from tests.browser.stack import portal_stack
 from tests.factories import distribution_doc, running_topology
 from tests.tls import make_ca
@@ -105,9 +105,7 @@ def latency(tmp: Path, rounds: int, play: float) -> dict[str, list[float]]:
                 playlist = f"{origin.url}/live/{channel}/180p/index.m3u8"
                 _wait(lambda p=playlist: _published(p), 60, playlist)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=trusting(ca_dir)
-            )
+            browser = launch(playwright, nss_home(ca_dir / "ca.pem", tmp / "home"))
             try:
                 for _ in range(rounds):
                     for channel in ("ll", "classic"):

@@ -1,4 +1,4 @@
-"""The origin application: wires config, job store, worker pool, store, live channels and routes."""
+"""The origin application: wires config, jobs, packaging queue, store, live channels and routes."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ from origin.queue import open_engine
 from origin.replicas import Intake
 from origin.replicate import Replicator
 from origin.routes import admin_router
-from origin.store import MANIFEST_NAME, open_store
+from origin.store import MANIFEST_NAME, Staging, open_store
 from origin.store.fs import FileStore
 from origin.task_worker import TaskWorker
 from origin.tasks import JobRunner, LocalSources, Recipe
-from origin.worker import PackageFn, WorkerPool, ffmpeg_packager
+from origin.whole_job import PackageFn
 from streaming import paths
 from streaming.config import Distribution
 from streaming.errors import ConfigError, NotFound
@@ -41,7 +41,7 @@ from streaming.hls import MASTER_NAME
 from streaming.http import install_error_handler
 
 
-def live_source(source: str, pool: WorkerPool | Dispatcher, work: FileStore) -> str:
+def live_source(source: str, pool: Dispatcher, work: FileStore) -> str:
     """A channel source: "testsrc", a file, or a video id looped from its upload if this origin
     still has it, else from its packaged top rendition (replicas have only the HLS copy)."""
     if source == "testsrc" or "/" in source or "." in source:
@@ -67,8 +67,6 @@ def create_app(
     settings = dist.origin
     root = data_dir or Path(settings.data_dir) / origin.region
     binary = ffmpeg_binary(settings.ffmpeg) if package is None or dist.live_channels else ""
-    if package is None:
-        package = ffmpeg_packager(binary, settings.segment_duration, settings.ladder)
     jobs = JobStore(root / "jobs.sqlite3")
     outbox = Outbox(jobs.connection)
     storage = open_store(dist.storage_of(origin), root)
@@ -80,7 +78,7 @@ def create_app(
         origin, peers, mode, settings.replication, jobs, outbox, store, dist.admin_token, client
     )
     intake = Intake(origin.id, jobs, outbox, store, root / "staging", copies=mode == "origin")
-    pool: WorkerPool | Dispatcher
+    engine = open_engine(settings.queue, root)
     if settings.queue.engine != "sqlite":
         # Packaging happens in `streaming packager` workers; this origin only enqueues.
         if not isinstance(uploads, Bucket):
@@ -88,31 +86,31 @@ def create_app(
                 f"origin.queue: engine = {settings.queue.engine!r} needs the S3 storage backend "
                 "(packager workers read sources from and write outputs to the bucket)"
             )
-        engine = open_engine(settings.queue, root)
         pool = Dispatcher(jobs, engine, root / "uploads", uploads, on_ready=replicator.ready)
-    elif settings.queue.chunked:
-        # The embedded engine with the packager workers' job code, in this process.
-        engine = open_engine(settings.queue, root)
+    else:
+        # The embedded engine: the packager workers' job code, in this process.
         recipe = Recipe(
             binary or ffmpeg_binary(settings.ffmpeg), settings.segment_duration,
-            settings.queue.chunk_seconds, settings.ladder,
+            settings.queue.chunk_seconds, settings.ladder, chunked=settings.chunked,
         )  # fmt: skip
         sources = LocalSources(root / "uploads", uploads)
-        workers = [
-            TaskWorker(
+        runners = [
+            JobRunner(
                 engine,
-                JobRunner(engine, store, sources, recipe, root / "scratch"),
-                f"{origin.id}-{index}",
+                store,
+                sources,
+                recipe,
+                root / "scratch",
+                on_ready=lambda _job: pool.notify(),
+                work=work,
+                package=package,
             )  # fmt: skip
-            for index in range(settings.workers)
+            for _ in range(settings.workers)
         ]
         pool = Dispatcher(
-            jobs, engine, root / "uploads", InPlace(), on_ready=replicator.ready, workers=workers
-        )
-    else:
-        pool = WorkerPool(
-            jobs, store, work, root / "uploads", package, settings.workers,
-            on_ready=replicator.ready, direct=uploads, staging=storage.staging,
+            jobs, engine, root / "uploads", InPlace(), on_ready=replicator.ready,
+            workers=[TaskWorker(engine, r, f"{origin.id}-{i}") for i, r in enumerate(runners)],
+            chunked=settings.chunked, copies=work if storage.staging is Staging.COPY else None,
         )  # fmt: skip
     live_root = root / "live"  # ffmpeg's work dirs, and the published files unless on S3
     live_store = open_live_store(dist.storage_of(origin), live_root, origin.region)
@@ -147,7 +145,7 @@ def create_app(
     )
     metrics = OriginMetrics(
         replication=replicator.backlog,
-        queue=lambda: pool.depth if isinstance(pool, Dispatcher) else None,
+        queue=lambda: pool.depth,
     )
 
     @asynccontextmanager

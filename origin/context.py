@@ -16,7 +16,6 @@ from origin.replicas import Intake
 from origin.replicate import Replicator
 from origin.store import MANIFEST_NAME, DirectUploads, Store
 from origin.store.fs import FileStore
-from origin.worker import WorkerPool
 from streaming import paths
 from streaming.config import Distribution, Origin, OriginSettings
 from streaming.errors import NotFound
@@ -33,7 +32,7 @@ class OriginContext:
     store: Store
     work: FileStore
     uploads: DirectUploads | None
-    pool: WorkerPool | Dispatcher  # packages here, or hands jobs to the queue engine
+    pool: Dispatcher  # hands jobs to the queue (this process's workers, or packagers)
     replicator: Replicator
     channels: dict[str, Channel | LLChannel]
     live_store: LiveFiles  # each origin's own live files: its disk, or its prefix of the bucket
@@ -84,6 +83,6 @@ class OriginContext:
             await self.uploads.delete_upload(video_id)
 
     def files_of(self, job: Job) -> Store:
-        """Where a job's files are read from: the work dir while packaging here, else the store
-        (where packager workers publish as they go)."""
-        return self.work if job.state is State.PACKAGING and self.pool.local else self.store
+        """Where a job's files are read from: the work dir while a whole job packages here,
+        else the store (where chunks and packager workers publish as they go)."""
+        return self.work if job.state is State.PACKAGING and self.pool.local(job) else self.store

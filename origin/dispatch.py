@@ -1,12 +1,13 @@
-"""The origin's side of packaging on a queue engine: enqueue each upload, never package it.
+"""The origin's side of packaging: enqueue each upload, follow its job, copy its state back.
 
-With `[origin.queue] engine = "redis"` an origin is API and delivery only. A queued upload is
-dispatched: its source is put into the bucket (a direct upload is there already), its job
-record written to the ledger, and its plan task queued; `streaming packager` workers do the
-rest (origin.tasks). The origin follows each dispatched job in the ledger and copies its state,
-progress and error into its own job table, then owes the ready video to its peers like the
-embedded pool does. Dispatching is idempotent: a restart re-dispatches what it had not
-finished dispatching, and duplicate plan tasks are harmless.
+A queued upload is dispatched: its source is put into the bucket (a direct upload is there
+already), its job record written to the ledger, and its plan task queued. The job code
+(origin.tasks) runs in `streaming packager` workers on a queue engine (`[origin.queue] engine
+= "redis"`: the origin is API and delivery only), or in this process on the embedded SQLite
+queue, the default. The origin follows each dispatched job in the ledger and copies its state,
+progress and error into its own job table, then owes the ready video to its peers.
+Dispatching is idempotent: a restart re-dispatches what it had not finished dispatching, and
+duplicate plan tasks are harmless.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from origin.jobs import Job, JobStore, State
 from origin.queue import Depth, Engine, Kind, Task
+from origin.store.fs import FileStore
 from origin.task_worker import TaskWorker
 from origin.tasks import JobFields
+from origin.whole_job import packs_whole
 from streaming.errors import StreamingError
 
 log = logging.getLogger("origin.dispatch")
@@ -61,9 +65,12 @@ def chunks_of(fields: dict[str, str]) -> list[dict[str, object]]:
 
 
 def progress_of(fields: dict[str, str]) -> float:
-    """0..1 of a job from its ledger fields: the mean of its video chunks' progress."""
+    """0..1 of a job from its ledger fields: the whole task's, or the mean of its video
+    chunks' progress."""
     if fields.get(JobFields.STATE) == "ready":
         return 1.0
+    if JobFields.step(Kind.WHOLE) in fields:
+        return round(min(0.99, float(fields.get(JobFields.progress(Kind.WHOLE), "0"))), 3)
     listed = chunks_of(fields)
     if not listed:
         return 0.0
@@ -72,20 +79,21 @@ def progress_of(fields: dict[str, str]) -> float:
 
 
 class Dispatcher:
-    """Hands queued jobs to the engine and follows them there; the pool's place in the origin."""
-
-    local = False  # a packaging video's files are in the store, not in a local work directory
+    """Hands queued jobs to the engine and follows them there."""
 
     def __init__(
         self, jobs: JobStore, engine: Engine, uploads_dir: Path, bucket: Bucket,
         on_ready: Callable[[str], Awaitable[None]] | None = None, poll: float = 0.5,
-        workers: Sequence[TaskWorker] = (),
+        workers: Sequence[TaskWorker] = (), *, chunked: bool = True,
+        copies: FileStore | None = None,
     ) -> None:  # fmt: skip
         self.jobs, self.engine, self.uploads_dir, self._bucket = jobs, engine, uploads_dir, bucket
-        self._on_ready, self._poll = on_ready, poll
+        self._on_ready, self._poll, self._chunked = on_ready, poll, chunked
         # In-process workers (the embedded engine): uploads stay here, the live channels and
         # a restart read them.
         self._workers = tuple(workers)
+        # Local work copies of whole jobs packaged here, dropped once the store has them.
+        self._copies = copies
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self.depth: Depth | None = None  # the last one seen, for /metrics
@@ -93,8 +101,13 @@ class Dispatcher:
     def source(self, job_id: str) -> Path:
         return self.uploads_dir / f"{job_id}.upload"
 
+    def local(self, job: Job) -> bool:
+        """Whether a packaging job's files are in this origin's work directory (a whole job
+        packaged here), not in the store (chunks, and every packager worker, publish there)."""
+        return bool(self._workers) and packs_whole(self._chunked, job.container)
+
     def notify(self) -> None:
-        """A job was queued: dispatch it now rather than at the next poll."""
+        """A job was queued, or one became ready: sync now rather than at the next poll."""
         self._wakeup.set()
 
     async def start(self) -> None:
@@ -115,6 +128,8 @@ class Dispatcher:
         more into the store (a chunk encoding now is dropped when it ends)."""
         if await self.engine.ledger.read(job_id):
             await self.engine.ledger.update(job_id, {JobFields.STATE: "deleted"})
+        for worker in self._workers:  # here, stop it now: nothing may write after the delete
+            await worker.cancel(job_id)
         with contextlib.suppress(StreamingError):
             await self._bucket.delete_upload(job_id)
 
@@ -131,13 +146,12 @@ class Dispatcher:
                 log.exception("dispatching failed")
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wakeup.wait()
 
     async def sync(self) -> None:
         """Dispatch what is queued here, copy what the workers did back into the job table."""
-        for job in self.jobs.list():
-            if job.state not in (State.QUEUED, State.PACKAGING):
-                continue
+        for job in self.jobs.unfinished():
             fields = await self.engine.ledger.read(job.id)
             if DISPATCHED in fields:
                 await self._follow(job, fields)
@@ -153,14 +167,16 @@ class Dispatcher:
             await self._bucket.put_upload(job.id, self.source(job.id))
         spec = {
             "filename": job.filename, "size": job.size, "created": job.created,
-            "encryption": job.encryption, "home": job.home,
+            "encryption": job.encryption, "home": job.home, "container": job.container,
         }  # fmt: skip
         await self.engine.ledger.update(
             job.id, {JobFields.STATE: "queued", JobFields.SPEC: json.dumps(spec)}
         )
         await self.engine.queue.put([Task(job.id, Kind.PLAN)])
         await self.engine.ledger.update(job.id, {DISPATCHED: "1"})
-        log.info("job %s queued for the packagers", job.id)
+        for worker in self._workers:
+            worker.wake()
+        log.info("job %s queued for packaging", job.id)
 
     async def _follow(self, job: Job, fields: dict[str, str]) -> None:
         state = fields.get(JobFields.STATE, "queued")
@@ -168,6 +184,8 @@ class Dispatcher:
             self.jobs.update(job.id, state=State.FAILED, error=fields.get(JobFields.ERROR, ""))
         elif state == "ready":
             self.jobs.update(job.id, state=State.READY, progress=1.0)
+            if self._copies is not None:  # only now: until ready, it was served from the copy
+                await asyncio.to_thread(shutil.rmtree, self._copies.work_dir(job.id), True)
             if not self._workers:
                 self.source(job.id).unlink(missing_ok=True)  # the bucket keeps the original
             if self._on_ready is not None:

@@ -154,27 +154,13 @@ class JobStore:
             )
         ]
 
-    def claim_next(self) -> Job | None:
-        """Move the oldest queued job to `packaging` and return it."""
-        row = self._db.execute(
-            "SELECT id FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (State.QUEUED.value,)
-        ).fetchone()
-        if row is None:
-            return None
-        self.update(row[0], state=State.PACKAGING, progress=0.0)
-        return self.get(row[0])
-
-    def requeue_interrupted(self) -> builtins.list[str]:
-        """Jobs a crash left in `packaging` go back to the queue; returns their ids."""
-        ids = [
-            r[0]
-            for r in self._db.execute(
-                "SELECT id FROM jobs WHERE state = ?", (State.PACKAGING.value,)
-            )
-        ]
-        for job_id in ids:
-            self.update(job_id, state=State.QUEUED, progress=0.0)
-        return ids
+    def unfinished(self) -> builtins.list[Job]:
+        """Jobs still queued or packaging, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE state IN (?, ?) ORDER BY created",
+            (State.QUEUED.value, State.PACKAGING.value),
+        )
+        return [_job(r) for r in rows]
 
     def fail_abandoned_uploads(self, offered_before: float) -> int:
         """Direct uploads offered before `offered_before` and never completed become `failed`."""

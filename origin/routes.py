@@ -22,8 +22,8 @@ from origin.replicas import Commit
 from streaming import paths
 from streaming.admin import require_admin
 from streaming.bodies import read_json
-from streaming.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from streaming.hls import Container, Encryption, delivery_format
+from streaming.errors import Conflict, NotFound, PayloadTooLarge
+from streaming.hls import delivery_format
 
 
 class ReplicaCommit(BaseModel):
@@ -48,15 +48,6 @@ def admin_router(ctx: OriginContext) -> APIRouter:
     token = ctx.dist.admin_token
     defaults = (ctx.settings.container, ctx.settings.encryption)
 
-    def asked(container: str | None, encryption: str | None) -> tuple[Container, Encryption]:
-        chosen, scheme = delivery_format(container, encryption, defaults)
-        if chosen is Container.FMP4 and ctx.settings.chunked:
-            raise BadRequest(
-                "container 'fmp4' is not made by this origin's chunked packaging job "
-                "([origin.queue]) yet: upload as ts"
-            )
-        return chosen, scheme
-
     @router.post("/videos", status_code=202)
     async def upload(
         request: Request, encryption: str | None = None, container: str | None = None
@@ -67,7 +58,7 @@ def admin_router(ctx: OriginContext) -> APIRouter:
         unknown or unsupported one is refused (400) before a byte of the body is read.
         """
         require_admin(request, token)
-        chosen, scheme = asked(container, encryption)
+        chosen, scheme = delivery_format(container, encryption, defaults)
         video_id = paths.new_video_id()
         received = await ingest.receive(
             request, ctx.pool.source(video_id), ctx.settings.max_upload_bytes
@@ -90,7 +81,7 @@ def admin_router(ctx: OriginContext) -> APIRouter:
     ) -> dict[str, object]:  # fmt: skip
         """Offer a pre-signed PUT URL so a large file goes straight to object storage."""
         require_admin(request, token)
-        chosen, scheme = asked(container, encryption)
+        chosen, scheme = delivery_format(container, encryption, defaults)
         if ctx.uploads is None:
             raise NotFound("direct uploads need the S3 storage backend; POST /videos instead")
         expiry = ctx.dist.storage_of(ctx.origin).presign_expiry

@@ -1,8 +1,15 @@
 """The job code: one video's packaging as tasks any worker may run (origin.queue delivers them).
 
+    plan ──► whole (the ladder in one ffmpeg process, origin.whole_job; then the manifest)
+         or
     plan ──► audio (once), thumbnails (once) ──┐
          └─► chunk 0..n-1 ─────────────────────┴─► (each in-order prefix: playlists grow)
                                                     ─► publish (VOD playlists, manifest)
+
+The embedded default (an origin on its SQLite queue) runs this code in-process and packages
+each upload whole; `[origin.queue] chunked`, and every queue engine, chunk TS uploads. A whole
+task run inside the origin packages into the origin's work directory, where the video is
+served as it grows; a packager worker's whole task publishes when done.
 
 Every step is idempotent, because delivery is at-least-once. A chunk's or the audio's output is
 encoded into a fresh scratch directory of this worker and put into the store only when whole;
@@ -30,16 +37,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from media import chunks, ladder
+from media import chunks, ladder, packager
 from media.packager import KEY_FILE, AesKey
 from media.probe import MediaInfo, probe
 from origin.queue import DeadLetter, Engine, Kind, Task
 from origin.store import MANIFEST_NAME, Store
 from origin.store.fs import FileStore
-from origin.worker import key_uri
+from origin.whole_job import PackageFn, ffmpeg_packager, key_uri, packs_whole
 from streaming.config import LadderRung
 from streaming.errors import NotFound, StreamingError
-from streaming.hls import Encryption
+from streaming.hls import Container, Encryption
 
 LOCK_SECONDS = 30.0  # a publishing step takes well under this; a killed holder's lock lapses
 OVER = ("ready", "failed", "deleted")  # a job in one of these states runs no more tasks
@@ -96,6 +103,7 @@ class Recipe:
     segment_duration: float
     chunk_seconds: float
     ladder: tuple[LadderRung, ...]
+    chunked: bool = True  # TS uploads in chunks; False: every upload whole
 
 
 @dataclass
@@ -131,11 +139,17 @@ class JobRunner:
 
     def __init__(
         self, engine: Engine, store: Store, sources: Sources, recipe: Recipe, scratch: Path,
-        on_ready: Callable[[str], None] | None = None,
+        on_ready: Callable[[str], None] | None = None, *, work: FileStore | None = None,
+        package: PackageFn | None = None,
     ) -> None:  # fmt: skip
         self.engine, self.store, self.sources, self.recipe = engine, store, sources, recipe
         self.scratch = scratch
         self._on_ready = on_ready
+        # Inside an origin: its work directory, where a whole job packages (served as it grows).
+        self._work = work
+        self._package = package or ffmpeg_packager(
+            recipe.binary, recipe.segment_duration, recipe.ladder
+        )
 
     async def run(self, step: Step) -> None:
         """Run one delivered task to its end (or raise: the queue retries it)."""
@@ -145,6 +159,8 @@ class JobRunner:
             return  # failed meanwhile, deleted, or a duplicate delivery of a finished job
         if task.kind is Kind.PLAN:
             await self._plan(task, fields)
+        elif task.kind is Kind.WHOLE:
+            await self._whole(step, fields)
         elif task.kind is Kind.PUBLISH:
             await self._finish(task.job, step.worker)
         else:
@@ -159,6 +175,10 @@ class JobRunner:
             fields = await self.engine.ledger.read(folder.name)
             if not fields or fields.get(JobFields.STATE) in OVER:
                 await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def over(self, job: str) -> bool:
+        """Whether `job` is ready, failed or deleted: its tasks have nothing left to do."""
+        return (await self.engine.ledger.read(job)).get(JobFields.STATE) in OVER
 
     async def bury(self, letter: DeadLetter) -> None:
         """A task used up its attempts: its job fails with the reason."""
@@ -188,9 +208,18 @@ class JobRunner:
             return  # planned by an earlier delivery
         source = await self._source(task.job)
         info = await asyncio.to_thread(probe, source)
-        planned = chunks.plan(info, self.recipe.segment_duration, self.recipe.chunk_seconds)
         ladder.plan(info.display_width, info.display_height, info.frame_rate, self.recipe.ladder)
         await self._make_key(task.job, fields)
+        container = json.loads(fields[JobFields.SPEC]).get("container", Container.TS.value)
+        if packs_whole(self.recipe.chunked, container):
+            await self.engine.ledger.update(
+                task.job, {JobFields.INFO: json.dumps(asdict(info)), JobFields.STATE: "packaging",
+                           JobFields.step(Kind.WHOLE): chunk_state("queued", "")},
+            )  # fmt: skip
+            await self.engine.queue.put([Task(task.job, Kind.WHOLE)])
+            await self.engine.ledger.update(task.job, {JobFields.COUNT: "0"})
+            return
+        planned = chunks.plan(info, self.recipe.segment_duration, self.recipe.chunk_seconds)
         audio = bool(chunks.chunked_audio(info))
         # The audio and the thumbnails first: the playlists wait for the audio's.
         tasks = [Task(task.job, Kind.AUDIO)] if audio else []
@@ -229,6 +258,49 @@ class JobRunner:
         except NotFound:
             return None
         return AesKey(raw, key_uri(job))
+
+    async def _whole(self, step: Step, fields: Mapping[str, str]) -> None:
+        """The whole ladder in one ffmpeg process, then the manifest, then ready."""
+        job = step.task.job
+        spec = json.loads(fields[JobFields.SPEC])
+        info = MediaInfo(**json.loads(fields[JobFields.INFO]))
+        key = await self._key(job, fields)  # read before a retry clears the work directory
+        if _encrypted(fields) and key is None:
+            raise StreamingError(f"job {job}: its AES-128 key is missing from the store")
+        await self.engine.ledger.update(job, {
+            JobFields.step(Kind.WHOLE): chunk_state("running", step.worker),
+            JobFields.progress(Kind.WHOLE): "0",
+        })  # fmt: skip
+        source = await self._source(job)
+        inside = self._work is not None
+        out = (
+            self._work.work_dir(job) if self._work else self.scratch / job / f"whole.{os.getpid()}"
+        )
+        await asyncio.to_thread(shutil.rmtree, out, True)  # a retry starts from nothing
+
+        def progress(value: float) -> None:
+            step.progress = value
+
+        container = Container(spec.get("container", Container.TS.value))
+        await self._package(source, out, info, progress, key, container)
+        if await self.over(job):
+            if not inside:  # the origin removes its own copy with the video
+                shutil.rmtree(out, ignore_errors=True)
+            return
+        manifest = {
+            **spec, "id": job, "duration": info.duration,
+            "width": info.display_width, "height": info.display_height,
+        }  # fmt: skip
+        packager.write_atomic(out / MANIFEST_NAME, json.dumps(manifest, sort_keys=True))
+        await self.store.publish(job, out)  # the manifest last (origin.store)
+        await self.engine.ledger.update(job, {
+            JobFields.result(Kind.WHOLE): json.dumps({"duration": info.duration}),
+            JobFields.step(Kind.WHOLE): chunk_state("done", step.worker),
+            JobFields.progress(Kind.WHOLE): "1", JobFields.STATE: "ready",
+        })  # fmt: skip
+        shutil.rmtree(self.scratch / job, ignore_errors=True)
+        if self._on_ready is not None:
+            self._on_ready(job)
 
     async def _encode(self, step: Step, fields: Mapping[str, str]) -> None:
         task = step.task

@@ -8,9 +8,7 @@ edges trust the CA file; private keys are written with mode 0600.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,19 +99,11 @@ def issue(ca: Issued, names: tuple[str, ...], now: dt.datetime | None = None) ->
 
 def write(issued: Issued, cert_path: Path, key_path: Path, chain: Issued | None = None) -> None:
     """Certificate PEM (world-readable), followed by the `chain` CA's when given, and private
-    key PEM (0600). Servers send the whole file, so a client that pins the CA's public key
-    (Chromium's --ignore-certificate-errors-spki-list) finds it in the handshake."""
+    key PEM (0600). Servers send the whole file, so a client that trusts the CA but lacks the
+    intermediate still builds the chain."""
     cert_path.parent.mkdir(parents=True, exist_ok=True)
     cert_path.write_bytes(issued.cert_pem() + (chain.cert_pem() if chain is not None else b""))
     write_private_key(issued.key, key_path)
-
-
-def spki_sha256(cert: x509.Certificate) -> str:
-    """Base64 SHA-256 of the certificate's SubjectPublicKeyInfo, as certificate pins are written."""
-    der = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def covers(cert: x509.Certificate, names: tuple[str, ...], now: dt.datetime, days: int) -> bool:

@@ -34,8 +34,3 @@ def tls_section(out: Path, names: tuple[str, ...] = LOOPBACK) -> dict[str, str]:
 def trust(ca_file: str) -> ssl.SSLContext:
     """A client context that trusts only the local CA."""
     return ssl.create_default_context(cafile=ca_file)
-
-
-def ca_pin(ca_file: str) -> str:
-    """The CA's SPKI pin for Chromium's --ignore-certificate-errors-spki-list."""
-    return certs.spki_sha256(certs.x509.load_pem_x509_certificate(Path(ca_file).read_bytes()))

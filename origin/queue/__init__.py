@@ -25,10 +25,11 @@ from streaming.config import QueueSettings
 
 
 class Kind(StrEnum):
-    """The steps of one job: probe and plan, audio once, the poster and thumbnail sprite, each
-    video chunk, the final publish."""
+    """The steps of one job: probe and plan, then either the whole ladder in one process, or
+    audio once, the poster and thumbnail sprite, each video chunk and the final publish."""
 
     PLAN = "plan"
+    WHOLE = "whole"
     AUDIO = "audio"
     THUMBNAILS = "thumbnails"
     CHUNK = "chunk"
@@ -101,6 +102,10 @@ class TaskQueue(Protocol):
     async def fail(self, delivery: Delivery, reason: str) -> None:
         """Give the task back for another attempt at once, remembering `reason`."""
         ...
+
+    async def release(self, worker: str) -> None:
+        """Give back every task `worker` holds, for others to take now (the worker restarted
+        under the same id, so it runs none of them)."""
 
     async def depth(self) -> Depth: ...
 

@@ -43,6 +43,15 @@ redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[5], 'JUSTID')
 return 1
 """
+# Every entry a consumer holds, claimable now and its delivery not counted: none of them failed.
+_RELEASE = """
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, ARGV[2])
+for _, e in ipairs(p) do
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'IDLE', ARGV[3],
+             'RETRYCOUNT', math.max(e[4] - 1, 0), 'JUSTID')
+end
+return #p
+"""
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -70,6 +79,7 @@ class RedisQueue:
         self._grouped = False
         self._renew: Callable[..., Awaitable[int]] = client.register_script(_RENEW)
         self._fail: Callable[..., Awaitable[int]] = client.register_script(_FAIL)
+        self._release: Callable[..., Awaitable[int]] = client.register_script(_RELEASE)
 
     async def _group(self) -> None:
         if self._grouped:
@@ -148,6 +158,10 @@ class RedisQueue:
                       self._idle_ms + 1],
             )
         )  # fmt: skip
+
+    async def release(self, worker: str) -> None:
+        await self._group()
+        await _call(self._release(keys=[self._stream], args=[GROUP, worker, self._idle_ms + 1]))
 
     async def depth(self) -> Depth:
         await self._group()

@@ -106,6 +106,14 @@ class SqliteQueue:
             (reason[:500], int(delivery.receipt), delivery.worker),
         )
 
+    async def release(self, worker: str) -> None:
+        self._db.execute(
+            # Not an attempt that failed: the delivery is not counted.
+            "UPDATE tasks SET lease_until = 0, owner = NULL, attempts = MAX(attempts - 1, 0) "
+            "WHERE owner = ? AND lease_until > 0",
+            (worker,),
+        )
+
     async def depth(self) -> Depth:
         now = time.time()
         queued, running = self._db.execute(

@@ -178,14 +178,15 @@ DEFAULT_LADDER = (
 class QueueSettings(_Model):
     """Where packaging tasks wait (docs/origin.md, "Packaging queue").
 
-    `sqlite` (the default): the origin packages its own uploads in-process from its SQLite
-    database. `redis`: origins only enqueue; `streaming packager` workers on any host take the
-    tasks from Redis Streams (`url`), read sources from and write outputs to the S3 store. A task
-    whose worker stops renewing its lease for `visibility_timeout` seconds goes to another
-    worker; after `max_attempts` deliveries it is dead-lettered and its video fails with the
-    reason. Videos are encoded in chunks of about `chunk_seconds` (whole segments). With
-    `sqlite` and `chunked`, the origin runs that same job code itself, `origin.workers` tasks
-    at a time, on the embedded queue (default: one ffmpeg process per upload).
+    `sqlite` (the default): the origin runs the job code itself, `origin.workers` tasks at a
+    time, on a queue in its own SQLite file. `redis`: origins only enqueue; `streaming
+    packager` workers on any host take the tasks from Redis Streams (`url`), read sources from
+    and write outputs to the S3 store. A task whose worker stops renewing its lease for
+    `visibility_timeout` seconds goes to another worker; after `max_attempts` deliveries it is
+    dead-lettered and its video fails with the reason. With `redis`, or `sqlite` and `chunked`,
+    TS uploads are encoded in chunks of about `chunk_seconds` (whole segments) that workers
+    encode at once; other uploads (and all with the default) are packaged whole, one ffmpeg
+    process each.
     """
 
     engine: Literal["sqlite", "redis"] = "sqlite"
@@ -248,14 +249,6 @@ class OriginSettings(_Model):
 
     @property
     def chunked(self) -> bool:
-        """Whether uploads are packaged by the chunked job code (packager workers or in-process)."""
+        """Whether TS uploads are encoded in chunks (on a queue engine, or asked for)."""
         return self.queue.engine != "sqlite" or self.queue.chunked
 
-    @model_validator(mode="after")
-    def _container_for_chunked_jobs(self) -> OriginSettings:
-        if self.chunked and self.container is Container.FMP4:
-            raise ValueError(
-                "container: the chunked packaging job ([origin.queue]) writes TS segments only; "
-                "fmp4 needs the embedded single-process packager"
-            )
-        return self

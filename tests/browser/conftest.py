@@ -11,14 +11,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from media.samples import make_clip
-from tests.tls import ca_pin, make_ca
+from tests.browser.chromium import launch, nss_home
+from tests.tls import make_ca
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
 VIEWPORT = {"width": 1400, "height": 860}
 
 
@@ -30,25 +25,19 @@ def browser_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def trusting(ca_dir: Path) -> list[str]:
-    """Chromium's arguments with the CA trusted by its public key: a handshake whose chain
-    holds that key passes (our servers send leaf + CA), anything else still fails. Pinning needs
-    no system store or NSS database, and it is what Chromium's QUIC accepts for a local CA."""
-    pin = ca_pin(str(ca_dir / "ca.pem"))
-    return [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"]
+@pytest.fixture(scope="session")
+def browser_home(browser_ca: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `$HOME` every test Chromium runs with: its NSS database trusts `browser_ca`."""
+    return nss_home(browser_ca / "ca.pem", tmp_path_factory.mktemp("browser-home"))
 
 
 @pytest.fixture(scope="module")
-def browser(clip: Path, long_clip: Path, browser_ca: Path) -> Iterator[Browser]:
+def browser(clip: Path, long_clip: Path, browser_home: Path) -> Iterator[Browser]:
     """One Chromium per module. Playwright's sync API keeps an event loop running in this
     thread while it is up, so it must stop before other modules' asyncio/anyio tests run, and
     the clips are made before it starts (the ffmpeg helpers call asyncio.run)."""
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=trusting(browser_ca)
-        )
+        browser = launch(playwright, browser_home)
         try:
             yield browser
         finally:

@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from media.runner import ffmpeg_binary
 from media.samples import make_clip
-from tests.browser.conftest import CHROMIUM, trusting
+from tests.browser.chromium import launch, nss_home
 from tests.browser.stack import portal_stack
 from tests.helpers import upload, wait_state
 from tests.tls import make_ca
@@ -34,8 +34,7 @@ def capture(out: Path) -> None:
             video = upload(topology.origin_url("us-east"), clip)
             wait_state(topology.origin_url("us-east"), video, timeout=240)
             with sync_playwright() as playwright:
-                chromium = playwright.chromium
-                browser = chromium.launch(executable_path=str(CHROMIUM), args=trusting(tmp / "pki"))
+                browser = launch(playwright, nss_home(tmp / "pki" / "ca.pem", tmp / "home"))
                 page = browser.new_page(viewport={"width": 1360, "height": 800})
                 page.goto(stack.player(f"video={video}&pop=iad"))
                 page.locator("#signin-button").click()

@@ -1,5 +1,5 @@
 """The player in real Chromium forced onto QUIC for one edge: HTTP/3 end to end, the CA trusted
-by its SPKI pin as for HTTPS (Chromium's QUIC accepts a local root that way)."""
+through the NSS database as for HTTPS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser.conftest import CHROMIUM, VIEWPORT, trusting, wait_for
+from tests.browser.chromium import launch
+from tests.browser.conftest import VIEWPORT, wait_for
 from tests.browser.pages import (
     current_time,
     overlay,
@@ -36,12 +37,12 @@ def stack(
 
 
 @pytest.fixture(scope="module")
-def quic_browser(stack: tuple[Stack, str], browser_ca: Path) -> Iterator[Browser]:
+def quic_browser(stack: tuple[Stack, str], browser_home: Path) -> Iterator[Browser]:
     """Chromium that speaks only QUIC to edge iad's HTTPS origin (no Alt-Svc round first)."""
     edge = urlsplit(stack[0].topology.dist.edge_by_pop("iad").viewer_url).netloc
-    args = [*trusting(browser_ca), "--enable-quic", f"--origin-to-force-quic-on={edge}"]
+    args = ("--enable-quic", f"--origin-to-force-quic-on={edge}")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        browser = launch(playwright, browser_home, args)
         try:
             yield browser
         finally:

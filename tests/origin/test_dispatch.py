@@ -9,13 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from media.samples import make_clip
 from origin.dispatch import Dispatcher
 from origin.jobs import JobStore, State
 from origin.queue import Delivery, Kind, Task, open_engine
-from streaming.config import OriginSettings, QueueSettings
+from streaming.config import QueueSettings
 from tests.helpers import AUTH
 from tests.origin.conftest import OriginFactory
 
@@ -79,11 +78,23 @@ async def test_a_job_whose_upload_is_gone_fails_with_the_reason(tmp_path: Path) 
     assert job is not None and job.state is State.FAILED and job.error == "the upload is missing"
 
 
+async def settled(o: object, video_id: str) -> dict[str, object]:
+    """GET /videos/{id} until the job is ready or failed (at most 60 s)."""
+    client = o.client  # type: ignore[attr-defined]
+    for _ in range(600):
+        status: dict[str, object] = (await client.get(f"/videos/{video_id}", headers=AUTH)).json()
+        if status["state"] in ("ready", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    return status
+
+
 async def test_an_embedded_origin_with_chunked_runs_the_packagers_job_code(
     origin_app: OriginFactory, ffmpeg: str, tmp_path: Path
 ) -> None:
     """`[origin.queue] chunked = true` on the embedded engine: the origin's own workers run
-    the tasks `streaming packager` runs, and serve the result from its store."""
+    the tasks `streaming packager` runs, and serve the result from its store. An fMP4 upload,
+    which the chunked path cannot make, is packaged whole by the same job code."""
     clip = await make_clip(ffmpeg, tmp_path / "c.mp4", seconds=8, width=426, height=240)
     settings = {
         "segment_duration": 2.0, "workers": 2, "queue": {"chunked": True, "chunk_seconds": 4},
@@ -92,24 +103,21 @@ async def test_an_embedded_origin_with_chunked_runs_the_packagers_job_code(
     async with origin_app(origin=settings) as o:
         files = {"file": ("c.mp4", clip.read_bytes())}
         fmp4 = await o.client.post("/videos?container=fmp4", files=files, headers=AUTH)
-        assert fmp4.status_code == 400 and "upload as ts" in fmp4.json()["detail"]
         response = await o.client.post("/videos", files=files, headers=AUTH)
         video_id = response.json()["id"]
-        for _ in range(600):
-            status = (await o.client.get(f"/videos/{video_id}", headers=AUTH)).json()
-            if status["state"] in ("ready", "failed"):
-                break
-            await asyncio.sleep(0.1)
+        status = await settled(o, video_id)
         assert status["state"] == "ready", status
-        assert [c["state"] for c in status["chunks"]] == ["done", "done"]
+        assert [c["state"] for c in status["chunks"]] == ["done", "done"]  # type: ignore[attr-defined]
         master = await o.client.get(f"/hls/{video_id}/master.m3u8", headers=AUTH)
         assert master.status_code == 200 and "#EXT-X-MEDIA:" in master.text
         media = await o.client.get(f"/hls/{video_id}/240p/index.m3u8", headers=AUTH)
         assert "#EXT-X-ENDLIST" in media.text and media.text.count("#EXTINF") == 4
         assert o.ctx.pool.source(video_id).exists(), "the embedded origin keeps its upload"
 
-
-def test_a_chunked_origin_cannot_default_to_fmp4() -> None:
-    """The chunked job writes TS only: fmp4 as the origin's default is a config error."""
-    with pytest.raises(ValidationError, match="writes TS segments only"):
-        OriginSettings(container="fmp4", queue=QueueSettings(chunked=True))
+        whole_id = fmp4.json()["id"]
+        whole = await settled(o, whole_id)
+        assert whole["state"] == "ready" and "chunks" not in whole, whole
+        media = await o.client.get(f"/hls/{whole_id}/240p/index.m3u8", headers=AUTH)
+        assert "#EXT-X-MAP:" in media.text and "#EXT-X-ENDLIST" in media.text
+        mpd = await o.client.get(f"/hls/{whole_id}/manifest.mpd", headers=AUTH)
+        assert mpd.status_code == 200 and "<MPD" in mpd.text

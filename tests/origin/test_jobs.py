@@ -9,21 +9,16 @@ from pathlib import Path
 from origin.jobs import JobStore, State
 
 
-def test_interrupted_jobs_are_requeued_and_others_left_alone(tmp_path: Path) -> None:
-    """After a crash only `packaging` jobs go back to `queued`, with their progress reset."""
+def test_unfinished_lists_queued_and_packaging_jobs_oldest_first(tmp_path: Path) -> None:
+    """What the dispatcher follows: queued and packaging jobs, across a reopen; not the rest."""
     jobs = JobStore(tmp_path / "jobs.sqlite3")
-    jobs.create("vrunning", "a.mp4", 10)
+    jobs.create("vqueued", "a.mp4", 10)
     jobs.create("vdone", "b.mp4", 10, state=State.READY)
-    claimed = jobs.claim_next()
-    assert claimed is not None and claimed.id == "vrunning" and claimed.state is State.PACKAGING
-    jobs.update("vrunning", progress=0.5)
+    jobs.create("vrunning", "c.mp4", 10, state=State.PACKAGING)
+    jobs.create("vfailed", "d.mp4", 10, state=State.FAILED)
     jobs.close()
-
     reopened = JobStore(tmp_path / "jobs.sqlite3")
-    assert reopened.requeue_interrupted() == ["vrunning"]
-    job = reopened.get("vrunning")
-    assert job is not None and job.state is State.QUEUED and job.progress == 0.0
-    assert reopened.get("vdone").state is State.READY  # type: ignore[union-attr]
+    assert [j.id for j in reopened.unfinished()] == ["vqueued", "vrunning"]
 
 
 def test_abandoned_direct_uploads_fail_with_a_reason(tmp_path: Path) -> None:

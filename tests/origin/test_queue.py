@@ -70,6 +70,25 @@ async def test_a_renewed_lease_holds_and_a_lapsed_one_is_taken_over(engine: Engi
     assert not await engine.queue.renew(held), "a's lease is b's now"
 
 
+async def test_a_released_task_is_taken_at_once_and_its_delivery_not_counted(
+    engine: Engine,
+) -> None:
+    """A worker restarted under its old id (or stopping) gives back what it held: another
+    takes it now, not after the lease, and the handover is not a failed attempt."""
+    await engine.queue.put([Task("v1", Kind.WHOLE), Task("v2", Kind.PLAN)])
+    held = [await take(engine, "a"), await take(engine, "a")]
+    assert all(isinstance(d, Delivery) for d in held)
+    assert await take(engine, "b") is None  # both leased to a
+    await engine.queue.release("b")  # holds nothing: a no-op
+    assert await take(engine, "c") is None
+    await engine.queue.release("a")
+    again = [await take(engine, "b"), await take(engine, "b")]
+    assert {d.task for d in again if isinstance(d, Delivery)} == {
+        Task("v1", Kind.WHOLE), Task("v2", Kind.PLAN),
+    }  # fmt: skip
+    assert all(isinstance(d, Delivery) and d.attempt == 1 for d in again), again
+
+
 async def test_a_failed_task_is_retried_then_dead_lettered_with_its_reason(engine: Engine) -> None:
     await engine.queue.put([Task("v1", Kind.CHUNK, 0)])
     for attempt in (1, 2):
