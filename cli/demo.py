@@ -16,6 +16,7 @@ from rich.console import Console
 
 from cli.demo_tls import check_https_ports, prepare, serves_https, trust_lines
 from cli.keys import demo_signing_key
+from cli.try_it import streaming_command, try_it
 from cli.upload import upload_file
 from procs.supervisor import Supervisor, cli_argv, port_free
 from procs.topology import start_topology
@@ -157,6 +158,7 @@ def run_demo(
 
 
 def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> None:
+    streaming = streaming_command()  # every command printed runs as shown in a fresh shell
     console.print(f"\n[bold green]ready[/] in {elapsed:.1f}s — state written to {state_path}\n")
     for o in state["origins"]:
         console.print(f"  origin {o['region']:<12} {o['url']}  (pid {o['pid']})")
@@ -185,35 +187,27 @@ def _print_urls(state: Mapping[str, Any], elapsed: float, state_path: Path) -> N
         key = state["signing"]["private_key"]
         console.print(
             "  content is private: log in on the player page, or "
-            f"`streaming sign url <url> --key {key}`"
+            f"`{streaming} sign url <url> --key {key}`"
         )
     if state.get("control_url"):
-        console.print(f"  invalidate: streaming invalidate '/hls/<id>/*' --config {state['config']}"
-                      f"  (control plane {state['control_url']})")  # fmt: skip
         console.print(
-            f"  usage and bill: streaming report {state_path.parent}/data/edge/*/access.log "
+            f"  invalidate: {streaming} invalidate '/hls/<id>/*' --config {state['config']}"
+            f"  (control plane {state['control_url']})"
+        )
+        console.print(
+            f"  usage and bill: {streaming} report {state_path.parent}/data/edge/*/access.log "
             f"--config {state['config']} --control-data {state_path.parent}/data/control"
         )
     if state.get("ca_file"):
         example = f"{state['edges'][0]['url']}/healthz"
         console.print(
             f"\n[bold]HTTPS[/] by the local CA {state['ca_file']} (plain HTTP redirects; "
-            "`streaming demo --plain-http` runs without TLS). Trust it:"
+            f"`{streaming} demo --plain-http` runs without TLS). Trust it:"
         )
         for tool, command in trust_lines(state["ca_file"], example):
             console.print(f"  {tool:<14} {command}", soft_wrap=True, highlight=False, markup=False)
-    console.print("\n[bold]try it[/] (copy-paste, from this directory):")
-    for use, command in try_it(state, state_path):
+    console.print("\n[bold]try it[/] (copy-paste, from this directory, in any shell):")
+    for use, command in try_it(state, state_path, streaming):
         console.print(f"  {use:<22} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print("\nCtrl-C stops everything.")
 
-
-def try_it(state: Mapping[str, Any], state_path: Path) -> list[tuple[str, str]]:
-    """One command per use of the demo, each runnable as printed while the demo runs."""
-    return [
-        ("open the player:", f"python -m webbrowser -t {state['player_url']}"),
-        # --demo signs the viewers' cookies with the demo's key when the content is private.
-        ("run a load test:", f"streaming loadtest --demo {state_path} --viewers 50 --duration 10"),
-        # Its own topology on free ports: the running demo is left alone.
-        ("run a failover test:", "streaming experiment primary-dies"),
-    ]

@@ -30,7 +30,7 @@ from edge.failover import Origins
 from edge.fill import LiveTargets
 from edge.forwarded import ViewerAddress
 from edge.health import State, Transition
-from edge.invalidation import ControlSync, Invalidator
+from edge.invalidation import ControlSync, Invalidator, applied_sequence
 from edge.metrics import CONTENT_TYPE, EdgeMetrics
 from edge.origin_auth import OriginSigning, origin_verify
 from edge.pipeline import Pipeline
@@ -91,6 +91,7 @@ def create_app(
     # One client serves every viewer: a cookie one origin answer set must never ride along on
     # the next viewer's request, so its jar accepts nothing.
     client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    applied = applied_sequence(root / "invalidation.seq")  # before the disk index loads
     cache = TieredCache(
         MemoryCache(settings.memory_cache_bytes), DiskCache(root, settings.disk_cache_bytes),
         settings.memory_object_bytes,
@@ -108,7 +109,7 @@ def create_app(
 
     shared_metrics = worker.directory / "metrics" if worker.shared else None
     metrics = EdgeMetrics(pop, snapshot, shared_metrics, worker.index)
-    invalidator = Invalidator(cache, root / "invalidation.seq", metrics)
+    invalidator = Invalidator(cache, root / "invalidation.seq", metrics, applied)
     siblings = Siblings(worker)
     pop_fills = None
     if worker.shared:

@@ -38,23 +38,31 @@ def matcher(paths: Iterable[str]) -> Callable[[str], bool]:
     return lambda path: path in exact or path.startswith(prefixes)
 
 
+def applied_sequence(state_file: Path) -> int:
+    """The last invalidation sequence this POP applied (0: none yet)."""
+    try:
+        return int(state_file.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 class Invalidator:
     """Applies invalidation batches to the cache and remembers the last sequence applied."""
 
-    def __init__(self, cache: TieredCache, state_file: Path, metrics: EdgeMetrics) -> None:
+    def __init__(
+        self, cache: TieredCache, state_file: Path, metrics: EdgeMetrics, sequence: int
+    ) -> None:
+        """`sequence`: `applied_sequence(state_file)`, read BEFORE `cache` loaded its disk
+        index. A sibling worker applying a batch purges the disk and then saves its sequence:
+        read in the other order, a restarted worker could hold an index entry of the purge and
+        a sequence saying it is applied (it then served the stale body)."""
         self.cache, self.state_file, self.metrics = cache, state_file, metrics
-        self.sequence = self._load()
+        self.sequence = sequence
         self.generation = 0
         self._recent: deque[tuple[int, Callable[[str], bool]]] = deque(maxlen=RECENT)
         # Told ("invalidate" or "forget", fields) of what this worker applied on its own, so
         # the POP's sibling workers apply it too (their memory tiers, their fills).
         self.on_apply: Callable[[str, dict[str, Any]], None] | None = None
-
-    def _load(self) -> int:
-        try:
-            return int(self.state_file.read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0
 
     def _save(self) -> None:
         tmp = self.state_file.with_suffix(f".{os.getpid()}.tmp")

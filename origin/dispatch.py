@@ -31,6 +31,9 @@ from streaming.errors import StreamingError
 
 log = logging.getLogger("origin.dispatch")
 DISPATCHED = "dispatched"  # ledger field written once the plan task is queued
+# How long a finished job's ledger is kept: its chunk list in GET /videos/{id}, and the
+# `deleted` mark that stops a deleted video's tasks on every worker. Then it expires.
+RETAIN_SECONDS = 7 * 86400.0
 
 
 @runtime_checkable
@@ -85,10 +88,11 @@ class Dispatcher:
         self, jobs: JobStore, engine: Engine, uploads_dir: Path, bucket: Bucket,
         on_ready: Callable[[str], Awaitable[None]] | None = None, poll: float = 0.5,
         workers: Sequence[TaskWorker] = (), *, chunked: bool = True,
-        copies: FileStore | None = None,
+        copies: FileStore | None = None, retain: float = RETAIN_SECONDS,
     ) -> None:  # fmt: skip
         self.jobs, self.engine, self.uploads_dir, self._bucket = jobs, engine, uploads_dir, bucket
         self._on_ready, self._poll, self._chunked = on_ready, poll, chunked
+        self._retain = retain
         # In-process workers (the embedded engine): uploads stay here, the live channels and
         # a restart read them.
         self._workers = tuple(workers)
@@ -128,6 +132,7 @@ class Dispatcher:
         more into the store (a chunk encoding now is dropped when it ends)."""
         if await self.engine.ledger.read(job_id):
             await self.engine.ledger.update(job_id, {JobFields.STATE: "deleted"})
+            await self.engine.ledger.retire(job_id, self._retain)
         for worker in self._workers:  # here, stop it now: nothing may write after the delete
             await worker.cancel(job_id)
         with contextlib.suppress(StreamingError):
@@ -180,6 +185,8 @@ class Dispatcher:
 
     async def _follow(self, job: Job, fields: dict[str, str]) -> None:
         state = fields.get(JobFields.STATE, "queued")
+        if state in ("failed", "ready"):  # first: a failure here is retried at the next sync
+            await self.engine.ledger.retire(job.id, self._retain)
         if state == "failed":
             self.jobs.update(job.id, state=State.FAILED, error=fields.get(JobFields.ERROR, ""))
         elif state == "ready":

@@ -155,7 +155,7 @@ class JobRunner:
         """Run one delivered task to its end (or raise: the queue retries it)."""
         task = step.task
         fields = await self.engine.ledger.read(task.job)
-        if fields.get(JobFields.STATE) in OVER or JobFields.SPEC not in fields:
+        if _over(fields):
             return  # failed meanwhile, deleted, or a duplicate delivery of a finished job
         if task.kind is Kind.PLAN:
             await self._plan(task, fields)
@@ -172,13 +172,12 @@ class JobRunner:
         if not self.scratch.is_dir():
             return
         for folder in [p for p in self.scratch.iterdir() if p.is_dir()]:
-            fields = await self.engine.ledger.read(folder.name)
-            if not fields or fields.get(JobFields.STATE) in OVER:
+            if await self.over(folder.name):
                 await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def over(self, job: str) -> bool:
         """Whether `job` is ready, failed or deleted: its tasks have nothing left to do."""
-        return (await self.engine.ledger.read(job)).get(JobFields.STATE) in OVER
+        return _over(await self.engine.ledger.read(job))
 
     async def bury(self, letter: DeadLetter) -> None:
         """A task used up its attempts: its job fails with the reason."""
@@ -341,7 +340,7 @@ class JobRunner:
                     recipe.segment_duration, out, progress, key,
                 )  # fmt: skip
             shutil.rmtree(out / chunks.RESULTS_DIR.split("/")[0], ignore_errors=True)
-            if (await self.engine.ledger.read(task.job)).get(JobFields.STATE) in OVER:
+            if await self.over(task.job):
                 shutil.rmtree(out, ignore_errors=True)
                 return  # deleted (or failed) while it encoded: nothing more goes to the store
             await add_files(self.store, task.job, out)  # the whole output, or (killed) nothing
@@ -435,6 +434,11 @@ class JobRunner:
         shutil.rmtree(self.scratch / job, ignore_errors=True)
         if self._on_ready is not None:
             self._on_ready(job)
+
+
+def _over(fields: Mapping[str, str]) -> bool:
+    """Ready, failed, deleted, or its ledger expired (origin.dispatch.RETAIN_SECONDS)."""
+    return fields.get(JobFields.STATE) in OVER or JobFields.SPEC not in fields
 
 
 def _encrypted(fields: Mapping[str, str]) -> bool:

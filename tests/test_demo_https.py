@@ -1,6 +1,7 @@
 """`streaming demo` over HTTPS, as `config/demo.toml` runs it: certificates issued from a local
 CA at start, edges and the portal on HTTPS, plain HTTP redirected, Secure cookies from the
-portal's login, and the load test and an experiment run against the state file."""
+portal's login, the load test and an experiment run against the state file, and the printed
+player line plays in Chromium trusting the demo's own CA."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from procs.supervisor import cli_argv, free_port
+from tests.browser.chromium import launch, nss_home
+from tests.browser.conftest import wait_for
+from tests.browser.pages import current_time, player_state, sign_in_and_play, watch_responses
 from tests.factories import distribution_doc, write_config
 from tests.test_demo import TOPOLOGY, processes_mentioning, wait_gone
 from tests.tls import trust
@@ -151,3 +156,32 @@ def test_the_load_test_and_an_experiment_run_against_the_https_state(
     assert result["summary"]["requests"] > 0 and result["summary"]["viewer_visible_errors"] == 0
     # Each edge's /healthz was read on its plain listener while the viewers used HTTPS.
     assert set(result["origin_requests"]["by_edge"]) == {e["pop"] for e in demo["state"]["edges"]}
+
+
+def test_the_demo_player_plays_in_chromium_trusting_the_demos_own_ca(
+    demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """The player line `streaming demo` prints, in real Chromium that trusts the CA the demo
+    issued at start (an NSS database, as docs/https.md tells users), not the tests' CA nor an
+    exception to certificate errors: sign in, play, media over HTTP/2 from the edge, Secure
+    cookies."""
+    state = demo["state"]
+    edge = state["edges"][0]
+    home = nss_home(Path(state["ca_file"]), tmp_path / "home")
+    with sync_playwright() as playwright:
+        browser = launch(playwright, home)
+        try:
+            page = browser.new_context().new_page()
+            responses = watch_responses(page)
+            url = f"{state['player_url']}?video={state['videos'][0]['id']}&pop={edge['pop']}"
+            sign_in_and_play(page, url)
+            start = wait_for(lambda: current_time(page) > 0 and current_time(page), 30, "play")
+            wait_for(lambda: current_time(page) > float(start) + 1, 15, "currentTime to advance")  # type: ignore[arg-type]
+            assert player_state(page)["fatal"] is None
+            media = [r for r in responses if r["url"].startswith(edge["url"] + "/hls/")]
+            assert page.url.startswith("https://") and media
+            assert {r["protocol"] for r in media} == {"h2"}
+            cookies = [c for c in page.context.cookies() if c["name"].startswith("CloudFront-")]
+            assert cookies and all(c["secure"] for c in cookies)
+        finally:
+            browser.close()

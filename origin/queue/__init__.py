@@ -121,7 +121,9 @@ class Ledger(Protocol):
 
     async def read(self, job: str) -> dict[str, str]: ...
 
-    async def forget(self, job: str) -> None: ...
+    async def retire(self, job: str, seconds: float) -> None:
+        """Drop the job's fields (and lock) `seconds` from now: it is over, and only
+        GET /videos/{id} (its chunk list) and late duplicate deliveries still read them."""
 
     async def lock(self, job: str, owner: str, seconds: float) -> bool:
         """Take the job's publishing lock for `seconds` unless another owner holds it."""

@@ -196,8 +196,12 @@ class RedisLedger:
     async def read(self, job: str) -> dict[str, str]:
         return dict(await _call(self._r.hgetall(f"{PREFIX}job:{job}")))
 
-    async def forget(self, job: str) -> None:
-        await _call(self._r.delete(f"{PREFIX}job:{job}", f"{PREFIX}lock:{job}"))
+    async def retire(self, job: str, seconds: float) -> None:
+        ms = max(1, int(seconds * 1000))
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.pexpire(f"{PREFIX}job:{job}", ms)
+            pipe.pexpire(f"{PREFIX}lock:{job}", ms)
+            await _call(pipe.execute())
 
     async def lock(self, job: str, owner: str, seconds: float) -> bool:
         key, ms = f"{PREFIX}lock:{job}", max(1, int(seconds * 1000))

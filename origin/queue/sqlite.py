@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     job TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (job, field)
 );
 CREATE TABLE IF NOT EXISTS locks (job TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS retired (job TEXT PRIMARY KEY, until REAL NOT NULL);
 """
 LAPSED = "its worker stopped renewing the lease (killed or lost)"
 
@@ -146,12 +147,33 @@ class SqliteLedger:
         )
 
     async def read(self, job: str) -> dict[str, str]:
-        rows = self._db.execute("SELECT field, value FROM ledger WHERE job = ?", (job,))
+        rows = self._db.execute(
+            "SELECT field, value FROM ledger WHERE job = ? AND NOT EXISTS "
+            "(SELECT 1 FROM retired WHERE retired.job = ? AND until <= ?)",
+            (job, job, time.time()),
+        )
         return {str(k): str(v) for k, v in rows}
 
-    async def forget(self, job: str) -> None:
-        self._db.execute("DELETE FROM ledger WHERE job = ?", (job,))
-        self._db.execute("DELETE FROM locks WHERE job = ?", (job,))
+    async def retire(self, job: str, seconds: float) -> None:
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO retired (job, until) VALUES (?, ?) "
+            "ON CONFLICT (job) DO UPDATE SET until = excluded.until",
+            (job, now + seconds),
+        )
+        # Expired jobs go whenever another retires: no sweeper of its own.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("ledger", "locks"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE job IN (SELECT job FROM retired WHERE until <= ?)",
+                    (now,),
+                )
+            self._db.execute("DELETE FROM retired WHERE until <= ?", (now,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     async def lock(self, job: str, owner: str, seconds: float) -> bool:
         now = time.time()

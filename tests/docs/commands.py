@@ -2,7 +2,10 @@
 
 The demo tests start `streaming demo` in a temporary directory holding `config/demo.toml` (a
 generated distribution on free ports) and `.demo/` (its state, keys, data), so the docs' relative
-paths work as written. What cannot be written literally is substituted from one table here.
+paths work as written, and `.venv` (linked to this virtualenv) where `make demo` leaves it. The
+shell is a new user's: no virtualenv on PATH, so documented commands run after the README's
+activation line and the demo's printed lines as printed. What cannot be written literally is
+substituted from one table here.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from pathlib import Path
 from subprocess import Popen
 from typing import IO
 
-BIN = Path(sys.executable).parent  # the venv's `streaming` entry point
+BIN = Path(sys.executable).parent  # the venv's bin: `streaming`, `activate`
 ROOT = Path(__file__).resolve().parents[2]
+# The README's line that puts `make demo`'s `streaming` on a new shell's PATH: every documented
+# command runs after it (`activated`), in a shell that has no virtualenv otherwise.
+ACTIVATE = ". .venv/bin/activate"
 
 # Placeholders in documented commands → the name of the value the demo fixture fills in.
 # config/demo.toml's fixed ports become this topology's: viewers' HTTPS (the state's `url`),
@@ -74,14 +80,34 @@ def as_run(command: str, values: Mapping[str, str]) -> str:
 
 
 def shell_env() -> dict[str, str]:
-    """A user's shell: `streaming` on PATH, wide unstyled output (rich tables stay on one line)."""
-    return {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "COLUMNS": "220",
-        "NO_COLOR": "1",
-        "TERM": "dumb",
-    }
+    """A user's fresh shell: no virtualenv active (the venv's bin off PATH, so `streaming` is
+    found only after the README's `ACTIVATE` line or spelled `.venv/bin/streaming`), wide
+    unstyled output (rich tables stay on one line)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT")}
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [entry for entry in path if not _same_dir(entry, BIN)]
+    return {**env, "PATH": os.pathsep.join(kept), "COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+def _same_dir(entry: str, directory: Path) -> bool:
+    try:
+        return bool(entry) and Path(entry).samefile(directory)
+    except OSError:
+        return False
+
+
+def link_venv(root: Path) -> None:
+    """`root/.venv`: this interpreter's virtualenv, where `make demo` leaves it in a checkout
+    (`ACTIVATE` and `.venv/bin/streaming` work in `root` as in the repository)."""
+    assert sys.prefix != sys.base_prefix and (BIN / "activate").is_file(), (
+        f"the docs tests run in the project's virtualenv (make test), not {sys.prefix}"
+    )
+    (root / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+
+
+def activated(line: str) -> str:
+    """`line` as a user types it after the README's activation line, in the same shell."""
+    return f"{ACTIVATE} && {line}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from edge.cache import Entry
 from edge.cache.disk import DiskCache
 from edge.cache.memory import MemoryCache
 from edge.cache.tiers import TieredCache
-from edge.invalidation import Invalidator, matcher
+from edge.invalidation import Invalidator, applied_sequence, matcher
 from edge.metrics import EdgeMetrics
 from procs.supervisor import cli_argv, free_port
 from streaming.errors import StreamingError
@@ -50,10 +50,10 @@ def test_apply_removes_from_both_tiers_and_remembers_the_sequence(tmp_path: Path
     cache = TieredCache(MemoryCache(1 << 20), DiskCache(tmp_path, 1 << 20), 1 << 16)
     for key, path in (("a", "/v/1/a.ts"), ("b", "/v/1/b.ts?x"), ("c", "/v/2/c.ts")):
         cache.commit(entry(key, path.split("?")[0]), None)
-    invalidator = Invalidator(cache, tmp_path / "seq", EdgeMetrics("iad", lambda: {}))
+    invalidator = Invalidator(cache, tmp_path / "seq", EdgeMetrics("iad", lambda: {}), 0)
     assert invalidator.apply(["/v/1/*"], sequence=7) == 2
     assert cache.get("a") is None and cache.get("b") is None and cache.get("c") is not None
-    assert Invalidator(cache, tmp_path / "seq", EdgeMetrics("iad", lambda: {})).sequence == 7
+    assert applied_sequence(tmp_path / "seq") == 7
     reopened = TieredCache(MemoryCache(1 << 20), DiskCache(tmp_path, 1 << 20), 1 << 16)
     assert reopened.get("a") is None and reopened.get("c") is not None
 
@@ -61,7 +61,7 @@ def test_apply_removes_from_both_tiers_and_remembers_the_sequence(tmp_path: Path
 def test_a_fill_started_before_a_matching_invalidation_is_not_committed(tmp_path: Path) -> None:
     """invalidated_since tells the fill whose object was invalidated while it was in flight."""
     cache = TieredCache(MemoryCache(1 << 20), DiskCache(tmp_path, 1 << 20), 1 << 16)
-    invalidator = Invalidator(cache, tmp_path / "seq", EdgeMetrics("iad", lambda: {}))
+    invalidator = Invalidator(cache, tmp_path / "seq", EdgeMetrics("iad", lambda: {}), 0)
     started = invalidator.generation
     invalidator.apply(["/v/1/*"])
     assert invalidator.invalidated_since(started, "/v/1/seg.ts")

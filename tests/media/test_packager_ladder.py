@@ -17,7 +17,7 @@ from media import commands, packager
 from media.ladder import audio_for, plan
 from media.probe import probe
 from media.samples import make_clip
-from streaming.config import LadderRung
+from streaming.config import DEFAULT_LADDER, LadderRung
 from tests.media import sources
 from tests.media.readback import decrypt, first_frame_interlaced, probe_segment
 
@@ -75,6 +75,20 @@ def test_a_portrait_source_keeps_portrait_rungs(portrait_surround: tuple[Path, m
     for variant in master.playlists:
         probed = probe_segment(_segments(out, variant.uri)[0])
         assert (probed.width, probed.height) == variant.stream_info.resolution
+
+
+def test_a_1080x1920_phone_video_keeps_a_1080x1920_top_rung(ffmpeg: str, tmp_path: Path) -> None:
+    """The issue's case at full size, with the default ladder: the top rung is the source's
+    1080x1920 (not 608x1080), High 4.0 as read back from its SPS, and every rung below it is
+    portrait too, none upscaled."""
+    out, master = _package(ffmpeg, tmp_path, ladder=DEFAULT_LADDER, width=1080, height=1920)
+    sizes = [v.stream_info.resolution for v in master.playlists]
+    assert sizes[0] == (1080, 1920) and all(w < h for w, h in sizes), sizes
+    assert sizes == sorted(sizes, reverse=True) and len(sizes) == len(DEFAULT_LADDER)
+    top = master.playlists[0]
+    probed = probe_segment(_segments(out, top.uri)[0])
+    assert (probed.width, probed.height) == (1080, 1920)
+    assert top.stream_info.codecs.split(",")[0] == probed.sps_codecs == "avc1.640028"
 
 
 def test_codecs_name_the_profile_and_level_read_back_from_each_rung(

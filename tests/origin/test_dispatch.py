@@ -45,7 +45,9 @@ async def test_a_job_is_dispatched_once_and_followed_until_ready(tmp_path: Path)
     async def on_ready(video_id: str) -> None:
         ready.append(video_id)
 
-    dispatcher = Dispatcher(jobs, engine, tmp_path / "uploads", bucket, on_ready=on_ready)
+    dispatcher = Dispatcher(
+        jobs, engine, tmp_path / "uploads", bucket, on_ready=on_ready, retain=0.5
+    )
     await dispatcher.sync()
     await dispatcher.sync()  # dispatched already: no second plan task
     assert bucket.sources == {"v1": b"source bytes"}
@@ -66,6 +68,9 @@ async def test_a_job_is_dispatched_once_and_followed_until_ready(tmp_path: Path)
     job = jobs.get("v1")
     assert job is not None and job.state is State.READY and ready == ["v1"]
     assert not (tmp_path / "uploads" / "v1.upload").exists(), "the bucket keeps the original"
+    assert len(await dispatcher.chunks("v1")) == 2, "the chunk list stays for a while"
+    await asyncio.sleep(0.6)
+    assert await engine.ledger.read("v1") == {}, "then the finished job's ledger expires"
 
 
 async def test_a_job_whose_upload_is_gone_fails_with_the_reason(tmp_path: Path) -> None:

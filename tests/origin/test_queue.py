@@ -122,5 +122,10 @@ async def test_the_ledger_keeps_fields_and_one_publishing_lock(engine: Engine) -
     assert not await engine.ledger.lock("v1", "b", 1)
     await engine.ledger.unlock("v1", "a")
     assert await engine.ledger.lock("v1", "b", 1)
-    await engine.ledger.forget("v1")
+    await engine.ledger.retire("v1", 0.3)
+    assert (await engine.ledger.read("v1"))["state"] == "ready", "kept until it expires"
+    await asyncio.sleep(0.4)
     assert await engine.ledger.read("v1") == {}
+    await engine.ledger.update("v2", {"state": "ready"})
+    await engine.ledger.retire("v2", 60)  # (SQLite: and sweeps the rows of v1)
+    assert await engine.ledger.read("v2") == {"state": "ready"}

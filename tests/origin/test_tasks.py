@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import m3u8
@@ -29,6 +30,13 @@ LADDER = (LadderRung(short_side=240, video_kbps=300, audio_kbps=64),)
 def source(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tasks") / "clip.mp4"
     return asyncio.run(make_clip(ffmpeg, out, seconds=12, width=426, height=240))
+
+
+@pytest.fixture(scope="module")
+def long_source(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 s: still packaging when a test stops or deletes its job."""
+    out = tmp_path_factory.mktemp("tasks") / "long.mp4"
+    return asyncio.run(make_clip(ffmpeg, out, seconds=60, width=640, height=360))
 
 
 def playlist_seconds(store: FileStore, video_id: str, relpath: str) -> list[float]:
@@ -56,26 +64,58 @@ async def run_until(engine: Engine, job: str, workers: list[TaskWorker], state: 
             await worker.stop()
 
 
+@dataclass
+class Queued:
+    """A job queued on the embedded engine: its upload, the store, and workers built on them."""
+
+    engine: Engine
+    store: FileStore
+    uploads: Path
+    recipe: Recipe
+    tmp: Path
+
+    def worker(self, name: str, *, inside: bool = False) -> TaskWorker:
+        """A worker with its own scratch directory; `inside`: as the origin runs it, whole
+        jobs packaging into the store's directory (the origin's work directory)."""
+        runner = JobRunner(
+            self.engine, self.store, LocalSources(self.uploads), self.recipe,
+            self.tmp / f"scratch-{name}", work=self.store if inside else None,
+        )  # fmt: skip
+        return TaskWorker(self.engine, runner, name, poll=0.1)
+
+
+async def queued(
+    ffmpeg: str, tmp_path: Path, job: str, upload: bytes, spec: dict[str, object],
+    *, chunked: bool = True, visibility_timeout: float = 5, max_attempts: int = 3,
+) -> Queued:  # fmt: skip
+    """Queue `job`'s plan task, as the origin's dispatcher does."""
+    settings = QueueSettings(visibility_timeout=visibility_timeout, max_attempts=max_attempts)
+    engine = open_engine(settings, tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / f"{job}.upload").write_bytes(upload)
+    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER,
+                    chunked=chunked)  # fmt: skip
+    await engine.ledger.update(job, {"state": "queued", "spec": json.dumps(spec)})
+    await engine.queue.put([Task(job, Kind.PLAN)])
+    return Queued(engine, FileStore(tmp_path / "hls"), uploads, recipe, tmp_path)
+
+
+async def progress_past(engine: Engine, job: str, field: str, value: float) -> None:
+    """Wait (at most 30 s) until the ledger's `field` of `job` is past `value`."""
+    for _ in range(300):
+        fields = await engine.ledger.read(job)
+        if float(fields.get(field, "0")) > value:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{field} of {job} never passed {value}: {fields}")
+
+
 async def test_two_workers_share_one_job_and_publish_a_whole_vod(
     ffmpeg: str, source: Path, tmp_path: Path
 ) -> None:
-    engine = open_engine(QueueSettings(visibility_timeout=5), tmp_path)
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "vid1.upload").write_bytes(source.read_bytes())
-    store = FileStore(tmp_path / "hls")
-    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER)
-    workers = [
-        TaskWorker(
-            engine,
-            JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / f"scratch-{name}"),
-            name,
-            poll=0.1,
-        )  # fmt: skip
-        for name in ("a", "b")
-    ]
-    await engine.ledger.update("vid1", {"state": "queued", "spec": json.dumps({"size": 1})})
-    await engine.queue.put([Task("vid1", Kind.PLAN)])
+    q = await queued(ffmpeg, tmp_path, "vid1", source.read_bytes(), {"size": 1})
+    engine, store, workers = q.engine, q.store, [q.worker("a"), q.worker("b")]
     await run_until(engine, "vid1", workers, "ready")
 
     fields = await engine.ledger.read("vid1")
@@ -101,17 +141,9 @@ async def test_two_workers_share_one_job_and_publish_a_whole_vod(
 async def test_a_task_failing_every_attempt_fails_its_job_with_the_reason(
     ffmpeg: str, tmp_path: Path
 ) -> None:
-    engine = open_engine(QueueSettings(visibility_timeout=5, max_attempts=2), tmp_path)
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "bad1.upload").write_bytes(b"this is not a video")
-    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER)
-    runner = JobRunner(
-        engine, FileStore(tmp_path / "hls"), LocalSources(uploads), recipe, tmp_path / "s"
-    )
-    await engine.ledger.update("bad1", {"state": "queued", "spec": "{}"})
-    await engine.queue.put([Task("bad1", Kind.PLAN)])
-    await run_until(engine, "bad1", [TaskWorker(engine, runner, "a", poll=0.1)], "failed")
+    q = await queued(ffmpeg, tmp_path, "bad1", b"this is not a video", {}, max_attempts=2)
+    engine = q.engine
+    await run_until(engine, "bad1", [q.worker("a")], "failed")
     error = (await engine.ledger.read("bad1"))["error"]
     assert error.startswith("plan failed after 2 attempts: ")
     assert len(await engine.queue.dead_letters()) == 1
@@ -120,17 +152,9 @@ async def test_a_task_failing_every_attempt_fails_its_job_with_the_reason(
 async def test_an_aes_128_job_encrypts_every_part_with_one_key_in_the_store(
     ffmpeg: str, source: Path, tmp_path: Path
 ) -> None:
-    engine = open_engine(QueueSettings(visibility_timeout=5), tmp_path)
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "aes1.upload").write_bytes(source.read_bytes())
-    store = FileStore(tmp_path / "hls")
-    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER)
-    runner = JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / "s")
-    spec = json.dumps({"encryption": "aes-128"})
-    await engine.ledger.update("aes1", {"state": "queued", "spec": spec})
-    await engine.queue.put([Task("aes1", Kind.PLAN)])
-    await run_until(engine, "aes1", [TaskWorker(engine, runner, "a", poll=0.1)], "ready")
+    q = await queued(ffmpeg, tmp_path, "aes1", source.read_bytes(), {"encryption": "aes-128"})
+    store = q.store
+    await run_until(q.engine, "aes1", [q.worker("a")], "ready")
 
     root = store.work_dir("aes1")
     key = (root / KEY_FILE).read_bytes()
@@ -154,19 +178,9 @@ async def test_a_whole_job_packages_in_one_process_and_publishes_the_manifest_la
     """Without chunking (the embedded default) the plan queues one `whole` task: the ladder in
     one ffmpeg process with the audio muxed in and 1 s startup segments (fMP4 whole jobs:
     tests/origin/test_dispatch.py)."""
-    engine = open_engine(QueueSettings(visibility_timeout=5), tmp_path)
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "vid2.upload").write_bytes(source.read_bytes())
-    store = FileStore(tmp_path / "hls")
-    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER, chunked=False)
-    worker = TaskWorker(
-        engine, JobRunner(engine, store, LocalSources(uploads), recipe, tmp_path / "s"), "a",
-        poll=0.1,
-    )  # fmt: skip
     spec = {"size": 1, "container": "ts"}
-    await engine.ledger.update("vid2", {"state": "queued", "spec": json.dumps(spec)})
-    await engine.queue.put([Task("vid2", Kind.PLAN)])
+    q = await queued(ffmpeg, tmp_path, "vid2", source.read_bytes(), spec, chunked=False)
+    engine, store, worker = q.engine, q.store, q.worker("a")
     await run_until(engine, "vid2", [worker], "ready")
 
     fields = await engine.ledger.read("vid2")
@@ -179,34 +193,20 @@ async def test_a_whole_job_packages_in_one_process_and_publishes_the_manifest_la
     manifest = json.loads((store.work_dir("vid2") / "video.json").read_text())
     assert manifest["container"] == "ts" and manifest["duration"] == pytest.approx(12, abs=0.1)
     assert worker.stats.media_seconds == pytest.approx(12.0, abs=0.1)
-    assert not (tmp_path / "s" / "vid2").exists(), "the worker dropped its scratch files"
+    assert not (worker.runner.scratch / "vid2").exists(), "the worker dropped its scratch files"
 
 
 async def test_a_deleted_whole_job_stops_its_ffmpeg_at_once_and_writes_nothing_more(
-    ffmpeg: str, tmp_path: Path
+    ffmpeg: str, long_source: Path, tmp_path: Path
 ) -> None:
     """Deleting a video that packages in this process: TaskWorker.cancel kills its ffmpeg and
     returns once it is dead; the task is acknowledged, never retried."""
-    long = await make_clip(ffmpeg, tmp_path / "long.mp4", seconds=60, width=640, height=360)
-    engine = open_engine(QueueSettings(visibility_timeout=30), tmp_path)
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "vid3.upload").write_bytes(long.read_bytes())
-    work = FileStore(tmp_path / "hls")
-    recipe = Recipe(ffmpeg, segment_duration=2.0, chunk_seconds=4.0, ladder=LADDER, chunked=False)
-    runner = JobRunner(engine, work, LocalSources(uploads), recipe, tmp_path / "s", work=work)
-    worker = TaskWorker(engine, runner, "a", poll=0.1)
-    await engine.ledger.update("vid3", {"state": "queued", "spec": json.dumps({"size": 1})})
-    await engine.queue.put([Task("vid3", Kind.PLAN)])
+    q = await queued(ffmpeg, tmp_path, "vid3", long_source.read_bytes(), {}, chunked=False,
+                     visibility_timeout=30)  # fmt: skip
+    engine, worker = q.engine, q.worker("a", inside=True)
     await worker.start()
     try:
-        for _ in range(300):
-            fields = await engine.ledger.read("vid3")
-            if float(fields.get("progress:whole", "0")) > 0.02:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"the whole task never got going: {fields}")
+        await progress_past(engine, "vid3", "progress:whole", 0.02)
         assert ffmpeg_pids_under(tmp_path), "packaging into the work directory"
         await engine.ledger.update("vid3", {"state": "deleted"})
         await worker.cancel("vid3")
@@ -216,3 +216,27 @@ async def test_a_deleted_whole_job_stops_its_ffmpeg_at_once_and_writes_nothing_m
         assert not (await engine.queue.depth()).running, "acknowledged, not handed back"
     finally:
         await worker.stop()
+
+
+async def test_a_stopping_worker_gives_its_task_back_to_another_at_once(
+    ffmpeg: str, long_source: Path, tmp_path: Path
+) -> None:
+    """A worker stopped mid-task (a SIGTERMed packager) hands its lease back: another takes the
+    task now, long before the 30 s visibility timeout."""
+    q = await queued(ffmpeg, tmp_path, "vid4", long_source.read_bytes(), {}, chunked=False,
+                     visibility_timeout=30)  # fmt: skip
+    a, b = q.worker("a"), q.worker("b")
+    await a.start()
+    try:
+        await progress_past(q.engine, "vid4", "progress:whole", 0.02)
+        await a.stop()
+        await b.start()
+        for _ in range(100):  # 10 s
+            record = json.loads((await q.engine.ledger.read("vid4")).get("whole", "{}"))
+            if record.get("worker") == "b":
+                break
+            await asyncio.sleep(0.1)
+        assert record == {"state": "running", "worker": "b"}, record
+    finally:
+        await a.stop()
+        await b.stop()
