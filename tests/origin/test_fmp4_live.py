@@ -16,7 +16,9 @@ from tests.factories import distribution_doc
 from tests.helpers import AUTH
 from tests.origin.conftest import origin_processes
 
-CHANNEL = {"name": "cmaf", "segment_duration": 1, "window": 6, "heights": [90],
+# A window far longer than a restart under load takes: a slow restart would slide the old run and
+# the copies out, leaving nothing to compare.
+CHANNEL = {"name": "cmaf", "segment_duration": 1, "window": 30, "heights": [90],
            "frame_rate": 10, "container": "fmp4"}  # fmt: skip
 
 
@@ -33,6 +35,11 @@ def playlist(origin: str, rendition: str) -> m3u8.M3U8 | None:
     except httpx.HTTPError:
         return None
     return m3u8.loads(response.text) if response.status_code == 200 else None
+
+
+def _marks(listed: m3u8.M3U8 | None) -> list[int]:
+    """Indexes of the segments that start a new run (`#EXT-X-DISCONTINUITY`)."""
+    return [i for i, s in enumerate(listed.segments) if s.discontinuity] if listed else []
 
 
 def wait_until(check: Any, timeout: float, what: str) -> None:
@@ -59,10 +66,12 @@ def test_a_restarted_packager_fills_its_hole_with_the_peers_m4s_and_both_mpds_ag
         os.kill(int(status(east)["pid"]), signal.SIGKILL)
         wait_until(lambda: int(status(east).get("filled_from_peers", 0)) >= 2, 20, "copies")
         for rendition in ("90p", "audio_2ch"):
+            # Own run | the peer's copies (a run of their own) | the new own run. The copies
+            # can be counted before the new run lists its first segment: wait for that too.
+            wait_until(lambda r=rendition: len(_marks(playlist(east, r))) >= 2, 20, "the new run")
             listed = playlist(east, rendition)
             assert listed is not None and listed.segment_map[0].uri == f"init_{rendition}.mp4"
-            # Own run | the peer's copies (a run of their own) | the new own run.
-            marks = [i for i, s in enumerate(listed.segments) if s.discontinuity]
+            marks = _marks(listed)
             assert len(marks) >= 2, listed.dumps()
             copies = [s.uri for s in listed.segments[marks[0] : marks[-1]] if not s.gap_tag]
             assert copies, listed.dumps()
