@@ -63,7 +63,7 @@ def keys(server: SeaweedFS, prefix: str) -> set[str]:
 def served_alike(east: str, west: str, path: str) -> None:
     """eu-west serves `path` with us-east's bytes. The known issue (docs/origin.md): now and
     then, just after eu-west listed the video ready, one file answered 404 there although the
-    commit check had read it (1 of 4 CI runs on 2026-12-02, 0 of 12 serial runs after). Such a
+    commit check had read it (1 CI run and 2 of 21 runs alone on 2026-12-02). Such a
     miss is reported with its timeline; a file that never arrives, or differs, still fails."""
     want, started = httpx.get(east + path).content, time.monotonic()
     timeline: list[tuple[float, int]] = []  # (seconds, eu-west's status) of each miss
