@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,16 @@ def wait_state(
         time.sleep(0.1)
     assert status.get("state") == want, status
     return status
+
+
+def wait_until(check: Callable[..., object], timeout: float, what: str) -> None:
+    """Poll `check` every 0.1 s until it returns something truthy; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def hls_paths(base_url: str, master_path: str) -> list[str]:

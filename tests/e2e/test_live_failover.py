@@ -24,7 +24,7 @@ import m3u8
 import pytest
 
 from tests.factories import Topology, distribution_doc, running_topology
-from tests.helpers import AUTH
+from tests.helpers import AUTH, wait_until
 
 pytestmark = pytest.mark.e2e
 CHANNEL = {"name": "news", "segment_duration": 1, "window": 6, "heights": [90], "frame_rate": 10}
@@ -101,15 +101,6 @@ def status(origin: str) -> dict[str, Any]:
     except httpx.HTTPError:
         return {}
     return dict(channels[0])
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def listed(origin: str) -> m3u8.M3U8 | None:

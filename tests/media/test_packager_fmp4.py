@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -20,6 +19,8 @@ from streaming.config import LadderRung
 from streaming.hls import Container
 from tests.media import sources
 from tests.media.readback import decrypt
+from tests.media.test_packager import Packaged
+from tests.media.test_packager import package as packaged
 
 SEGMENT = 1.0
 SECONDS = 3.0
@@ -28,21 +29,9 @@ LADDER = (LadderRung(short_side=360, video_kbps=730), LadderRung(short_side=180,
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
 
 
-@dataclass(frozen=True)
-class Packaged:
-    out: Path
-    master: m3u8.M3U8
-
-
 def package(ffmpeg: str, source: Path, out: Path, **kwargs: object) -> Packaged:
-    info = probe(source)
-    asyncio.run(
-        packager.package(
-            ffmpeg, source, out, info, SEGMENT, ladder=LADDER, container=Container.FMP4,
-            **kwargs,  # type: ignore[arg-type]
-        )
-    )  # fmt: skip
-    return Packaged(out, m3u8.load(str(out / "master.m3u8")))
+    """tests/media/test_packager.py's `package`, as fMP4 into this module's ladder."""
+    return packaged(ffmpeg, source, out, ladder=LADDER, container=Container.FMP4, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import httpx
 import m3u8
 
 from tests.factories import distribution_doc
-from tests.helpers import AUTH
+from tests.helpers import AUTH, wait_until
 from tests.origin.conftest import origin_processes
 
 # A window far longer than a restart under load takes: a slow restart would slide the old run and
@@ -40,15 +39,6 @@ def playlist(origin: str, rendition: str) -> m3u8.M3U8 | None:
 def _marks(listed: m3u8.M3U8 | None) -> list[int]:
     """Indexes of the segments that start a new run (`#EXT-X-DISCONTINUITY`)."""
     return [i for i, s in enumerate(listed.segments) if s.discontinuity] if listed else []
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def test_a_restarted_packager_fills_its_hole_with_the_peers_m4s_and_both_mpds_agree(
