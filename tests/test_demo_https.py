@@ -20,8 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from procs.supervisor import cli_argv, free_port
 from tests.browser.chromium import launch, nss_home
-from tests.browser.conftest import wait_for
-from tests.browser.pages import current_time, player_state, sign_in_and_play, watch_responses
+from tests.browser.pages import plays, watch_responses
 from tests.factories import distribution_doc, write_config
 from tests.test_demo import TOPOLOGY, processes_mentioning, wait_gone
 from tests.tls import trust
@@ -174,10 +173,7 @@ def test_the_demo_player_plays_in_chromium_trusting_the_demos_own_ca(
             page = browser.new_context().new_page()
             responses = watch_responses(page)
             url = f"{state['player_url']}?video={state['videos'][0]['id']}&pop={edge['pop']}"
-            sign_in_and_play(page, url)
-            start = wait_for(lambda: current_time(page) > 0 and current_time(page), 30, "play")
-            wait_for(lambda: current_time(page) > float(start) + 1, 15, "currentTime to advance")  # type: ignore[arg-type]
-            assert player_state(page)["fatal"] is None
+            plays(page, url, "the demo's player", start_within=30, advance=1, advance_within=15)
             media = [r for r in responses if r["url"].startswith(edge["url"] + "/hls/")]
             assert page.url.startswith("https://") and media
             assert {r["protocol"] for r in media} == {"h2"}

@@ -6,6 +6,8 @@ from typing import Any
 
 from playwright.sync_api import Page
 
+from tests.browser.conftest import wait_for
+
 ROWS = """() => [...document.querySelectorAll('#log tr.entry')].reverse().map((r) => ({
   kind: r.cells[1].textContent, rendition: r.cells[2].textContent, pop: r.cells[3].textContent,
   cache: r.dataset.cache, origin: r.cells[5].textContent, size: r.cells[6].textContent,
@@ -29,6 +31,19 @@ def player_state(page: Page) -> dict[str, Any]:
 def sign_in_and_play(page: Page, url: str) -> None:
     page.goto(url)
     page.locator("#signin-button").click()
+
+
+def plays(
+    page: Page, url: str, what: str, *, start_within: float = 40, advance: float = 3,
+    advance_within: float = 30,
+) -> None:  # fmt: skip
+    """Sign in on the player page at `url`; playback starts within `start_within` s, then
+    currentTime advances `advance` s more within `advance_within` s, with no fatal error."""
+    sign_in_and_play(page, url)
+    wait_for(lambda: current_time(page) > 0, start_within, f"{what} to start")
+    start = current_time(page)
+    wait_for(lambda: current_time(page) > start + advance, advance_within, f"{what} to advance")
+    assert player_state(page)["fatal"] is None
 
 
 def watch_responses(page: Page) -> list[dict[str, str]]:

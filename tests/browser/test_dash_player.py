@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import wait_for
-from tests.browser.pages import current_time, player_state, sign_in_and_play, watch_responses
+from tests.browser.pages import current_time, plays, sign_in_and_play, watch_responses
 from tests.browser.stack import Stack, portal_stack
 from tests.helpers import AUTH, wait_state
 
@@ -132,11 +132,7 @@ def test_hls_js_plays_the_same_fmp4_segments_from_the_master(
     """The HLS player page on the fMP4 VOD and live channel: EXT-X-MAP init + .m4s, no TS."""
     portal, video = stack
     responses = watch_responses(page)
-    sign_in_and_play(page, portal.player(f"{query.format(video=video)}&pop=iad"))
-    wait_for(lambda: current_time(page) > 0, 40, "HLS playback to start")
-    start = current_time(page)
-    wait_for(lambda: current_time(page) > start + 3, 30, "currentTime to advance 3 s")
-    assert player_state(page)["fatal"] is None
+    plays(page, portal.player(f"{query.format(video=video)}&pop=iad"), "HLS playback")
     names = {r["url"].rsplit("/", 1)[-1].rsplit(".", 1)[-1] for r in responses}
     assert {"m3u8", "mp4", "m4s"} <= names and "ts" not in names
 
@@ -147,11 +143,7 @@ def test_hls_js_decrypts_aes_128_fmp4_segments_through_an_edge(
     """Whole-segment AES-128 on fMP4: hls.js fetches the key from the edge and plays."""
     portal, _ = stack
     responses = watch_responses(page)
-    sign_in_and_play(page, portal.player(f"video={encrypted}&pop=iad"))
-    wait_for(lambda: current_time(page) > 0, 40, "encrypted fMP4 playback to start")
-    start = current_time(page)
-    wait_for(lambda: current_time(page) > start + 3, 30, "currentTime to advance 3 s")
-    assert player_state(page)["fatal"] is None
+    plays(page, portal.player(f"video={encrypted}&pop=iad"), "encrypted fMP4 playback")
     urls = [r["url"] for r in responses]
     assert any(u.endswith(f"/drm/{encrypted}/key") for u in urls)
     assert any(u.endswith(".m4s") for u in urls)
